@@ -1,0 +1,33 @@
+# Set-up and everyday commands. `make test` and `make demo` each create .venv and install everything.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export MUJOCO_GL ?= egl
+
+.PHONY: setup test demo bench docs clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev,docs]'
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q
+
+demo: setup
+	$(VENV)/bin/rewarddesign bench --suite quick
+
+bench: setup
+	$(PY) benchmarks/shaping_overhead.py
+	$(PY) benchmarks/shaping_sample_efficiency.py
+
+docs: setup
+	$(VENV)/bin/mkdocs build --strict
+
+clean:
+	rm -rf $(VENV) site build *.egg-info

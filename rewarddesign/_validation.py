@@ -1,0 +1,61 @@
+"""Boundary checks shared by every module.
+
+Each check names the argument it rejects and the offending value or shape, so that a user sees at
+once which input was wrong. Nothing is clipped or repaired silently.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_gamma", "check_finite", "as_float_array", "check_probabilities"]
+
+
+def check_gamma(gamma: Any, name: str = "gamma") -> float:
+    """Return ``gamma`` as a float after checking that it lies in (0, 1].
+
+    Raises:
+        TypeError: ``gamma`` is not a real number.
+        ValueError: ``gamma`` is not finite or lies outside (0, 1].
+    """
+    if isinstance(gamma, bool) or not isinstance(gamma, (Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number in (0, 1], got {gamma!r} of type {type(gamma).__name__}")
+    value = float(gamma)
+    if not math.isfinite(value) or not 0.0 < value <= 1.0:
+        raise ValueError(f"{name} must lie in (0, 1], got {gamma!r}")
+    return value
+
+
+def as_float_array(value: Any, name: str) -> np.ndarray:
+    """Convert ``value`` to a float64 array, naming ``name`` when that is impossible."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be convertible to a float array, got {type(value).__name__}: {err}") from None
+    return array
+
+
+def check_finite(array: np.ndarray, name: str) -> np.ndarray:
+    """Raise ``ValueError`` naming ``name`` and the first bad index if ``array`` has NaN or inf."""
+    if not np.all(np.isfinite(array)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise ValueError(f"{name} must be finite, got {array[bad]!r} at index {bad}")
+    return array
+
+
+def check_probabilities(array: np.ndarray, name: str, atol: float = 1e-8) -> np.ndarray:
+    """Check that the last axis of ``array`` holds probability distributions."""
+    check_finite(array, name)
+    if np.any(array < 0):
+        bad = tuple(int(i) for i in np.argwhere(array < 0)[0])
+        raise ValueError(f"{name} must be non-negative, got {array[bad]!r} at index {bad}")
+    sums = array.sum(axis=-1)
+    off = np.abs(sums - 1.0) > atol
+    if np.any(off):
+        bad = tuple(int(i) for i in np.argwhere(off)[0])
+        raise ValueError(f"{name} rows must sum to 1, row {bad} sums to {sums[bad]!r}")
+    return array

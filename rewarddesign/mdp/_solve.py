@@ -1,0 +1,122 @@
+"""Exact solvers for tabular MDPs: policy evaluation by a linear solve, value iteration, returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rewarddesign.mdp._tabular import TabularMDP, as_policy_matrix
+
+__all__ = ["OptimalSolution", "policy_evaluation", "value_iteration", "greedy_policy", "policy_return", "regret"]
+
+
+def _solve_values(mdp: TabularMDP, expected: np.ndarray, policy: np.ndarray) -> np.ndarray:
+    """Solve ``V = r_pi + gamma P_pi V`` for V, with ``V = 0`` in terminal states."""
+    live = ~mdp.terminal
+    p_pi = np.einsum("sa,sat->st", policy, mdp.transitions)
+    p_pi[:, ~live] = 0.0  # nothing is collected after entering a terminal state
+    r_pi = np.einsum("sa,sa->s", policy, expected)
+    values = np.zeros(mdp.n_states)
+    system = np.eye(int(live.sum())) - mdp.gamma * p_pi[np.ix_(live, live)]
+    try:
+        values[live] = np.linalg.solve(system, r_pi[live])
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            f"policy evaluation is singular for gamma={mdp.gamma}: with gamma = 1 every state must reach "
+            "a terminal state under the policy"
+        ) from None
+    return values
+
+
+def _q_from_v(mdp: TabularMDP, expected: np.ndarray, values: np.ndarray) -> np.ndarray:
+    q = expected + mdp.gamma * mdp.transitions @ values
+    q[mdp.terminal] = 0.0
+    return q
+
+
+def policy_evaluation(mdp: TabularMDP, reward: Any, policy: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``V^pi [S]`` and ``Q^pi [S, A]`` by one linear solve.
+
+    Args:
+        mdp: The model.
+        reward: ``[S]``, ``[S, A]`` or ``[S, A, S']``.
+        policy: Probabilities ``[S, A]`` or deterministic actions ``[S]``.
+
+    Example:
+        >>> import numpy as np
+        >>> from rewarddesign.mdp import TabularMDP
+        >>> mdp = TabularMDP(np.ones((1, 1, 1)), [1.0], gamma=0.5)
+        >>> v, q = policy_evaluation(mdp, np.ones(1), np.zeros(1, dtype=int))
+        >>> float(v[0])  # 1 / (1 - 0.5)
+        2.0
+    """
+    policy = as_policy_matrix(policy, mdp.n_states, mdp.n_actions)
+    expected = mdp.expected_reward(reward)
+    values = _solve_values(mdp, expected, policy)
+    return values, _q_from_v(mdp, expected, values)
+
+
+def greedy_policy(q: np.ndarray) -> np.ndarray:
+    """Deterministic greedy actions ``[S]`` (ties go to the lowest action index)."""
+    return np.asarray(q).argmax(axis=-1)
+
+
+@dataclass(frozen=True)
+class OptimalSolution:
+    """What :func:`value_iteration` returns: optimal ``q [S, A]``, ``v [S]`` and a greedy ``policy [S]``."""
+
+    q: np.ndarray
+    v: np.ndarray
+    policy: np.ndarray
+    iterations: int
+
+
+def value_iteration(
+    mdp: TabularMDP, reward: Any, *, tol: float = 1e-10, max_iterations: int = 100_000
+) -> OptimalSolution:
+    """Optimal action values, values and a greedy policy.
+
+    Value iteration runs until successive values differ by less than ``tol``; the greedy policy is
+    then polished by exact policy iteration (each step one linear solve), so the returned ``q`` is
+    the exact value of an optimal policy, correct to the precision of the linear solve rather than
+    to ``tol``.
+
+    Raises:
+        RuntimeError: Value iteration did not converge in ``max_iterations`` sweeps.
+    """
+    expected = mdp.expected_reward(reward)
+    values = np.zeros(mdp.n_states)
+    for iteration in range(1, max_iterations + 1):
+        q = _q_from_v(mdp, expected, values)
+        new_values = q.max(axis=1)
+        delta = np.max(np.abs(new_values - values))
+        values = new_values
+        if delta < tol:
+            break
+    else:
+        raise RuntimeError(f"value iteration did not converge within max_iterations={max_iterations} (last change {delta})")
+    policy = greedy_policy(q)
+    for _ in range(mdp.n_states * mdp.n_actions + 1):
+        values = _solve_values(mdp, expected, as_policy_matrix(policy, mdp.n_states, mdp.n_actions))
+        q = _q_from_v(mdp, expected, values)
+        # improve only where another action is better by more than round-off, so the loop ends
+        best = greedy_policy(q)
+        improve = q[np.arange(mdp.n_states), best] > q[np.arange(mdp.n_states), policy] + 1e-12 * (1 + np.abs(q).max())
+        if not improve.any():
+            break
+        policy = np.where(improve, best, policy)
+    return OptimalSolution(q=q, v=values, policy=policy, iterations=iteration)
+
+
+def policy_return(mdp: TabularMDP, reward: Any, policy: Any) -> float:
+    """Expected discounted return of ``policy`` from the initial distribution."""
+    values, _ = policy_evaluation(mdp, reward, policy)
+    return float(mdp.initial @ values)
+
+
+def regret(mdp: TabularMDP, reward: Any, policy: Any) -> float:
+    """Optimal return minus the return of ``policy`` (both under ``reward``); never negative up to round-off."""
+    optimal = value_iteration(mdp, reward)
+    return float(mdp.initial @ optimal.v) - policy_return(mdp, reward, policy)
