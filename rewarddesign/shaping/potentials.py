@@ -39,7 +39,12 @@ __all__ = [
     "CallableActionPotential",
     "TabularActionPotential",
     "as_action_potential",
+    "PotentialValueError",
 ]
+
+
+class PotentialValueError(ValueError):
+    """A potential returned NaN or inf."""
 
 
 def _scalar(value: Any, obs: Any, who: str) -> float:
@@ -52,7 +57,7 @@ def _scalar(value: Any, obs: Any, who: str) -> float:
         except (TypeError, ValueError):
             raise TypeError(f"{who} must return a real scalar, got {value!r} for observation {obs!r}") from None
     if not math.isfinite(value):
-        raise ValueError(f"{who} returned a non-finite value {value!r} for observation {obs!r}")
+        raise PotentialValueError(f"{who} returned a non-finite value {value!r} for observation {obs!r}")
     return float(value)
 
 
@@ -64,7 +69,7 @@ def _check_batch(values: Any, size: int, who: str) -> np.ndarray:
         raise TypeError(f"{who} must return one scalar per observation, shape {(size,)}, got {array.shape}")
     if not np.all(np.isfinite(array)):
         index = int(np.argwhere(~np.isfinite(array))[0, 0])
-        raise ValueError(f"{who} returned a non-finite value {array[index]!r} at batch index {index}")
+        raise PotentialValueError(f"{who} returned a non-finite value {array[index]!r} at batch index {index}")
     return array
 
 
@@ -116,6 +121,8 @@ class Potential(abc.ABC):
         try:
             sample = _sample(space)
             self(sample, 0)
+        except PotentialValueError:
+            raise
         except (TypeError, ValueError, IndexError, KeyError, RuntimeError) as err:
             raise TypeError(
                 f"potential {self!r} cannot take observations of {name}'s observation space {space}: {err}"
@@ -324,6 +331,8 @@ class ActionPotential(abc.ABC):
         """Raise if the potential cannot take ``(obs, action)`` pairs of these spaces."""
         try:
             self(_sample(observation_space), _sample(action_space))
+        except PotentialValueError:
+            raise
         except (TypeError, ValueError, IndexError, KeyError, RuntimeError) as err:
             raise TypeError(f"action potential {self!r} cannot take the spaces of {name}: {err}") from err
 
