@@ -11,7 +11,7 @@ Example:
     >>> import rewarddesign.envs
     >>> env = gym.make("rewarddesign/GridMaze-v0")
     >>> env.observation_space, env.action_space
-    (Discrete(50), Discrete(4))
+    (Discrete(36), Discrete(4))
 """
 
 from __future__ import annotations
@@ -24,17 +24,15 @@ import numpy as np
 __all__ = ["GridMaze", "DEFAULT_MAZE"]
 
 DEFAULT_MAZE = (
-    "###########",
-    "#S....#...#",
-    "#.###.#.#.#",
-    "#.#...#.#.#",
-    "#.#.###.#.#",
-    "#...#...#.#",
-    "###.#.###.#",
-    "#...#.#...#",
-    "#.###.#.###",
-    "#.....#..G#",
-    "###########",
+    "##########",
+    "#S...#...#",
+    "#.##.#.#.#",
+    "#..#...#.#",
+    "##.####.##",
+    "#..#....G#",
+    "#.##.###.#",
+    "#....#...#",
+    "##########",
 )
 
 MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))  # up, right, down, left
@@ -46,14 +44,14 @@ class GridMaze(gym.Env):
     Args:
         layout: Rows of ``#`` (wall), ``.`` (free), ``S`` (start, exactly one) and ``G`` (goal, exactly one).
         slip: Probability that a move goes in a uniformly random direction instead, in [0, 1].
-        render_mode: ``"ansi"`` or None.
+        render_mode: ``"ansi"`` (text), ``"rgb_array"`` (an image, 16 pixels a cell) or None.
 
     Attributes:
         cells: ``[S, 2]`` (row, column) of each state.
         goal: The goal's state index.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(self, layout: Sequence[str] = DEFAULT_MAZE, slip: float = 0.0, render_mode: str | None = None) -> None:
         rows = [str(row) for row in layout]
@@ -104,6 +102,20 @@ class GridMaze(gym.Env):
                 self.P[s][a] = [(p, t, float(t == self.goal), t == self.goal) for t, p in outcomes.items()]
         self._state = self.start
 
+    def distances(self) -> np.ndarray:
+        """Fewest moves from each state to the goal, ``[S]`` (``inf`` where the goal is unreachable)."""
+        distance = np.full(self.observation_space.n, np.inf)
+        distance[self.goal] = 0
+        frontier = [self.goal]
+        while frontier:
+            nxt = []
+            for s in np.flatnonzero(np.isinf(distance)):
+                if np.any(np.isin(self._next[s], frontier)):
+                    distance[s] = distance[frontier[0]] + 1
+                    nxt.append(int(s))
+            frontier = nxt
+        return distance
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         super().reset(seed=seed)
         self._state = self.start
@@ -117,10 +129,17 @@ class GridMaze(gym.Env):
         reached = self._state == self.goal
         return self._state, float(reached), reached, False, {}
 
-    def render(self) -> str | None:
-        if self.render_mode != "ansi":
-            return None
-        rows = [list(row.replace("S", ".")) for row in self.layout]
+    def render(self) -> str | np.ndarray | None:
         r, c = self.cells[self._state]
-        rows[r][c] = "A"
-        return "\n".join("".join(row) for row in rows)
+        if self.render_mode == "ansi":
+            rows = [list(row.replace("S", ".")) for row in self.layout]
+            rows[r][c] = "A"
+            return "\n".join("".join(row) for row in rows)
+        if self.render_mode == "rgb_array":
+            grid = np.array([list(row) for row in self.layout])
+            image = np.where((grid == "#")[..., None], 40, 235).astype(np.uint8).repeat(3, axis=2)
+            goal_r, goal_c = self.cells[self.goal]
+            image[goal_r, goal_c] = (60, 180, 75)
+            image[r, c] = (0, 90, 200)
+            return image.repeat(16, axis=0).repeat(16, axis=1)
+        return None

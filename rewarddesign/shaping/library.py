@@ -11,6 +11,7 @@ Built in:
 
 - ``optimal_value``: ``V*`` of the env's own reward, for tabular envs that publish their model
   (FrozenLake, CliffWalking, Taxi, ``rewarddesign/GridMaze-v0``).
+- ``maze_distance``: minus the fewest moves to the goal of a ``GridMaze``, over the largest such distance.
 - ``maze_manhattan``: minus the Manhattan distance to the goal of a ``GridMaze``, over the grid's
   size (a heuristic that ignores walls).
 - ``cartpole_upright``: minus the pole angle over its failure threshold (``CartPole-v1``).
@@ -63,6 +64,17 @@ def _optimal_value(env: gym.Env, gamma: float) -> Potential:
     mdp, reward = from_gymnasium(env, gamma=gamma)
     values = optimal_value_potential(mdp, reward).values
     return TabularPotential(values[: env.observation_space.n])  # drop an appended absorbing state
+
+
+@register_potential("maze_distance")
+def _maze_distance(env: gym.Env, gamma: float) -> Potential:
+    maze = env.unwrapped
+    if not hasattr(maze, "distances"):
+        raise TypeError(f"maze_distance needs a GridMaze env, got {maze!r}")
+    distance = maze.distances()
+    reachable = np.isfinite(distance)
+    distance[~reachable] = distance[reachable].max() + 1
+    return TabularPotential(-distance / distance.max())
 
 
 @register_potential("maze_manhattan")

@@ -1,0 +1,130 @@
+"""The ``rewarddesign`` command.
+
+::
+
+    rewarddesign train --env MountainCar-v0 --algo ppo --shaping mountaincar_energy --timesteps 100000 --seed 0
+    rewarddesign bench --suite quick
+    rewarddesign potentials
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from rewarddesign.train import save_policy, train
+
+    shaping = None if args.shaping in (None, "none") else args.shaping
+    result = train(
+        args.env,
+        args.algo,
+        args.timesteps,
+        seed=args.seed,
+        shaping=shaping,
+        gamma=args.gamma,
+        n_envs=args.n_envs,
+        device=args.device,
+        log_dir=args.log_dir,
+        eval_freq=args.eval_freq,
+        eval_episodes=args.eval_episodes,
+        progress_bar=not args.no_progress,
+        algo_kwargs=json.loads(args.algo_kwargs) if args.algo_kwargs else None,
+    )
+    if not result.evaluations:  # always report a final evaluation on the true reward
+        from rewarddesign.train import evaluate
+
+        mean, std = evaluate(result.model, args.env, args.eval_episodes, seed=args.seed + 10_000)
+    else:
+        _, mean, std, _ = result.evaluations[-1]
+    designed = f"{sum(result.designed_returns) / len(result.designed_returns):.3f}" if result.designed_returns else "n/a"
+    true = f"{sum(result.true_returns) / len(result.true_returns):.3f}" if result.true_returns else "n/a"
+    print(f"env={args.env} algo={args.algo} shaping={args.shaping or 'none'} seed={args.seed} device={result.device}")
+    print(f"training episodes (last 100): true return {true}, designed return {designed}")
+    print(f"evaluation on the true reward ({args.eval_episodes} episodes): {mean:.3f} ± {std:.3f}")
+    print(f"wall time {result.wall_time:.1f} s" + (f"; logs in {result.log_dir}" if result.log_dir else ""))
+    if args.save:
+        path = save_policy(result.model, args.save, args.env, shaping=args.shaping, seed=args.seed, gamma=args.gamma)
+        print(f"policy saved to {path}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from rewarddesign.bench import SUITES, format_table, plot_curves, run_suite, summarize
+
+    if args.suite not in SUITES:
+        print(f"unknown suite {args.suite!r}; built in: {', '.join(sorted(SUITES))}", file=sys.stderr)
+        return 2
+    suite = SUITES[args.suite]
+    out = Path(args.out or f"benchmarks/results/{suite.name}")
+    rows = run_suite(suite, out, workers=args.workers, device=args.device, progress=not args.no_progress)
+    table = format_table(summarize(rows, suite.solved_at))
+    (out / "table.md").write_text(table + "\n")
+    png = plot_curves(rows, out / "curves.png", title=f"suite {suite.name}")
+    print(table)
+    print(f"\nrows: {out / 'runs'}  table: {out / 'table.md'}  plot: {png}")
+    return 0
+
+
+def _potentials(args: argparse.Namespace) -> int:
+    from rewarddesign.shaping import POTENTIALS
+
+    for name in sorted(POTENTIALS):
+        print(name)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from rewarddesign.train import ALGORITHMS
+
+    parser = argparse.ArgumentParser(prog="rewarddesign", description="Reward design for Gymnasium and Stable-Baselines3.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train an SB3 agent on a designed reward")
+    train.add_argument("--env", required=True, help="Gymnasium env id")
+    train.add_argument("--algo", default="ppo", choices=sorted(ALGORITHMS))
+    train.add_argument("--shaping", default=None, help="registered potential name, or none (see `rewarddesign potentials`)")
+    train.add_argument("--timesteps", type=int, default=100_000)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--gamma", type=float, default=0.99)
+    train.add_argument("--n-envs", type=int, default=1)
+    train.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    train.add_argument("--log-dir", default=None, help="TensorBoard and CSV logs")
+    train.add_argument("--eval-freq", type=int, default=0, help="evaluate on the true reward every N steps")
+    train.add_argument("--eval-episodes", type=int, default=10)
+    train.add_argument("--algo-kwargs", default=None, help='JSON, e.g. \'{"n_steps": 512}\'')
+    train.add_argument("--save", default=None, help="directory to save the policy to (tensors and JSON)")
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train.set_defaults(func=_train)
+
+    bench = sub.add_parser("bench", help="run a benchmark suite and print its table")
+    bench.add_argument("--suite", default="quick")
+    bench.add_argument("--out", default=None, help="results directory (default benchmarks/results/SUITE)")
+    bench.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    bench.add_argument("--device", default="auto")
+    bench.add_argument("--no-progress", action="store_true")
+    bench.set_defaults(func=_bench)
+
+    potentials = sub.add_parser("potentials", help="list the registered potentials")
+    potentials.set_defaults(func=_potentials)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError) as err:
+        print(f"rewarddesign: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,307 @@
+"""Training with Stable-Baselines3 on designed rewards, reporting the true return beside it.
+
+The env stack is ``env -> Monitor -> designed-reward wrappers``: ``Monitor`` sits inside, so the
+episode statistics SB3 logs (``rollout/ep_rew_mean``) are the *true* return, while the agent
+learns from the designed reward. :class:`RewardDesignCallback` adds the designed return
+(``rollout/designed_return_mean``) and evaluates the policy on the true reward at fixed
+intervals (``eval/true_return``); both go to TensorBoard and CSV.
+
+Example:
+    >>> result = train("CartPole-v1", "ppo", timesteps=256, shaping="cartpole_upright",
+    ...                algo_kwargs={"n_steps": 128, "batch_size": 64, "n_epochs": 1}, device="cpu")
+    >>> result.model.num_timesteps
+    256
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.utils import get_device
+from stable_baselines3.common.vec_env import VecEnv
+
+import rewarddesign.envs  # noqa: F401  (registers the project's env ids)
+from rewarddesign._validation import check_gamma
+from rewarddesign.shaping import Potential, PotentialShaping, get_potential
+
+__all__ = [
+    "ALGORITHMS",
+    "make_env_factory",
+    "make_vec_env",
+    "RewardDesignCallback",
+    "TrainResult",
+    "train",
+    "evaluate",
+    "save_policy",
+    "load_policy",
+]
+
+#: SB3 algorithms by the names the command line uses.
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": DQN, "sac": SAC, "td3": TD3}
+
+Shaping = str | Potential | Callable[[Any], float] | None
+
+
+def _algorithm(name: str) -> type[BaseAlgorithm]:
+    try:
+        return ALGORITHMS[name.lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {name!r}") from None
+
+
+def make_env_factory(
+    env_id: str,
+    *,
+    shaping: Shaping = None,
+    gamma: float = 0.99,
+    wrappers: Sequence[Callable[[gym.Env], gym.Env]] = (),
+    env_kwargs: dict[str, Any] | None = None,
+) -> Callable[[gym.Env], gym.Env]:
+    """The ``wrapper_class`` that puts designed rewards around a monitored env.
+
+    Args:
+        env_id: Only for error messages; the env itself comes from SB3's ``make_vec_env``.
+        shaping: A registered potential name (see :data:`rewarddesign.shaping.POTENTIALS`), a
+            potential, or None (``"none"`` too) for the env's own reward.
+        gamma: The learner's discount, which shaping must share.
+        wrappers: Further wrappers, applied outside the shaping in order.
+        env_kwargs: Keyword arguments of ``gym.make``, to check a named potential against the env early.
+    """
+    gamma = check_gamma(gamma)
+
+    def wrap(env: gym.Env) -> gym.Env:
+        if isinstance(shaping, str) and shaping != "none":
+            env = PotentialShaping(env, get_potential(shaping, env, gamma), gamma)
+        elif shaping is not None and shaping != "none":
+            env = PotentialShaping(env, shaping, gamma)
+        for wrapper in wrappers:
+            env = wrapper(env)
+        return env
+
+    if isinstance(shaping, str) and shaping != "none":
+        get_potential(shaping, gym.make(env_id, **(env_kwargs or {})), gamma)  # fail early: unknown name, wrong env
+    return wrap
+
+
+def make_vec_env(
+    env_id: str,
+    n_envs: int = 1,
+    seed: int | None = 0,
+    *,
+    shaping: Shaping = None,
+    gamma: float = 0.99,
+    wrappers: Sequence[Callable[[gym.Env], gym.Env]] = (),
+    env_kwargs: dict[str, Any] | None = None,
+    monitor_dir: str | None = None,
+    vec_env_cls: type | None = None,
+) -> VecEnv:
+    """An SB3 VecEnv of ``env -> Monitor -> shaping -> wrappers`` (Monitor records the true return).
+
+    Example:
+        >>> venv = make_vec_env("CartPole-v1", n_envs=2, shaping="cartpole_upright")
+        >>> venv.num_envs
+        2
+    """
+    if not isinstance(n_envs, int) or n_envs < 1:
+        raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
+    wrap = make_env_factory(env_id, shaping=shaping, gamma=gamma, wrappers=wrappers, env_kwargs=env_kwargs)
+    return sb3_make_vec_env(
+        env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, monitor_dir=monitor_dir, wrapper_class=wrap, vec_env_cls=vec_env_cls
+    )
+
+
+class RewardDesignCallback(BaseCallback):
+    """Logs the designed return beside the true one, and evaluates on the true reward.
+
+    Records ``rollout/designed_return_mean`` and ``rollout/true_return_mean`` (means over the last
+    ``window`` training episodes) and, every ``eval_freq`` env steps, ``eval/true_return`` from
+    ``n_eval_episodes`` deterministic episodes of ``eval_env`` (an env without designed rewards).
+    The evaluations are kept in :attr:`evaluations` as ``(step, mean, std, designed_mean)``.
+    """
+
+    def __init__(self, eval_env: VecEnv | None = None, eval_freq: int = 0, n_eval_episodes: int = 10, window: int = 100) -> None:
+        super().__init__()
+        self.eval_env = eval_env
+        self.eval_freq = eval_freq
+        self.n_eval_episodes = n_eval_episodes
+        self.designed_returns: deque[float] = deque(maxlen=window)
+        self.true_returns: deque[float] = deque(maxlen=window)
+        self.evaluations: list[tuple[int, float, float, float]] = []
+        self._running: np.ndarray | None = None
+        self._next_eval = 0
+
+    def _on_training_start(self) -> None:
+        self._running = np.zeros(self.training_env.num_envs)
+        self._next_eval = 0
+        if self.eval_env is not None and self.eval_freq > 0:
+            self._evaluate()
+
+    def _designed_mean(self) -> float:
+        return float(np.mean(self.designed_returns)) if self.designed_returns else float("nan")
+
+    def _evaluate(self) -> None:
+        mean, std = evaluate_policy(self.model, self.eval_env, n_eval_episodes=self.n_eval_episodes, deterministic=True, warn=False)
+        self.evaluations.append((int(self.num_timesteps), float(mean), float(std), self._designed_mean()))
+        self.logger.record("eval/true_return", float(mean))
+        self.logger.record("eval/true_return_std", float(std))
+        self._next_eval = self.num_timesteps + self.eval_freq
+
+    def _on_step(self) -> bool:
+        rewards = np.asarray(self.locals["rewards"], dtype=np.float64).reshape(-1)
+        self._running += rewards
+        for i, done in enumerate(np.asarray(self.locals["dones"]).reshape(-1)):
+            if done:
+                self.designed_returns.append(float(self._running[i]))
+                episode = self.locals["infos"][i].get("episode")
+                if episode is not None:
+                    self.true_returns.append(float(episode["r"]))
+                self._running[i] = 0.0
+        if self.designed_returns:
+            self.logger.record("rollout/designed_return_mean", self._designed_mean())
+            self.logger.record("rollout/true_return_mean", float(np.mean(self.true_returns)))
+        if self.eval_env is not None and self.eval_freq > 0 and self.num_timesteps >= self._next_eval:
+            self._evaluate()
+        return True
+
+    def _on_training_end(self) -> None:
+        if self.eval_env is not None and self.eval_freq > 0 and (not self.evaluations or self.evaluations[-1][0] < self.num_timesteps):
+            self._evaluate()
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns."""
+
+    model: BaseAlgorithm
+    #: ``(step, true mean, true std, designed mean)`` for each evaluation.
+    evaluations: list[tuple[int, float, float, float]] = field(default_factory=list)
+    designed_returns: list[float] = field(default_factory=list)
+    true_returns: list[float] = field(default_factory=list)
+    wall_time: float = 0.0
+    device: str = "cpu"
+    log_dir: str | None = None
+
+
+def train(
+    env_id: str,
+    algo: str = "ppo",
+    timesteps: int = 100_000,
+    *,
+    seed: int = 0,
+    shaping: Shaping = None,
+    gamma: float = 0.99,
+    n_envs: int = 1,
+    device: torch.device | str = "auto",
+    log_dir: str | Path | None = None,
+    eval_freq: int = 0,
+    eval_episodes: int = 10,
+    progress_bar: bool = False,
+    algo_kwargs: dict[str, Any] | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    verbose: int = 0,
+) -> TrainResult:
+    """Train an SB3 agent on a designed reward and report the true return beside it.
+
+    Args:
+        env_id: A Gymnasium env id.
+        algo: One of ``ppo``, ``a2c``, ``dqn``, ``sac``, ``td3``.
+        timesteps: Env steps to train for.
+        seed: Seeds the algorithm and the envs.
+        shaping: A registered potential name, a potential, or None for the env's own reward.
+        gamma: Discount of the algorithm and of the shaping.
+        n_envs: Parallel envs (a ``DummyVecEnv``).
+        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        log_dir: Where TensorBoard and CSV logs go (``progress.csv``, ``events.*``); None for no logs.
+        eval_freq: Evaluate on the true reward every this many env steps (0: never).
+        eval_episodes: Episodes per evaluation.
+        progress_bar: Show SB3's progress bar.
+        algo_kwargs: Further keyword arguments of the algorithm.
+        env_kwargs: Keyword arguments of ``gym.make``.
+        verbose: SB3 verbosity.
+    """
+    algorithm = _algorithm(algo)
+    if not isinstance(timesteps, int) or timesteps < 1:
+        raise ValueError(f"timesteps must be a positive integer, got {timesteps!r}")
+    gamma = check_gamma(gamma)
+    venv = make_vec_env(env_id, n_envs, seed, shaping=shaping, gamma=gamma, env_kwargs=env_kwargs)
+    eval_env = make_vec_env(env_id, 1, seed + 10_000, env_kwargs=env_kwargs) if eval_freq > 0 else None
+    kwargs = {"gamma": gamma, **(algo_kwargs or {})}
+    model = algorithm("MlpPolicy", venv, seed=seed, device=get_device(device), verbose=verbose, **kwargs)
+    if log_dir is not None:
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        model.set_logger(configure(str(log_dir), ["csv", "tensorboard"] + (["stdout"] if verbose else [])))
+    callback = RewardDesignCallback(eval_env, eval_freq, eval_episodes)
+    start = time.perf_counter()
+    model.learn(total_timesteps=timesteps, callback=CallbackList([callback]), progress_bar=progress_bar)
+    wall = time.perf_counter() - start
+    venv.close()
+    return TrainResult(
+        model=model,
+        evaluations=callback.evaluations,
+        designed_returns=list(callback.designed_returns),
+        true_returns=list(callback.true_returns),
+        wall_time=wall,
+        device=str(model.device),
+        log_dir=None if log_dir is None else str(log_dir),
+    )
+
+
+def evaluate(model: BaseAlgorithm, env_id: str, n_episodes: int = 10, seed: int = 0, env_kwargs: dict[str, Any] | None = None) -> tuple[float, float]:
+    """Mean and standard deviation of the true (undesigned) return over ``n_episodes`` deterministic episodes."""
+    env = make_vec_env(env_id, 1, seed, env_kwargs=env_kwargs)
+    mean, std = evaluate_policy(model, env, n_eval_episodes=n_episodes, deterministic=True, warn=False)
+    env.close()
+    return float(mean), float(std)
+
+
+def save_policy(model: BaseAlgorithm, path: str | Path, env_id: str, **metadata: Any) -> Path:
+    """Save a trained policy as tensors and JSON, which load without unpickling code.
+
+    Writes ``path/policy.pt`` (the policy's ``state_dict``) and ``path/metadata.json`` (algorithm,
+    env id, JSON-able ``policy_kwargs`` and the given ``metadata``). SB3's own ``model.save``
+    pickles objects; use it to resume training, and this to share or deploy a policy.
+    """
+    name = next((key for key, cls in ALGORITHMS.items() if isinstance(model, cls)), None)
+    if name is None:
+        raise TypeError(f"model must be one of {sorted(ALGORITHMS)}, got {type(model).__name__}")
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    policy_kwargs = {k: v for k, v in (model.policy_kwargs or {}).items() if _json_able(v)}
+    torch.save({k: v.detach().cpu() for k, v in model.policy.state_dict().items()}, path / "policy.pt")
+    meta = {"algo": name, "env_id": env_id, "policy_kwargs": policy_kwargs, **metadata}
+    (path / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+    return path
+
+
+def _json_able(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except TypeError:
+        return False
+    return True
+
+
+def load_policy(path: str | Path, device: torch.device | str = "auto", env_kwargs: dict[str, Any] | None = None) -> BaseAlgorithm:
+    """Load what :func:`save_policy` wrote, with ``torch.load(weights_only=True)``; returns a model ready to ``predict``."""
+    path = Path(path)
+    meta = json.loads((path / "metadata.json").read_text())
+    algorithm = _algorithm(meta["algo"])
+    env = make_vec_env(meta["env_id"], 1, 0, env_kwargs=env_kwargs)
+    model = algorithm("MlpPolicy", env, policy_kwargs=meta.get("policy_kwargs") or None, device=get_device(device))
+    state = torch.load(path / "policy.pt", map_location=model.device, weights_only=True)
+    model.policy.load_state_dict(state)
+    return model
