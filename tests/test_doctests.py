@@ -1,0 +1,26 @@
+"""Run the ``Example:`` sections of the public modules' docstrings."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "rewarddesign.mdp._tabular",
+    "rewarddesign.mdp._solve",
+    "rewarddesign.mdp._gym",
+    "rewarddesign.rewards",
+    "rewarddesign.shaping.potentials",
+    "rewarddesign.shaping.wrappers",
+    "rewarddesign.shaping.vector",
+    "rewarddesign.train",
+    "rewarddesign.envs.grid_maze",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0
