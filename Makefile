@@ -20,7 +20,7 @@ test: setup
 	$(PY) -m pytest -q
 
 demo: setup
-	$(VENV)/bin/rewarddesign bench --suite quick
+	$(VENV)/bin/rewarddesign bench --suite quick --out runs/quick
 
 bench: setup
 	$(PY) benchmarks/shaping_overhead.py

@@ -107,6 +107,14 @@ class Potential(abc.ABC):
     def __call__(self, obs: Any, t: int = 0) -> float:
         """``phi(obs, t)`` for one observation, a finite float."""
 
+    def scalar_function(self) -> Callable[[Any, int], float]:
+        """The fastest checked callable ``(obs, t) -> float`` for one observation.
+
+        The per-env wrappers call it once per step; subclasses return a flatter closure than
+        :meth:`__call__` where that saves time.
+        """
+        return self.__call__
+
     def batch(self, obs: Any, t: np.ndarray | None = None) -> np.ndarray:
         """``phi`` for a batch of observations (leading axis ``B``) and steps ``t [B]``: float ``[B]``."""
         size = _batch_size(obs)
@@ -153,10 +161,20 @@ class CallablePotential(Potential):
         if self.batched:
             batch = {k: np.asarray(v)[None] for k, v in obs.items()} if isinstance(obs, dict) else np.asarray(obs)[None]
             return float(_check_batch(self.fn(batch), 1, f"potential {self.fn!r}")[0])
-        value = self.fn(obs)
-        if type(value) is float and value - value == 0.0:  # fast path: a finite python float
-            return value
-        return _scalar(value, obs, f"potential {self.fn!r}")
+        return _scalar(self.fn(obs), obs, f"potential {self.fn!r}")
+
+    def scalar_function(self) -> Callable[[Any, int], float]:
+        if self.batched:
+            return self.__call__
+        fn = self.fn
+
+        def phi(obs: Any, t: int = 0) -> float:
+            value = fn(obs)
+            if type(value) is float and value - value == 0.0:  # fast path: a finite python float
+                return value
+            return _scalar(value, obs, f"potential {fn!r}")
+
+        return phi
 
     def batch(self, obs: Any, t: np.ndarray | None = None) -> np.ndarray:
         if self.batched:

@@ -58,19 +58,20 @@ class PotentialShaping(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.gamma = check_gamma(gamma)
         self.potential: Potential = as_potential(potential)
         self.potential.check_space(env.observation_space)
+        self._phi = self.potential.scalar_function()
         self._last_phi = 0.0
         self._t = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
         self._t = 0
-        self._last_phi = self.potential(obs, 0)
+        self._last_phi = self._phi(obs, 0)
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
-        self._t += 1
-        next_phi = 0.0 if terminated else self.potential(obs, self._t)
+        t = self._t = self._t + 1
+        next_phi = 0.0 if terminated else self._phi(obs, t)
         shaping = self.gamma * next_phi - self._last_phi
         self._last_phi = next_phi
         info["original_reward"] = reward

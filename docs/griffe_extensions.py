@@ -1,0 +1,133 @@
+"""Griffe extensions used by the API reference (build tooling, not part of the library).
+
+``PackageDir``
+    ``rewarddesign.envs`` is installed from the top-level ``envs/`` folder (setuptools
+    ``package-dir``). Static analysis looks for it in ``rewarddesign/envs/`` and does not find it,
+    so this extension reads that folder's modules and attaches them to the parent package under
+    the name Python imports them by.
+
+``SphinxConventions``
+    Two Sphinx habits of the library's source, made to work with mkdocstrings. Attributes are
+    documented by ``#:`` comments on the lines above them; these become the attributes'
+    docstrings. Docstrings refer to other objects with Sphinx roles (``:class:`Potential```,
+    ``:func:`~rewarddesign.shaping.potentials.as_potential```). This extension rewrites them as
+    mkdocstrings cross-references, resolved in the scope of the object that holds the docstring,
+    and falls back to inline code for names the reference does not render (private names and
+    objects without a docstring). It also turns a reST literal-block marker ``::`` at the end of
+    a line into a plain colon.
+
+Both are configured in ``mkdocs.yml``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import griffe
+
+_ROLE = re.compile(r":(?:class|func|meth|attr|data|mod|exc|obj):`(~?)([^`]+)`")
+_LITERAL_MARKER = re.compile(r"(\S)::$", re.MULTILINE)
+
+
+class PackageDir(griffe.Extension):
+    """Attach the modules found in ``path`` (relative to the repository root) as ``package``."""
+
+    def __init__(self, package: str, path: str) -> None:
+        super().__init__()
+        self.parent_name, _, self.name = package.rpartition(".")
+        self.path = Path(path)
+
+    def _visit(self, name: str, file: Path, parent: griffe.Module, loader: griffe.GriffeLoader) -> griffe.Module:
+        module = griffe.visit(
+            name,
+            file,
+            file.read_text(encoding="utf-8"),
+            extensions=loader.extensions,
+            parent=parent,
+            docstring_parser=loader.docstring_parser,
+            docstring_options=loader.docstring_options,
+            lines_collection=loader.lines_collection,
+            modules_collection=loader.modules_collection,
+        )
+        parent.set_member(name, module)
+        return module
+
+    def on_package(self, *, pkg: griffe.Module, loader: griffe.GriffeLoader, **kwargs: Any) -> None:
+        if pkg.path != self.parent_name.split(".", 1)[0]:
+            return
+        parent = loader.modules_collection.get_member(self.parent_name)
+        if self.name in parent.members:
+            return
+        root = Path(pkg.filepath).parent.parent  # the folder that holds the top-level package
+        folder = self.path if self.path.is_absolute() else root / self.path
+        package = self._visit(self.name, folder / "__init__.py", parent, loader)
+        for file in sorted(folder.glob("*.py")):
+            if file.name != "__init__.py":
+                self._visit(file.stem, file, package, loader)
+        loader.expand_exports(package)
+
+
+class SphinxConventions(griffe.Extension):
+    """Read ``#:`` attribute comments as docstrings, and rewrite Sphinx roles as cross-references."""
+
+    def on_package(self, *, pkg: griffe.Module, loader: griffe.GriffeLoader, **kwargs: Any) -> None:
+        self._collection = loader.modules_collection
+        for obj in self._objects(pkg):
+            if obj.is_attribute and obj.docstring is None:
+                self._comment_docstring(obj, loader)
+        for obj in self._objects(pkg):
+            if obj.docstring is not None:
+                obj.docstring.value = self._rewrite(obj, obj.docstring.value)
+
+    def _objects(self, obj: griffe.Object) -> list[griffe.Object]:
+        found = [obj]
+        for member in obj.members.values():
+            if not member.is_alias:
+                found.extend(self._objects(member))
+        return found
+
+    @staticmethod
+    def _comment_docstring(attr: griffe.Attribute, loader: griffe.GriffeLoader) -> None:
+        if not attr.lineno or attr.filepath not in loader.lines_collection:
+            return
+        lines = loader.lines_collection[attr.filepath]
+        comment: list[str] = []
+        index = attr.lineno - 2  # the line above the assignment (line numbers start at 1)
+        while index >= 0 and lines[index].strip().startswith("#:"):
+            comment.insert(0, lines[index].strip()[2:].strip())
+            index -= 1
+        if comment:
+            attr.docstring = griffe.Docstring(
+                "\n".join(comment),
+                lineno=index + 2,
+                endlineno=attr.lineno - 1,
+                parent=attr,
+                parser=loader.docstring_parser,
+                parser_options=loader.docstring_options,
+            )
+
+    def _rewrite(self, owner: griffe.Object, text: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            short, target = match.group(1) == "~", match.group(2)
+            title = target.rsplit(".", 1)[-1] if short else target
+            path = self._resolve(owner, target)
+            return f"[`{title}`][{path}]" if path else f"`{title}`"
+
+        return _LITERAL_MARKER.sub(r"\1:", _ROLE.sub(replace, text))
+
+    def _resolve(self, owner: griffe.Object, target: str) -> str | None:
+        """The path of the documented object ``target`` names, or None if the reference does not show it."""
+        first, _, rest = target.partition(".")
+        try:
+            path = target if first == owner.package.name else owner.resolve(first) + (f".{rest}" if rest else "")
+            obj = self._collection.get_member(path)
+            while obj.is_alias:
+                path = obj.target_path
+                obj = self._collection.get_member(path)
+        except (griffe.NameResolutionError, griffe.AliasResolutionError, KeyError, ValueError):
+            return None
+        if obj.name.startswith("_") or (not obj.is_module and obj.docstring is None):
+            return None
+        return path
