@@ -7,15 +7,21 @@
     the name Python imports them by.
 
 ``SphinxConventions``
-    Two Sphinx habits of the library's source, made to work with mkdocstrings. Attributes are
-    documented by ``#:`` comments on the lines above them; these become the attributes'
-    docstrings. Docstrings refer to other objects with Sphinx roles (``:class:`Potential```,
-    ``:func:`~rewarddesign.shaping.potentials.as_potential```). This extension rewrites them as
-    mkdocstrings cross-references, resolved in the scope of the object that holds the docstring,
-    and falls back to inline code for names the reference does not render (private names and
-    objects without a docstring). It also turns a reST literal-block marker ``::`` at the end of
-    a line into a plain colon.
+    Sphinx (and Napoleon) habits of the library's source, made to work with mkdocstrings:
 
+    - Attributes are documented by ``#:`` comments on the lines above them; these become the
+      attributes' docstrings.
+    - Doctest sections are headed ``Example:``, which Napoleon accepts beside ``Examples:`` but
+      griffe's Google parser renders as a plain admonition; they are read as ``Examples:`` so
+      that the doctests render as code.
+    - Docstrings refer to other objects with Sphinx roles (``:class:`Potential```,
+      ``:func:`~rewarddesign.shaping.potentials.as_potential```). These become mkdocstrings
+      cross-references, resolved in the scope of the object that holds the docstring, or inline
+      code for names the reference does not render (private names and objects without a
+      docstring).
+    - A reST literal-block marker ``::`` at the end of a line becomes a plain colon.
+
+The library's files are not changed: the extensions act on griffe's in-memory model only.
 Both are configured in ``mkdocs.yml``.
 """
 
@@ -29,6 +35,7 @@ import griffe
 
 _ROLE = re.compile(r":(?:class|func|meth|attr|data|mod|exc|obj):`(~?)([^`]+)`")
 _LITERAL_MARKER = re.compile(r"(\S)::$", re.MULTILINE)
+_EXAMPLE_HEADING = re.compile(r"^(\s*)Example:$", re.MULTILINE)
 
 
 class PackageDir(griffe.Extension):
@@ -70,7 +77,7 @@ class PackageDir(griffe.Extension):
 
 
 class SphinxConventions(griffe.Extension):
-    """Read ``#:`` attribute comments as docstrings, and rewrite Sphinx roles as cross-references."""
+    """Read ``#:`` comments and ``Example:`` sections, and rewrite Sphinx roles as cross-references."""
 
     def on_package(self, *, pkg: griffe.Module, loader: griffe.GriffeLoader, **kwargs: Any) -> None:
         self._collection = loader.modules_collection
@@ -115,6 +122,7 @@ class SphinxConventions(griffe.Extension):
             path = self._resolve(owner, target)
             return f"[`{title}`][{path}]" if path else f"`{title}`"
 
+        text = _EXAMPLE_HEADING.sub(r"\1Examples:", text)
         return _LITERAL_MARKER.sub(r"\1:", _ROLE.sub(replace, text))
 
     def _resolve(self, owner: griffe.Object, target: str) -> str | None:

@@ -66,7 +66,6 @@ def from_gymnasium(env: gym.Env, gamma: float = 0.99) -> tuple[TabularMDP, np.nd
             reward_mass[False] + reward_mass[True], transitions, out=np.zeros(shape), where=transitions > 0
         )
         transitions[terminal] = 0.0
-        transitions[terminal, :, terminal.nonzero()[0]] = 0.0
         for s in terminal.nonzero()[0]:
             transitions[s, :, s] = 1.0
         rewards[terminal] = 0.0
