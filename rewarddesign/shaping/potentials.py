@@ -151,20 +151,24 @@ class CallablePotential(Potential):
         -0.1
     """
 
-    def __init__(self, fn: Callable[[Any], Any], *, batched: bool = False) -> None:
+    def __init__(self, fn: Callable[..., Any], *, batched: bool = False) -> None:
         if not callable(fn):
             raise TypeError(f"potential must be callable, got {type(fn).__name__}")
         self.fn = fn
         self.batched = batched
 
+    def _apply(self, obs: Any, t: Any) -> Any:
+        """Call the user's function; the dynamic subclass passes ``t`` too."""
+        return self.fn(obs)
+
     def __call__(self, obs: Any, t: int = 0) -> float:
         if self.batched:
             batch = {k: np.asarray(v)[None] for k, v in obs.items()} if isinstance(obs, dict) else np.asarray(obs)[None]
-            return float(_check_batch(self.fn(batch), 1, f"potential {self.fn!r}")[0])
-        return _scalar(self.fn(obs), obs, f"potential {self.fn!r}")
+            return float(_check_batch(self._apply(batch, np.array([t])), 1, f"potential {self.fn!r}")[0])
+        return _scalar(self._apply(obs, t), obs, f"potential {self.fn!r}")
 
     def scalar_function(self) -> Callable[[Any, int], float]:
-        if self.batched:
+        if self.batched or self.time_dependent:
             return self.__call__
         fn = self.fn
 
@@ -178,14 +182,16 @@ class CallablePotential(Potential):
 
     def batch(self, obs: Any, t: np.ndarray | None = None) -> np.ndarray:
         if self.batched:
-            return _check_batch(self.fn(obs), _batch_size(obs), f"potential {self.fn!r}")
+            size = _batch_size(obs)
+            steps = np.zeros(size, dtype=np.int64) if t is None else np.asarray(t)
+            return _check_batch(self._apply(obs, steps), size, f"potential {self.fn!r}")
         return super().batch(obs, t)
 
     def __repr__(self) -> str:
-        return f"CallablePotential({getattr(self.fn, '__name__', self.fn)!s})"
+        return f"{type(self).__name__}({getattr(self.fn, '__name__', self.fn)!s})"
 
 
-class DynamicPotential(Potential):
+class DynamicPotential(CallablePotential):
     """A dynamic potential ``phi(s, t) = fn(obs, t)``, ``t`` the step count since reset.
 
     Shaping with ``gamma * phi(s', t + 1) - phi(s, t)`` keeps policy invariance (Devlin and Kudenko,
@@ -203,27 +209,8 @@ class DynamicPotential(Potential):
 
     time_dependent = True
 
-    def __init__(self, fn: Callable[[Any, Any], Any], *, batched: bool = False) -> None:
-        if not callable(fn):
-            raise TypeError(f"potential must be callable, got {type(fn).__name__}")
-        self.fn = fn
-        self.batched = batched
-
-    def __call__(self, obs: Any, t: int = 0) -> float:
-        if self.batched:
-            batch = {k: np.asarray(v)[None] for k, v in obs.items()} if isinstance(obs, dict) else np.asarray(obs)[None]
-            return float(_check_batch(self.fn(batch, np.array([t])), 1, f"potential {self.fn!r}")[0])
-        return _scalar(self.fn(obs, t), obs, f"potential {self.fn!r}")
-
-    def batch(self, obs: Any, t: np.ndarray | None = None) -> np.ndarray:
-        if self.batched:
-            size = _batch_size(obs)
-            steps = np.zeros(size, dtype=np.int64) if t is None else np.asarray(t)
-            return _check_batch(self.fn(obs, steps), size, f"potential {self.fn!r}")
-        return super().batch(obs, t)
-
-    def __repr__(self) -> str:
-        return f"DynamicPotential({getattr(self.fn, '__name__', self.fn)!s})"
+    def _apply(self, obs: Any, t: Any) -> Any:
+        return self.fn(obs, t)
 
 
 class TabularPotential(Potential):
