@@ -42,7 +42,7 @@ def main() -> None:
         "(1 = goal reached). 'Steps to solve': median over seeds of the first evaluation that reaches the goal.\n\n"
     )
     (args.out / "table.md").write_text(header + table + "\n")
-    plot_curves(rows, args.out / "curves.png", title="PPO on GridMaze-v0: potential-based shaping against the sparse reward")
+    plot_curves(rows, args.out / "curves.png", title="PPO: shaping potentials against the sparse reward")
     print(table)
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.logger import configure
@@ -246,7 +246,7 @@ def train(
         model.set_logger(configure(str(log_dir), ["csv", "tensorboard"] + (["stdout"] if verbose else [])))
     callback = RewardDesignCallback(eval_env, eval_freq, eval_episodes)
     start = time.perf_counter()
-    model.learn(total_timesteps=timesteps, callback=CallbackList([callback]), progress_bar=progress_bar)
+    model.learn(total_timesteps=timesteps, callback=callback, progress_bar=progress_bar)
     wall = time.perf_counter() - start
     venv.close()
     return TrainResult(
