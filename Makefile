@@ -5,7 +5,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export MUJOCO_GL ?= egl
 
-.PHONY: setup test demo bench docs clean
+LINTED := rewarddesign envs tests benchmarks docs/griffe_extensions.py
+
+.PHONY: setup lint test demo bench docs clean
 
 setup: $(STAMP)
 
@@ -16,7 +18,11 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet -e '.[dev,docs]'
 	touch $(STAMP)
 
-test: setup
+lint: setup
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+
+test: lint
 	$(PY) -m pytest -q
 
 demo: setup

@@ -70,7 +70,11 @@ class StubEnv(gym.Env):
         return self._obs, 1.0, False, False, {}
 
 
-ENVS = {"stub (wrapper alone)": cartpole_potential, "CartPole-v1": cartpole_potential, "HalfCheetah-v5": cheetah_potential}
+ENVS = {
+    "stub (wrapper alone)": cartpole_potential,
+    "CartPole-v1": cartpole_potential,
+    "HalfCheetah-v5": cheetah_potential,
+}
 
 
 def make(env_id: str) -> gym.Env:
@@ -105,11 +109,21 @@ def step_overhead(args: Args) -> list[dict]:
             shaped_times.append(times[id(shaped)])
         raw_times, shaped_times = np.array(raw_times) * 1e6, np.array(shaped_times) * 1e6
         added = shaped_times - raw_times
-        rows.append({"env": env_id, "raw_us": np.median(raw_times), "shaped_us": np.median(shaped_times),
-                     "added_us": np.median(added), "added_iqr": np.percentile(added, [25, 75]),
-                     "added_best_us": shaped_times.min() - raw_times.min()})
-        print(f"{env_id}: raw {rows[-1]['raw_us']:.2f} us/step, shaped {rows[-1]['shaped_us']:.2f} us/step, "
-              f"added {rows[-1]['added_us']:.2f} us (median of paired differences)", flush=True)
+        rows.append(
+            {
+                "env": env_id,
+                "raw_us": np.median(raw_times),
+                "shaped_us": np.median(shaped_times),
+                "added_us": np.median(added),
+                "added_iqr": np.percentile(added, [25, 75]),
+                "added_best_us": shaped_times.min() - raw_times.min(),
+            }
+        )
+        print(
+            f"{env_id}: raw {rows[-1]['raw_us']:.2f} us/step, shaped {rows[-1]['shaped_us']:.2f} us/step, "
+            f"added {rows[-1]['added_us']:.2f} us (median of paired differences)",
+            flush=True,
+        )
     return rows
 
 
@@ -119,7 +133,16 @@ def ppo_throughput(args: Args) -> dict:
     fps = {"original": [], "shaped": []}
     for repeat in range(args.ppo_repeats):
         for name, shaping in (("original", None), ("shaped", cartpole_potential)):
-            result = train("CartPole-v1", "ppo", args.ppo_steps, seed=repeat, shaping=shaping, n_envs=4, algo_kwargs=kwargs, device="cpu")
+            result = train(
+                "CartPole-v1",
+                "ppo",
+                args.ppo_steps,
+                seed=repeat,
+                shaping=shaping,
+                n_envs=4,
+                algo_kwargs=kwargs,
+                device="cpu",
+            )
             fps[name].append(args.ppo_steps / result.wall_time)
             print(f"PPO {name} repeat {repeat}: {fps[name][-1]:.0f} steps/s", flush=True)
     original, shaped = float(np.median(fps["original"])), float(np.median(fps["shaped"]))
@@ -149,7 +172,8 @@ def main() -> None:
         "returns a fixed transition, so its row is the wrapper's own cost without the noise of a real "
         "simulator. Target: at most 1 us added.",
         "",
-        "| env | raw (us/step) | shaped (us/step) | added, median (us/step) | added, IQR (us/step) | added, fastest blocks (us/step) |",
+        "| env | raw (us/step) | shaped (us/step) | added, median (us/step) | added, IQR (us/step) "
+        "| added, fastest blocks (us/step) |",
         "|---|---|---|---|---|---|",
     ]
     lines += [

@@ -38,7 +38,8 @@ def main() -> None:
     header = (
         "# Shaping sample efficiency\n\n"
         "Command: `.venv/bin/python benchmarks/shaping_sample_efficiency.py`. SB3 PPO on `rewarddesign/GridMaze-v0`, "
-        f"{len(suite.seeds)} seeds, {suite.timesteps:,} env steps, true return evaluated every {suite.eval_freq:,} steps "
+        f"{len(suite.seeds)} seeds, {suite.timesteps:,} env steps, "
+        f"true return evaluated every {suite.eval_freq:,} steps "
         "(1 = goal reached). 'Steps to solve': median over seeds of the first evaluation that reaches the goal.\n\n"
     )
     (args.out / "table.md").write_text(header + table + "\n")

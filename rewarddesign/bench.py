@@ -15,14 +15,26 @@ from __future__ import annotations
 import csv
 import math
 import os
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Design", "Suite", "RunSpec", "SUITES", "run_suite", "run_one", "load_rows", "summarize", "format_table", "plot_curves"]
+__all__ = [
+    "Design",
+    "Suite",
+    "RunSpec",
+    "SUITES",
+    "run_suite",
+    "run_one",
+    "load_rows",
+    "summarize",
+    "format_table",
+    "plot_curves",
+]
 
 COLUMNS = ("suite", "env", "design", "algo", "seed", "step", "true_return", "designed_return", "wall_time", "device")
 
@@ -52,7 +64,7 @@ class Suite:
     solved_at: float | None = None
     algo_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def runs(self) -> list["RunSpec"]:
+    def runs(self) -> list[RunSpec]:
         return [
             RunSpec(self, env_id, design, algo, seed)
             for env_id in self.env_ids
@@ -144,7 +156,20 @@ def run_one(spec: RunSpec, out_dir: str | Path, device: str = "auto") -> Path:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for step, mean, _, designed in result.evaluations:
-            writer.writerow([suite.name, spec.env_id, spec.design.name, spec.algo, spec.seed, step, mean, designed, round(result.wall_time, 3), result.device])
+            writer.writerow(
+                [
+                    suite.name,
+                    spec.env_id,
+                    spec.design.name,
+                    spec.algo,
+                    spec.seed,
+                    step,
+                    mean,
+                    designed,
+                    round(result.wall_time, 3),
+                    result.device,
+                ]
+            )
     os.replace(tmp, path)
     return path
 
@@ -305,4 +330,3 @@ def plot_curves(rows: Sequence[dict[str, Any]], path: str | Path, title: str = "
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
-

@@ -13,8 +13,8 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
@@ -44,7 +44,9 @@ def _train(args: argparse.Namespace) -> int:
         mean, std = evaluate(result.model, args.env, args.eval_episodes, seed=args.seed + 10_000)
     else:
         _, mean, std, _ = result.evaluations[-1]
-    designed = f"{sum(result.designed_returns) / len(result.designed_returns):.3f}" if result.designed_returns else "n/a"
+    designed = (
+        f"{sum(result.designed_returns) / len(result.designed_returns):.3f}" if result.designed_returns else "n/a"
+    )
     true = f"{sum(result.true_returns) / len(result.true_returns):.3f}" if result.true_returns else "n/a"
     print(f"env={args.env} algo={args.algo} shaping={args.shaping or 'none'} seed={args.seed} device={result.device}")
     print(f"training episodes (last 100): true return {true}, designed return {designed}")
@@ -84,13 +86,17 @@ def _potentials(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from rewarddesign.train import ALGORITHMS
 
-    parser = argparse.ArgumentParser(prog="rewarddesign", description="Reward design for Gymnasium and Stable-Baselines3.")
+    parser = argparse.ArgumentParser(
+        prog="rewarddesign", description="Reward design for Gymnasium and Stable-Baselines3."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train an SB3 agent on a designed reward")
     train.add_argument("--env", required=True, help="Gymnasium env id")
     train.add_argument("--algo", default="ppo", choices=sorted(ALGORITHMS))
-    train.add_argument("--shaping", default=None, help="registered potential name, or none (see `rewarddesign potentials`)")
+    train.add_argument(
+        "--shaping", default=None, help="registered potential name, or none (see `rewarddesign potentials`)"
+    )
     train.add_argument("--timesteps", type=int, default=100_000)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--gamma", type=float, default=0.99)
@@ -99,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--log-dir", default=None, help="TensorBoard and CSV logs")
     train.add_argument("--eval-freq", type=int, default=0, help="evaluate on the true reward every N steps")
     train.add_argument("--eval-episodes", type=int, default=10)
-    train.add_argument("--algo-kwargs", default=None, help='JSON, e.g. \'{"n_steps": 512}\'')
+    train.add_argument("--algo-kwargs", default=None, help="JSON, e.g. '{\"n_steps\": 512}'")
     train.add_argument("--save", default=None, help="directory to save the policy to (tensors and JSON)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     train.set_defaults(func=_train)

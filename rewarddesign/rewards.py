@@ -13,7 +13,8 @@ does (``device="auto"``: CUDA when there is one).
 from __future__ import annotations
 
 import abc
-from typing import Any, Protocol, Sequence, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np

@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -120,7 +121,13 @@ def make_vec_env(
         raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
     wrap = make_env_factory(env_id, shaping=shaping, gamma=gamma, wrappers=wrappers, env_kwargs=env_kwargs)
     return sb3_make_vec_env(
-        env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, monitor_dir=monitor_dir, wrapper_class=wrap, vec_env_cls=vec_env_cls
+        env_id,
+        n_envs=n_envs,
+        seed=seed,
+        env_kwargs=env_kwargs,
+        monitor_dir=monitor_dir,
+        wrapper_class=wrap,
+        vec_env_cls=vec_env_cls,
     )
 
 
@@ -133,7 +140,9 @@ class RewardDesignCallback(BaseCallback):
     The evaluations are kept in :attr:`evaluations` as ``(step, mean, std, designed_mean)``.
     """
 
-    def __init__(self, eval_env: VecEnv | None = None, eval_freq: int = 0, n_eval_episodes: int = 10, window: int = 100) -> None:
+    def __init__(
+        self, eval_env: VecEnv | None = None, eval_freq: int = 0, n_eval_episodes: int = 10, window: int = 100
+    ) -> None:
         super().__init__()
         self.eval_env = eval_env
         self.eval_freq = eval_freq
@@ -154,7 +163,9 @@ class RewardDesignCallback(BaseCallback):
         return float(np.mean(self.designed_returns)) if self.designed_returns else float("nan")
 
     def _evaluate(self) -> None:
-        mean, std = evaluate_policy(self.model, self.eval_env, n_eval_episodes=self.n_eval_episodes, deterministic=True, warn=False)
+        mean, std = evaluate_policy(
+            self.model, self.eval_env, n_eval_episodes=self.n_eval_episodes, deterministic=True, warn=False
+        )
         self.evaluations.append((int(self.num_timesteps), float(mean), float(std), self._designed_mean()))
         self.logger.record("eval/true_return", float(mean))
         self.logger.record("eval/true_return_std", float(std))
@@ -178,7 +189,11 @@ class RewardDesignCallback(BaseCallback):
         return True
 
     def _on_training_end(self) -> None:
-        if self.eval_env is not None and self.eval_freq > 0 and (not self.evaluations or self.evaluations[-1][0] < self.num_timesteps):
+        if (
+            self.eval_env is not None
+            and self.eval_freq > 0
+            and (not self.evaluations or self.evaluations[-1][0] < self.num_timesteps)
+        ):
             self._evaluate()
 
 
@@ -260,7 +275,9 @@ def train(
     )
 
 
-def evaluate(model: BaseAlgorithm, env_id: str, n_episodes: int = 10, seed: int = 0, env_kwargs: dict[str, Any] | None = None) -> tuple[float, float]:
+def evaluate(
+    model: BaseAlgorithm, env_id: str, n_episodes: int = 10, seed: int = 0, env_kwargs: dict[str, Any] | None = None
+) -> tuple[float, float]:
     """Mean and standard deviation of the true (undesigned) return over ``n_episodes`` deterministic episodes."""
     env = make_vec_env(env_id, 1, seed, env_kwargs=env_kwargs)
     mean, std = evaluate_policy(model, env, n_eval_episodes=n_episodes, deterministic=True, warn=False)
@@ -295,8 +312,13 @@ def _json_able(value: Any) -> bool:
     return True
 
 
-def load_policy(path: str | Path, device: torch.device | str = "auto", env_kwargs: dict[str, Any] | None = None) -> BaseAlgorithm:
-    """Load what :func:`save_policy` wrote, with ``torch.load(weights_only=True)``; returns a model ready to ``predict``."""
+def load_policy(
+    path: str | Path, device: torch.device | str = "auto", env_kwargs: dict[str, Any] | None = None
+) -> BaseAlgorithm:
+    """Load what :func:`save_policy` wrote, with ``torch.load(weights_only=True)``.
+
+    Returns a model ready to ``predict`` (the policy only; optimiser state is not saved).
+    """
     path = Path(path)
     meta = json.loads((path / "metadata.json").read_text())
     algorithm = _algorithm(meta["algo"])

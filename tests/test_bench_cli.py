@@ -24,7 +24,12 @@ def test_run_suite_writes_a_file_per_run_and_resumes(tmp_path):
     rows = run_suite(TINY, tmp_path, progress=False, device="cpu")
     files = sorted((tmp_path / "runs").glob("*.csv"))
     assert len(files) == 4
-    assert {(r["design"], r["seed"]) for r in rows} == {("original", 0), ("original", 1), ("upright", 0), ("upright", 1)}
+    assert {(r["design"], r["seed"]) for r in rows} == {
+        ("original", 0),
+        ("original", 1),
+        ("upright", 0),
+        ("upright", 1),
+    }
     assert {r["step"] for r in rows} == {0, 128, 256}
     # an interrupted sweep: one run is missing; only that one runs again
     stamps = {f.name: f.stat().st_mtime_ns for f in files}
@@ -57,7 +62,12 @@ def test_summary_table_and_plot_from_known_rows(tmp_path):
 
 def test_cli_bench_prints_the_table_and_writes_the_plot(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(bench.SUITES, "tiny", TINY)
-    assert cli.main(["bench", "--suite", "tiny", "--out", str(tmp_path), "--workers", "1", "--no-progress", "--device", "cpu"]) == 0
+    assert (
+        cli.main(
+            ["bench", "--suite", "tiny", "--out", str(tmp_path), "--workers", "1", "--no-progress", "--device", "cpu"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "| CartPole-v1 | upright | ppo | 2 |" in out
     assert (tmp_path / "curves.png").exists() and (tmp_path / "table.md").read_text().strip() in out
@@ -65,9 +75,30 @@ def test_cli_bench_prints_the_table_and_writes_the_plot(tmp_path, monkeypatch, c
 
 def test_cli_train_reports_true_and_designed_returns(tmp_path, capsys):
     code = cli.main(
-        ["train", "--env", "CartPole-v1", "--algo", "ppo", "--shaping", "cartpole_upright", "--timesteps", "256",
-         "--seed", "3", "--device", "cpu", "--no-progress", "--eval-episodes", "2", "--log-dir", str(tmp_path / "log"),
-         "--algo-kwargs", '{"n_steps": 128, "batch_size": 64}', "--save", str(tmp_path / "policy")]
+        [
+            "train",
+            "--env",
+            "CartPole-v1",
+            "--algo",
+            "ppo",
+            "--shaping",
+            "cartpole_upright",
+            "--timesteps",
+            "256",
+            "--seed",
+            "3",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--eval-episodes",
+            "2",
+            "--log-dir",
+            str(tmp_path / "log"),
+            "--algo-kwargs",
+            '{"n_steps": 128, "batch_size": 64}',
+            "--save",
+            str(tmp_path / "policy"),
+        ]
     )
     assert code == 0
     out = capsys.readouterr().out
@@ -82,5 +113,7 @@ def test_cli_rejects_bad_input(capsys):
 
 
 def test_console_entry_point_lists_potentials():
-    out = subprocess.run([sys.executable, "-m", "rewarddesign.cli", "potentials"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "rewarddesign.cli", "potentials"], capture_output=True, text=True, check=True
+    ).stdout
     assert {"optimal_value", "maze_distance", "cartpole_upright", "mountaincar_energy"} <= set(out.split())

@@ -251,9 +251,13 @@ def test_sb3_vec_env_form_equals_single_env(kind, rng):
     values = rng.normal(size=6)
     n_envs, n_steps, horizon, seed = 3, 80, 6, 21
     actions = rng.integers(3, size=(n_steps, n_envs))
-    expected = single_rollouts(mdp, reward, POTENTIALS[kind](values), actions, [seed + i for i in range(n_envs)], horizon)
+    expected = single_rollouts(
+        mdp, reward, POTENTIALS[kind](values), actions, [seed + i for i in range(n_envs)], horizon
+    )
 
-    venv = VecPotentialShaping(DummyVecEnv([make_tabular(mdp, reward, horizon)] * n_envs), POTENTIALS[kind](values), GAMMA)
+    venv = VecPotentialShaping(
+        DummyVecEnv([make_tabular(mdp, reward, horizon)] * n_envs), POTENTIALS[kind](values), GAMMA
+    )
     venv.seed(seed)
     venv.reset()
     ends = set()

@@ -70,7 +70,9 @@ def test_every_algorithm_runs_and_round_trips_through_safe_save(algo, tmp_path):
     assert json.loads((path / "metadata.json").read_text())["algo"] == algo
     loaded = load_policy(path, device="cpu")
     obs = np.stack([gym.make(env_id).observation_space.sample() for _ in range(4)])
-    np.testing.assert_allclose(loaded.predict(obs, deterministic=True)[0], result.model.predict(obs, deterministic=True)[0], rtol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(obs, deterministic=True)[0], result.model.predict(obs, deterministic=True)[0], rtol=1e-6
+    )
     # the policy file holds tensors only: it loads with weights_only=True
     state = torch.load(path / "policy.pt", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())

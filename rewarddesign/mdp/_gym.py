@@ -38,7 +38,9 @@ def from_gymnasium(env: gym.Env, gamma: float = 0.99) -> tuple[TabularMDP, np.nd
     model = getattr(base, "P", None)
     if not isinstance(model, dict):
         raise TypeError(f"env must expose its model as env.unwrapped.P (a dict), {base!r} does not")
-    if not isinstance(env.observation_space, gym.spaces.Discrete) or not isinstance(env.action_space, gym.spaces.Discrete):
+    if not isinstance(env.observation_space, gym.spaces.Discrete) or not isinstance(
+        env.action_space, gym.spaces.Discrete
+    ):
         raise TypeError(
             f"env must have Discrete observation and action spaces, got {env.observation_space} and {env.action_space}"
         )

@@ -88,7 +88,7 @@ def value_iteration(
     """
     expected = mdp.expected_reward(reward)
     values = np.zeros(mdp.n_states)
-    for iteration in range(1, max_iterations + 1):
+    for iteration in range(1, max_iterations + 1):  # noqa: B007  (reported after the loop)
         q = _q_from_v(mdp, expected, values)
         new_values = q.max(axis=1)
         delta = np.max(np.abs(new_values - values))
@@ -96,7 +96,9 @@ def value_iteration(
         if delta < tol:
             break
     else:
-        raise RuntimeError(f"value iteration did not converge within max_iterations={max_iterations} (last change {delta})")
+        raise RuntimeError(
+            f"value iteration did not converge within max_iterations={max_iterations} (last change {delta})"
+        )
     policy = greedy_policy(q)
     for _ in range(mdp.n_states * mdp.n_actions + 1):
         values = _solve_values(mdp, expected, as_policy_matrix(policy, mdp.n_states, mdp.n_actions))

@@ -95,7 +95,9 @@ class TabularMDP:
             terminal = np.zeros(n_states, dtype=bool)
         terminal = np.asarray(terminal)
         if terminal.shape != (n_states,) or terminal.dtype != bool:
-            raise ValueError(f"terminal must be a boolean array of shape {(n_states,)}, got {terminal.dtype} {terminal.shape}")
+            raise ValueError(
+                f"terminal must be a boolean array of shape {(n_states,)}, got {terminal.dtype} {terminal.shape}"
+            )
         self.transitions = transitions
         self.initial = initial
         self.gamma = check_gamma(gamma)
@@ -121,7 +123,7 @@ class TabularMDP:
         expected[self.terminal] = 0.0
         return expected
 
-    def with_gamma(self, gamma: float) -> "TabularMDP":
+    def with_gamma(self, gamma: float) -> TabularMDP:
         """The same model with another discount."""
         return TabularMDP(self.transitions, self.initial, gamma, self.terminal)
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import abc
 import copy
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -51,7 +52,10 @@ def _scalar(value: Any, obs: Any, who: str) -> float:
     """``value`` as a finite float, or an error naming the potential and the observation."""
     if not isinstance(value, float):
         if np.ndim(value) != 0 or isinstance(value, (str, bytes)):
-            raise TypeError(f"{who} must return a scalar, got {type(value).__name__} of shape {np.shape(value)} for observation {obs!r}")
+            raise TypeError(
+                f"{who} must return a scalar, got {type(value).__name__} of shape {np.shape(value)} "
+                f"for observation {obs!r}"
+            )
         try:
             value = float(value)
         except (TypeError, ValueError):
@@ -242,7 +246,9 @@ class TabularPotential(Potential):
         except (TypeError, IndexError):
             index = int(obs) if np.ndim(obs) == 0 and float(obs).is_integer() else None
             if index is None or not 0 <= index < len(self._list):
-                raise ValueError(f"tabular potential over {len(self._list)} states cannot take observation {obs!r}") from None
+                raise ValueError(
+                    f"tabular potential over {len(self._list)} states cannot take observation {obs!r}"
+                ) from None
             return self._list[index]
 
     def batch(self, obs: Any, t: np.ndarray | None = None) -> np.ndarray:
@@ -382,7 +388,10 @@ class TabularActionPotential(ActionPotential):
     def __call__(self, obs: Any, action: Any) -> float:
         s, a = int(obs), int(action)
         if not (0 <= s < self.values.shape[0] and 0 <= a < self.values.shape[1]):
-            raise ValueError(f"tabular action potential of shape {self.values.shape} cannot take (obs, action) = ({obs!r}, {action!r})")
+            raise ValueError(
+                f"tabular action potential of shape {self.values.shape} cannot take "
+                f"(obs, action) = ({obs!r}, {action!r})"
+            )
         return float(self.values[s, a])
 
     def action_values(self, obs: Any, n_actions: int) -> np.ndarray:
@@ -405,4 +414,6 @@ def as_action_potential(potential: Any) -> ActionPotential:
         return TabularActionPotential(potential)
     if callable(potential):
         return CallableActionPotential(potential)
-    raise TypeError(f"action potential must be an ActionPotential, an array [S, A] or a callable, got {type(potential).__name__}")
+    raise TypeError(
+        f"action potential must be an ActionPotential, an array [S, A] or a callable, got {type(potential).__name__}"
+    )
