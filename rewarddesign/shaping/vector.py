@@ -8,6 +8,8 @@ each API's own signals:
 - Gymnasium ``NEXT_STEP`` autoreset (the default): the step that ends an episode returns the final
   observation; the next step resets that env and returns reward 0, to which no shaping is added.
 - Gymnasium ``SAME_STEP`` autoreset: the final observation is in ``info["final_obs"]``.
+- Gymnasium ``DISABLED`` autoreset: the user resets finished envs with
+  ``reset(options={"reset_mask": mask})``, and the potential restarts for exactly those.
 - SB3: ``dones`` with ``infos[i]["terminal_observation"]``, and ``infos[i]["TimeLimit.truncated"]``
   to tell truncation (phi of the final observation stays) from termination (it counts as 0).
 """
@@ -60,10 +62,10 @@ class VectorPotentialShaping(VectorWrapper):
     def reset(
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
-        obs, info = self.env.reset(seed=seed, options=options)
         mask = np.ones(self.num_envs, dtype=bool)
-        if options is not None and "reset_mask" in options:
-            mask = np.asarray(options["reset_mask"], dtype=bool)
+        if options is not None and "reset_mask" in options:  # read first: vector envs pop it from options
+            mask = np.array(options["reset_mask"], dtype=bool)
+        obs, info = self.env.reset(seed=seed, options=options)
         phi = self.potential.batch(obs, np.zeros(self.num_envs, dtype=np.int64))
         self._last_phi = np.where(mask, phi, self._last_phi)
         self._t[mask] = 0
