@@ -93,8 +93,12 @@ def make_env_factory(
             env = wrapper(env)
         return env
 
-    if isinstance(shaping, str) and shaping != "none":
-        get_potential(shaping, gym.make(env_id, **(env_kwargs or {})), gamma)  # fail early: unknown name, wrong env
+    if isinstance(shaping, str) and shaping != "none":  # fail early on an unknown name or a potential for another env
+        probe = gym.make(env_id, **(env_kwargs or {}))
+        try:
+            get_potential(shaping, probe, gamma)
+        finally:
+            probe.close()
     return wrap
 
 
