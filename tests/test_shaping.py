@@ -382,3 +382,25 @@ def test_shaped_reward_rejects_wrong_shapes(rng):
         shaped_reward(mdp, np.zeros((3, 3)), np.zeros(3))
     with pytest.raises(ValueError, match="unknown potential"):
         get_potential("no_such_potential", gym.make("CartPole-v1"), 0.99)
+
+
+def test_control_suites_take_shaping_with_dict_observations():
+    """The pinned control stack works: MuJoCo through Gymnasium, dm-control through shimmy (dict observations)."""
+    import shimmy
+
+    gym.register_envs(shimmy)
+    cheetah = PotentialShaping(gym.make("HalfCheetah-v5"), lambda obs: float(obs[8]), gamma=0.99)
+    check_env(cheetah, skip_render_check=True)
+    swingup = gym.make("dm_control/cartpole-swingup-v0")
+    env = PotentialShaping(swingup, lambda obs: float(np.cos(obs["position"][1])), gamma=0.99)
+    obs, _ = env.reset(seed=0)
+    _, reward, _, _, info = env.step(env.action_space.sample())
+    assert reward == pytest.approx(info["original_reward"] + info["shaping_reward"])
+    venv = VecPotentialShaping(
+        DummyVecEnv([lambda: gym.make("dm_control/cartpole-swingup-v0")] * 2),
+        CallablePotential(lambda obs: float(np.cos(obs["position"][1]))),
+        gamma=0.99,
+    )
+    venv.reset()
+    _, rewards, _, infos = venv.step(np.zeros((2, 1)))
+    assert rewards.shape == (2,) and all("shaping_reward" in info for info in infos)
