@@ -12,22 +12,54 @@ from rewarddesign.mdp._tabular import TabularMDP, as_policy_matrix
 __all__ = ["OptimalSolution", "policy_evaluation", "value_iteration", "greedy_policy", "policy_return", "regret"]
 
 
-def _solve_values(mdp: TabularMDP, expected: np.ndarray, policy: np.ndarray) -> np.ndarray:
-    """Solve ``V = r_pi + gamma P_pi V`` for V, with ``V = 0`` in terminal states."""
-    live = ~mdp.terminal
-    p_pi = np.einsum("sa,sat->st", policy, mdp.transitions)
-    p_pi[:, ~live] = 0.0  # nothing is collected after entering a terminal state
-    r_pi = np.einsum("sa,sa->s", policy, expected)
-    values = np.zeros(mdp.n_states)
-    system = np.eye(int(live.sum())) - mdp.gamma * p_pi[np.ix_(live, live)]
+def solve_policy_values(transitions: Any, terminal: np.ndarray, gamma: float, expected: Any, policy: Any) -> Any:
+    """``V^pi`` for a batch of expected rewards, by one linear solve with many right-hand sides.
+
+    Works on numpy arrays and on torch tensors alike (whatever ``transitions`` is), so the torch
+    paths of the library share this one implementation.
+
+    Args:
+        transitions: ``T [S, A, S']``.
+        terminal: Boolean numpy mask ``[S]``; values there are 0 and nothing is collected after them.
+        gamma: The discount.
+        expected: Expected rewards ``[..., S, A]``.
+        policy: Probabilities ``[S, A]``.
+
+    Returns:
+        Values ``[..., S]``, of the same library and device as ``transitions``.
+    """
+    is_torch = not isinstance(transitions, np.ndarray)
+    live = np.flatnonzero(~terminal)
+    if is_torch:
+        import torch
+
+        live_index = torch.as_tensor(live, device=transitions.device)
+        eye = torch.eye(len(live), dtype=transitions.dtype, device=transitions.device)
+        solve, zeros = (
+            torch.linalg.solve,
+            lambda shape: torch.zeros(shape, dtype=transitions.dtype, device=transitions.device),
+        )
+    else:
+        live_index, eye, solve, zeros = live, np.eye(len(live)), np.linalg.solve, np.zeros
+    p_pi = (policy[:, :, None] * transitions).sum(1)[live_index][:, live_index]  # [L, L]
+    r_pi = (policy * expected).sum(-1)[..., live_index]  # [..., L]
+    batch_shape = tuple(r_pi.shape[:-1])
+    rhs = r_pi.reshape(-1, len(live)).T  # [L, K]
     try:
-        values[live] = np.linalg.solve(system, r_pi[live])
-    except np.linalg.LinAlgError:
+        solution = solve(eye - gamma * p_pi, rhs).T.reshape(batch_shape + (len(live),))
+    except (np.linalg.LinAlgError, RuntimeError):
         raise ValueError(
-            f"policy evaluation is singular for gamma={mdp.gamma}: with gamma = 1 every state must reach "
+            f"policy evaluation is singular for gamma={gamma}: with gamma = 1 every state must reach "
             "a terminal state under the policy"
         ) from None
+    values = zeros(batch_shape + (len(terminal),))
+    values[..., live_index] = solution
     return values
+
+
+def _solve_values(mdp: TabularMDP, expected: np.ndarray, policy: np.ndarray) -> np.ndarray:
+    """Solve ``V = r_pi + gamma P_pi V`` for V, with ``V = 0`` in terminal states."""
+    return solve_policy_values(mdp.transitions, mdp.terminal, mdp.gamma, expected, policy)
 
 
 def _q_from_v(mdp: TabularMDP, expected: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -1,0 +1,377 @@
+"""Norms, STARC distances, EPIC and DARD distances, and distance matrices for tabular rewards."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3.common.utils import get_device
+
+from rewarddesign._validation import as_float_array, check_finite, check_probabilities
+from rewarddesign.distances import _canonical as canon
+from rewarddesign.mdp import TabularMDP, as_policy_matrix
+
+__all__ = [
+    "canonicalize",
+    "norm",
+    "transition_weights",
+    "standardize",
+    "starc_distance",
+    "epic_distance",
+    "dard_distance",
+    "distance_matrix",
+    "pearson_distance",
+]
+
+_NORM_NAMES = {"l1": 1.0, "l2": 2.0, "linf": math.inf, "inf": math.inf}
+
+
+def _order(value: Any, name: str) -> float:
+    """A norm order: 1, 2, ``inf`` (or the names ``l1``, ``l2``, ``linf``), or any p >= 1."""
+    if isinstance(value, str):
+        if value.lower() not in _NORM_NAMES:
+            raise ValueError(f"{name} must be one of {sorted(_NORM_NAMES)} or a number p >= 1, got {value!r}")
+        return _NORM_NAMES[value.lower()]
+    try:
+        order = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number p >= 1 or one of {sorted(_NORM_NAMES)}, got {value!r}") from None
+    if not order >= 1:
+        raise ValueError(f"{name} must be a number p >= 1 or one of {sorted(_NORM_NAMES)}, got {value!r}")
+    return order
+
+
+def _rewards(rewards: Any, mdp: TabularMDP, name: str = "rewards") -> tuple[np.ndarray, bool]:
+    """Rewards as ``[B, S, A, S']`` float64 and whether the input was a single reward."""
+    array = as_float_array(rewards, name)
+    shape = (mdp.n_states, mdp.n_actions, mdp.n_states)
+    if array.ndim == 4 and array.shape[1:] == shape:
+        return check_finite(array, name), False
+    if array.ndim in (1, 2, 3):
+        return mdp.reward_array(array, name)[None], True
+    raise ValueError(f"{name} must have shape [S, A, S']={shape} or [B, S, A, S'], got {array.shape}")
+
+
+def _distribution(value: Any, size: int, name: str) -> np.ndarray:
+    if value is None:
+        return np.full(size, 1.0 / size)
+    array = as_float_array(value, name)
+    if array.shape != (size,):
+        raise ValueError(f"{name} must have shape {(size,)}, got {array.shape}")
+    return check_probabilities(array, name, atol=1e-6)
+
+
+def transition_weights(mdp: TabularMDP, state_dist: Any = None, action_dist: Any = None) -> np.ndarray:
+    """Weights ``D_S(s) D_A(a) T(s, a, s')`` ``[S, A, S']`` for transition-weighted norms (uniform D by default)."""
+    ds = _distribution(state_dist, mdp.n_states, "state_dist")
+    da = _distribution(action_dist, mdp.n_actions, "action_dist")
+    return ds[:, None, None] * da[None, :, None] * mdp.transitions
+
+
+def _weights(weights: Any, mdp: TabularMDP) -> np.ndarray | None:
+    if weights is None:
+        return None
+    if isinstance(weights, str):
+        if weights != "transition":
+            raise ValueError(f"weights must be None, 'transition' or an array [S, A, S'], got {weights!r}")
+        return transition_weights(mdp)
+    array = check_finite(as_float_array(weights, "weights"), "weights")
+    if array.shape != (mdp.n_states, mdp.n_actions, mdp.n_states) or np.any(array < 0):
+        raise ValueError(f"weights must be non-negative of shape [S, A, S'], got shape {array.shape}")
+    return array
+
+
+def _backend(device: Any) -> torch.device | None:
+    return None if device is None else get_device(device)
+
+
+def _to(array: np.ndarray, device: torch.device | None) -> Any:
+    return array if device is None else torch.tensor(array, dtype=torch.float64, device=device)
+
+
+def _numpy(x: Any) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def _canonicalize(
+    rewards: np.ndarray,
+    mdp: TabularMDP,
+    method: str,
+    device: torch.device | None,
+    *,
+    state_dist: Any = None,
+    action_dist: Any = None,
+    policy: Any = None,
+    norm: Any = 2,
+    weights: np.ndarray | None = None,
+) -> Any:
+    if method not in canon.CANONICALIZATIONS:
+        raise ValueError(f"canonicalization must be one of {list(canon.CANONICALIZATIONS)}, got {method!r}")
+    batch = _to(rewards, device)
+    transitions = _to(mdp.transitions, device)
+    ds = _to(_distribution(state_dist, mdp.n_states, "state_dist"), device)
+    da = _to(_distribution(action_dist, mdp.n_actions, "action_dist"), device)
+    if method == "none":
+        return batch
+    if method == "epic":
+        return canon.epic(batch, mdp.gamma, ds, da)
+    if method == "dard":
+        return canon.dard(batch, mdp.gamma, transitions, da)
+    if method == "val":
+        pi = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions) if policy is None else policy
+        pi = as_policy_matrix(pi, mdp.n_states, mdp.n_actions)
+        return canon.val(batch, mdp, transitions, _to(pi, device))
+    order = _order(norm, "norm")
+    if order not in (1.0, 2.0, math.inf):
+        raise ValueError(f"the minimal canonicalisation supports norms 1, 2 and inf, got {norm!r}")
+    return canon.minimal(batch, mdp, transitions, order, None if weights is None else _to(weights, device))
+
+
+def canonicalize(
+    reward: Any,
+    mdp: TabularMDP,
+    method: str = "val",
+    *,
+    state_dist: Any = None,
+    action_dist: Any = None,
+    policy: Any = None,
+    norm: Any = 2,
+    weights: Any = None,
+    device: Any = None,
+) -> Any:
+    """Canonicalise one reward ``[S, A, S']`` (``[S]``, ``[S, A]`` broadcast) or a batch ``[B, S, A, S']``.
+
+    Args:
+        reward: The reward(s).
+        mdp: The model: transitions, discount, terminal states.
+        method: ``"epic"``, ``"dard"``, ``"val"``, ``"minimal"`` or ``"none"``.
+        state_dist: ``D_S [S]`` for ``epic`` (uniform by default).
+        action_dist: ``D_A [A]`` for ``epic`` and ``dard`` (uniform by default).
+        policy: The fixed policy of ``val``, ``[S, A]`` or ``[S]`` (uniform by default).
+        norm: The norm that ``minimal`` minimises: 1, 2 or ``inf``.
+        weights: Weights ``[S, A, S']`` of that norm, or ``"transition"``.
+        device: None for numpy; ``"auto"``, ``"cpu"`` or ``"cuda"`` to compute with torch there
+            (then a float64 tensor is returned).
+
+    Returns:
+        The canonicalised reward(s), the shape of the input after broadcasting.
+
+    Example:
+        >>> import numpy as np
+        >>> from rewarddesign.mdp import random_mdp
+        >>> mdp = random_mdp(4, 2, gamma=0.9, rng=0)
+        >>> reward = np.random.default_rng(0).normal(size=(4, 2, 4))
+        >>> shaped = reward + 0.9 * np.arange(4.0)[None, None, :] - np.arange(4.0)[:, None, None]
+        >>> bool(np.allclose(canonicalize(reward, mdp), canonicalize(shaped, mdp)))
+        True
+    """
+    rewards, single = _rewards(reward, mdp, "reward")
+    out = _canonicalize(
+        rewards,
+        mdp,
+        method,
+        _backend(device),
+        state_dist=state_dist,
+        action_dist=action_dist,
+        policy=policy,
+        norm=norm,
+        weights=_weights(weights, mdp),
+    )
+    return out[0] if single else out
+
+
+def norm(x: Any, p: Any = 2, weights: Any = None) -> Any:
+    """``(sum w |x|^p)^(1/p)`` over the last three axes (``max |x|`` where ``w > 0`` for ``p = inf``).
+
+    Args:
+        x: ``[..., S, A, S']``, numpy or torch.
+        p: 1, 2, ``inf``, ``"l1"``, ``"l2"``, ``"linf"`` or any p >= 1.
+        weights: ``[S, A, S']`` non-negative, or None for unit weights.
+    """
+    order = _order(p, "p")
+    absolute = abs(x)
+    if order == math.inf:
+        if weights is not None:
+            absolute = absolute * (weights > 0)
+        return absolute.amax((-1, -2, -3)) if isinstance(x, torch.Tensor) else absolute.max((-1, -2, -3))
+    powered = absolute**order
+    if weights is not None:
+        powered = powered * weights
+    return powered.sum((-1, -2, -3)) ** (1.0 / order)
+
+
+def standardize(canonical: Any, p: Any = 2, weights: Any = None, atol: float = 1e-12) -> Any:
+    """``c(R) / n(c(R))``, and ``c(R)`` itself where ``n(c(R)) = 0`` (the zero-norm rule of STARC)."""
+    size = norm(canonical, p, weights)
+    safe = size + (size <= atol) * 1.0
+    return canonical / safe[..., None, None, None]
+
+
+def _starc_parts(
+    rewards: np.ndarray, mdp: TabularMDP, canonicalization: str, norm_p: Any, weights: Any, device: Any, **kw: Any
+):
+    w = _weights(weights, mdp)
+    dev = _backend(device)
+    canonical = _canonicalize(rewards, mdp, canonicalization, dev, norm=norm_p, weights=w, **kw)
+    return standardize(canonical, norm_p, None if w is None else _to(w, dev)), w, dev
+
+
+def starc_distance(
+    r1: Any,
+    r2: Any,
+    mdp: TabularMDP,
+    canonicalization: str = "val",
+    norm: Any = 2,
+    metric: Any = 2,
+    *,
+    weights: Any = None,
+    policy: Any = None,
+    state_dist: Any = None,
+    action_dist: Any = None,
+    device: Any = None,
+) -> float:
+    """The STARC distance ``m(s(R1), s(R2))`` with ``s(R) = c(R) / n(c(R))`` (Skalse et al., ICLR 2024).
+
+    Args:
+        r1: A reward ``[S, A, S']`` (``[S]``, ``[S, A]`` broadcast).
+        r2: Another, same shape rules.
+        mdp: The model.
+        canonicalization: ``"val"``, ``"minimal"``, ``"epic"``, ``"dard"`` or ``"none"``.
+        norm: The norm ``n`` (1, 2, ``inf``, or names ``l1``, ``l2``, ``linf``).
+        metric: The norm whose induced metric ``m`` compares standardised rewards.
+        weights: Weights ``[S, A, S']`` of both norms, or ``"transition"``.
+        policy: The policy of ``val``.
+        state_dist: ``D_S`` of ``epic``.
+        action_dist: ``D_A`` of ``epic`` and ``dard``.
+        device: None for numpy, else the torch device to compute on.
+
+    Returns:
+        A float; 0 exactly when the rewards are equivalent, 2 for ``R`` and ``-R`` with L2/L2.
+    """
+    rewards = np.stack([_rewards(r1, mdp, "r1")[0][0], _rewards(r2, mdp, "r2")[0][0]])
+    kw = {"policy": policy, "state_dist": state_dist, "action_dist": action_dist}
+    standard, w, dev = _starc_parts(rewards, mdp, canonicalization, norm, weights, device, **kw)
+    _order(metric, "metric")
+    return float(_numpy(_metric(standard[0] - standard[1], metric, w, dev)))
+
+
+def _metric(difference: Any, metric: Any, weights: np.ndarray | None, device: torch.device | None) -> Any:
+    return norm(difference, metric, None if weights is None else _to(weights, device))
+
+
+def _coverage(mdp: TabularMDP, coverage: Any, state_dist: Any, action_dist: Any) -> np.ndarray:
+    if coverage is None:
+        ds = _distribution(state_dist, mdp.n_states, "state_dist")
+        da = _distribution(action_dist, mdp.n_actions, "action_dist")
+        return ds[:, None, None] * da[None, :, None] * ds[None, None, :]
+    array = as_float_array(coverage, "coverage")
+    if array.shape != (mdp.n_states, mdp.n_actions, mdp.n_states):
+        raise ValueError(f"coverage must have shape [S, A, S'], got {array.shape}")
+    return check_probabilities(array.reshape(-1), "coverage", atol=1e-6).reshape(array.shape)
+
+
+def _pearson_matrix(x: Any, weights: Any) -> Any:
+    """Weighted Pearson correlations between the rows of ``x [B, N]`` under ``weights [N]``."""
+    centred = (
+        x - (x * weights).sum(-1, keepdims=True)
+        if not isinstance(x, torch.Tensor)
+        else x - (x * weights).sum(-1, keepdim=True)
+    )
+    cov = (centred * weights) @ centred.T
+    var = cov.diagonal()
+    scale = (var[:, None] * var[None, :]) ** 0.5
+    zero = var <= 1e-24
+    rho = cov / (scale + (scale == 0) * 1.0)
+    # a constant reward canonicalises to 0: two of them are the same (rho 1); with another, rho 0
+    both = zero[:, None] & zero[None, :]
+    either = zero[:, None] | zero[None, :]
+    rho = rho * ~either + both * 1.0
+    return rho.clip(-1.0, 1.0)
+
+
+def pearson_distance(rho: Any) -> Any:
+    """``sqrt((1 - rho) / 2)``, in [0, 1]."""
+    return ((1.0 - rho) / 2.0) ** 0.5
+
+
+def _pearson_kind(
+    kind: str, rewards: np.ndarray, mdp: TabularMDP, coverage: Any, state_dist: Any, action_dist: Any, device: Any
+) -> Any:
+    dev = _backend(device)
+    canonical = _canonicalize(rewards, mdp, kind, dev, state_dist=state_dist, action_dist=action_dist)
+    weights = _to(_coverage(mdp, coverage, state_dist, action_dist).reshape(-1), dev)
+    return pearson_distance(_pearson_matrix(canonical.reshape(canonical.shape[0], -1), weights))
+
+
+def epic_distance(
+    r1: Any,
+    r2: Any,
+    mdp: TabularMDP,
+    *,
+    state_dist: Any = None,
+    action_dist: Any = None,
+    coverage: Any = None,
+    device: Any = None,
+) -> float:
+    """EPIC: the Pearson distance of EPIC-canonicalised rewards under a coverage distribution.
+
+    ``coverage [S, A, S']`` defaults to ``D_S x D_A x D_S`` (uniform). 0 for equivalent rewards,
+    1 for ``R`` and ``-R``.
+    """
+    rewards = np.stack([_rewards(r1, mdp, "r1")[0][0], _rewards(r2, mdp, "r2")[0][0]])
+    return float(_numpy(_pearson_kind("epic", rewards, mdp, coverage, state_dist, action_dist, device))[0, 1])
+
+
+def dard_distance(
+    r1: Any, r2: Any, mdp: TabularMDP, *, action_dist: Any = None, coverage: Any = None, device: Any = None
+) -> float:
+    """DARD: the Pearson distance of DARD-canonicalised rewards (uses the transition model)."""
+    rewards = np.stack([_rewards(r1, mdp, "r1")[0][0], _rewards(r2, mdp, "r2")[0][0]])
+    return float(_numpy(_pearson_kind("dard", rewards, mdp, coverage, None, action_dist, device))[0, 1])
+
+
+def distance_matrix(
+    rewards: Any,
+    mdp: TabularMDP,
+    kind: str = "starc",
+    *,
+    canonicalization: str = "val",
+    norm: Any = 2,
+    metric: Any = 2,
+    weights: Any = None,
+    policy: Any = None,
+    state_dist: Any = None,
+    action_dist: Any = None,
+    coverage: Any = None,
+    device: Any = None,
+) -> np.ndarray:
+    """Distances between all pairs of ``rewards [B, S, A, S']``: a symmetric ``[B, B]`` array.
+
+    Args:
+        rewards: The batch.
+        mdp: The model.
+        kind: ``"starc"`` (with ``canonicalization``, ``norm`` and ``metric``), ``"epic"`` or ``"dard"``.
+        device: None for numpy, else the torch device (``"cuda"``) that computes the whole batch.
+
+    Other arguments are those of :func:`starc_distance`, :func:`epic_distance` and :func:`dard_distance`.
+    """
+    batch, _ = _rewards(rewards, mdp)
+    if kind in ("epic", "dard"):
+        return _numpy(_pearson_kind(kind, batch, mdp, coverage, state_dist, action_dist, device))
+    if kind != "starc":
+        raise ValueError(f"kind must be one of ['starc', 'epic', 'dard'], got {kind!r}")
+    kw = {"policy": policy, "state_dist": state_dist, "action_dist": action_dist}
+    standard, w, dev = _starc_parts(batch, mdp, canonicalization, norm, weights, device, **kw)
+    order = _order(metric, "metric")
+    flat = standard.reshape(standard.shape[0], -1)
+    if w is not None and order != math.inf:
+        flat = flat * _to(w.reshape(-1), dev) ** (1.0 / order)
+    elif w is not None:
+        flat = flat * _to((w.reshape(-1) > 0).astype(np.float64), dev)
+    if isinstance(flat, torch.Tensor):
+        return _numpy(torch.cdist(flat[None], flat[None], p=order)[0])
+    from scipy.spatial.distance import cdist
+
+    return cdist(flat, flat, "chebyshev") if order == math.inf else cdist(flat, flat, "minkowski", p=order)
