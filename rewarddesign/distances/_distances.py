@@ -212,6 +212,7 @@ def standardize(canonical: Any, p: Any = 2, weights: Any = None, atol: float = 1
 def _starc_parts(
     rewards: np.ndarray, mdp: TabularMDP, canonicalization: str, norm_p: Any, weights: Any, device: Any, **kw: Any
 ):
+    _order(norm_p, "norm")
     w = _weights(weights, mdp)
     dev = _backend(device)
     canonical = _canonicalize(rewards, mdp, canonicalization, dev, norm=norm_p, weights=w, **kw)
@@ -252,8 +253,8 @@ def starc_distance(
     """
     rewards = np.stack([_rewards(r1, mdp, "r1")[0][0], _rewards(r2, mdp, "r2")[0][0]])
     kw = {"policy": policy, "state_dist": state_dist, "action_dist": action_dist}
-    standard, w, dev = _starc_parts(rewards, mdp, canonicalization, norm, weights, device, **kw)
     _order(metric, "metric")
+    standard, w, dev = _starc_parts(rewards, mdp, canonicalization, norm, weights, device, **kw)
     return float(_numpy(_metric(standard[0] - standard[1], metric, w, dev)))
 
 

@@ -45,13 +45,19 @@ def solve_policy_values(transitions: Any, terminal: np.ndarray, gamma: float, ex
     r_pi = (policy * expected).sum(-1)[..., live_index]  # [..., L]
     batch_shape = tuple(r_pi.shape[:-1])
     rhs = r_pi.reshape(-1, len(live)).T  # [L, K]
+    singular = ValueError(
+        f"policy evaluation is singular for gamma={gamma}: with gamma = 1 every state must reach "
+        "a terminal state under the policy (or use gamma < 1)"
+    )
+    system = eye - gamma * p_pi
+    if gamma >= 1.0:  # round-off can hide a singular system from the solver: test its condition
+        condition = float(np.linalg.cond(system.detach().cpu().numpy() if is_torch else system))
+        if not condition < 1e12:
+            raise singular
     try:
-        solution = solve(eye - gamma * p_pi, rhs).T.reshape(batch_shape + (len(live),))
+        solution = solve(system, rhs).T.reshape(batch_shape + (len(live),))
     except (np.linalg.LinAlgError, RuntimeError):
-        raise ValueError(
-            f"policy evaluation is singular for gamma={gamma}: with gamma = 1 every state must reach "
-            "a terminal state under the policy"
-        ) from None
+        raise singular from None
     values = zeros(batch_shape + (len(terminal),))
     values[..., live_index] = solution
     return values

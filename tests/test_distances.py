@@ -1,0 +1,287 @@
+"""Reward distances: invariances, known answers, loop-based references, numpy/torch agreement."""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rewarddesign.distances import (
+    canonicalize,
+    dard_distance,
+    distance_matrix,
+    epic_distance,
+    norm,
+    starc_distance,
+    transition_weights,
+)
+from rewarddesign.mdp import TabularMDP, policy_return, random_mdp
+
+METHODS = ["val", "minimal", "epic", "dard"]
+
+
+def stochastic_mdp(rng, n_states=5, n_actions=3, gamma=0.9):
+    return random_mdp(n_states, n_actions, gamma, rng, branching=min(3, n_states))
+
+
+def shaped(reward, mdp, phi):
+    return reward + mdp.gamma * phi[None, None, :] - phi[:, None, None]
+
+
+def redistributed(reward, mdp, rng):
+    """Move reward between next states without changing E_{S'~T(s,a)} R(s, a, S')."""
+    noise = rng.normal(size=reward.shape)
+    noise -= (noise * mdp.transitions).sum(-1, keepdims=True)  # now E_T[noise] = 0 per (s, a)
+    return reward + 3.0 * noise
+
+
+# ---------------------------------------------------------------- slow references (loops)
+
+
+def epic_reference(reward, mdp, ds, da):
+    n_s, n_a, _ = reward.shape
+    out = np.zeros_like(reward)
+    for s, a, t in itertools.product(range(n_s), range(n_a), range(n_s)):
+        e1 = sum(da[b] * ds[u] * reward[t, b, u] for b in range(n_a) for u in range(n_s))
+        e2 = sum(da[b] * ds[u] * reward[s, b, u] for b in range(n_a) for u in range(n_s))
+        e3 = sum(ds[x] * da[b] * ds[u] * reward[x, b, u] for x in range(n_s) for b in range(n_a) for u in range(n_s))
+        out[s, a, t] = reward[s, a, t] + mdp.gamma * e1 - e2 - mdp.gamma * e3
+    return out
+
+
+def dard_reference(reward, mdp, da):
+    T, g = mdp.transitions, mdp.gamma
+    n_s, n_a, _ = reward.shape
+    out = np.zeros_like(reward)
+    for s, a, t in itertools.product(range(n_s), range(n_a), range(n_s)):
+        total = 0.0
+        for b in range(n_a):
+            for x in range(n_s):  # S' ~ T(s, b)
+                for y in range(n_s):  # S'' ~ T(t, b)
+                    p = da[b] * T[s, b, x] * T[t, b, y]
+                    total += p * (g * reward[t, b, y] - reward[s, b, x] - g * reward[x, b, y])
+        out[s, a, t] = reward[s, a, t] + total
+    return out
+
+
+def val_reference(reward, mdp, policy):
+    T, g = mdp.transitions, mdp.gamma
+    n_s, n_a, _ = reward.shape
+    v = np.zeros(n_s)
+    for _ in range(3000):  # Bellman iteration, independent of the linear solve
+        v = np.array(
+            [
+                sum(policy[s, a] * T[s, a, t] * (reward[s, a, t] + g * v[t]) for a in range(n_a) for t in range(n_s))
+                for s in range(n_s)
+            ]
+        )
+    out = np.zeros_like(reward)
+    for s, a, t in itertools.product(range(n_s), range(n_a), range(n_s)):
+        out[s, a, t] = sum(T[s, a, u] * (reward[s, a, u] - v[s] + g * v[u]) for u in range(n_s))
+    return out
+
+
+def minimal_l2_reference(reward, mdp):
+    import cvxpy as cp
+
+    T, g = mdp.transitions, mdp.gamma
+    expected = (reward * T).sum(-1)
+    phi = cp.Variable(mdp.n_states)
+    c = (
+        expected
+        + g * cp.reshape(T.reshape(-1, mdp.n_states) @ phi, expected.shape, order="C")
+        - cp.reshape(phi, (mdp.n_states, 1), order="C") @ np.ones((1, mdp.n_actions))
+    )
+    cp.Problem(cp.Minimize(cp.sum_squares(c))).solve()
+    return np.repeat(c.value[:, :, None], mdp.n_states, axis=2)
+
+
+def test_canonicalisations_match_loop_references(rng):
+    mdp = stochastic_mdp(rng, 4, 2)
+    reward = rng.normal(size=(4, 2, 4))
+    ds, da = rng.dirichlet(np.ones(4)), rng.dirichlet(np.ones(2))
+    policy = rng.dirichlet(np.ones(2), size=4)
+    np.testing.assert_allclose(
+        canonicalize(reward, mdp, "epic", state_dist=ds, action_dist=da),
+        epic_reference(reward, mdp, ds, da),
+        atol=1e-10,
+    )
+    np.testing.assert_allclose(
+        canonicalize(reward, mdp, "dard", action_dist=da), dard_reference(reward, mdp, da), atol=1e-10
+    )
+    np.testing.assert_allclose(
+        canonicalize(reward, mdp, "val", policy=policy), val_reference(reward, mdp, policy), atol=1e-8
+    )
+    np.testing.assert_allclose(canonicalize(reward, mdp, "minimal"), minimal_l2_reference(reward, mdp), atol=1e-5)
+
+
+# ---------------------------------------------------------------- invariances (hypothesis)
+
+
+@given(seed=st.integers(0, 2**31 - 1), scale=st.floats(0.01, 100.0), method=st.sampled_from(METHODS))
+def test_shaping_and_scaling_give_distance_zero(seed, scale, method):
+    rng = np.random.default_rng(seed)
+    mdp = stochastic_mdp(rng)
+    reward = rng.normal(size=(5, 3, 5))
+    other = scale * shaped(reward, mdp, rng.normal(scale=3.0, size=5))
+    assert starc_distance(reward, other, mdp, method) == pytest.approx(0.0, abs=1e-7)
+    if method in ("epic", "dard"):
+        distance = epic_distance if method == "epic" else dard_distance
+        assert distance(reward, other, mdp) == pytest.approx(0.0, abs=1e-6)
+
+
+@given(seed=st.integers(0, 2**31 - 1))
+def test_next_state_redistribution_separates_starc_from_epic_and_dard(seed):
+    rng = np.random.default_rng(seed)
+    mdp = stochastic_mdp(rng)
+    reward = rng.normal(size=(5, 3, 5))
+    other = redistributed(reward, mdp, rng)
+    for method in ("val", "minimal"):
+        assert starc_distance(reward, other, mdp, method) == pytest.approx(0.0, abs=1e-7)
+    assert epic_distance(reward, other, mdp) > 1e-3
+    assert dard_distance(reward, other, mdp) > 1e-3
+    assert starc_distance(reward, other, mdp, "epic") > 1e-3
+
+
+@given(seed=st.integers(0, 2**31 - 1), method=st.sampled_from(METHODS))
+def test_known_answers(seed, method):
+    rng = np.random.default_rng(seed)
+    mdp = stochastic_mdp(rng)
+    reward = rng.normal(size=(5, 3, 5))
+    assert starc_distance(reward, -reward, mdp, method) == pytest.approx(2.0, abs=1e-9)
+    assert starc_distance(reward, np.zeros_like(reward), mdp, method) == pytest.approx(1.0, abs=1e-9)
+    assert epic_distance(reward, -reward, mdp) == pytest.approx(1.0, abs=1e-9)
+
+
+@given(seed=st.integers(0, 2**31 - 1), method=st.sampled_from(METHODS), a=st.floats(-3, 3), b=st.floats(-3, 3))
+def test_canonicalisation_is_linear(seed, method, a, b):
+    rng = np.random.default_rng(seed)
+    mdp = stochastic_mdp(rng)
+    r1, r2 = rng.normal(size=(2, 5, 3, 5))
+    left = canonicalize(a * r1 + b * r2, mdp, method)
+    right = a * canonicalize(r1, mdp, method) + b * canonicalize(r2, mdp, method)
+    np.testing.assert_allclose(left, right, atol=1e-8)
+
+
+@given(seed=st.integers(0, 2**31 - 1), method=st.sampled_from(["epic", "val", "minimal"]))
+def test_idempotence(seed, method):
+    rng = np.random.default_rng(seed)
+    mdp = stochastic_mdp(rng)
+    once = canonicalize(rng.normal(size=(5, 3, 5)), mdp, method)
+    np.testing.assert_allclose(canonicalize(once, mdp, method), once, atol=1e-8)
+
+
+@given(seed=st.integers(0, 2**31 - 1), method=st.sampled_from(["epic", "val", "minimal"]))
+def test_canonical_reward_orders_policies_like_the_reward(seed, method):
+    # (DARD adds a term in (s, s') that is no potential, so its c(R) need not order policies as R)
+    rng = np.random.default_rng(seed)
+    mdp = stochastic_mdp(rng)
+    reward = rng.normal(size=(5, 3, 5))
+    canonical = canonicalize(reward, mdp, method)
+    policies = [rng.dirichlet(np.ones(3), size=5) for _ in range(6)]
+    original = [policy_return(mdp, reward, p) for p in policies]
+    after = [policy_return(mdp, canonical, p) for p in policies]
+    for i, j in itertools.combinations(range(len(policies)), 2):
+        if abs(original[i] - original[j]) > 1e-9:
+            assert np.sign(after[i] - after[j]) == np.sign(original[i] - original[j])
+
+
+@given(seed=st.integers(0, 2**31 - 1), method=st.sampled_from(METHODS), p=st.sampled_from([1, 2, "linf"]))
+def test_starc_is_a_pseudometric(seed, method, p):
+    rng = np.random.default_rng(seed)
+    mdp = stochastic_mdp(rng)
+    rewards = rng.normal(size=(3, 5, 3, 5))
+    d = distance_matrix(rewards, mdp, canonicalization=method, norm=p, metric=p)
+    np.testing.assert_allclose(d, d.T, atol=1e-12)
+    np.testing.assert_allclose(np.diag(d), 0.0, atol=1e-12)
+    assert d[0, 2] <= d[0, 1] + d[1, 2] + 1e-9
+    assert d[0, 1] == pytest.approx(starc_distance(rewards[0], rewards[1], mdp, method, norm=p, metric=p), abs=1e-9)
+
+
+def test_val_is_constant_along_next_state(rng):
+    mdp = stochastic_mdp(rng)
+    canonical = canonicalize(rng.normal(size=(5, 3, 5)), mdp, "val")
+    np.testing.assert_allclose(canonical, canonical[:, :, :1].repeat(5, axis=2))
+
+
+def test_minimal_l1_and_linf_are_optimal_and_invariant(rng):
+    mdp = stochastic_mdp(rng, 4, 2)
+    reward = rng.normal(size=(4, 2, 4))
+    other = 2.0 * shaped(reward, mdp, rng.normal(size=4))
+    for p in (1, "linf"):
+        canonical = canonicalize(reward, mdp, "minimal", norm=p)
+        best = float(norm(canonical, p))
+        # no other potential does better: compare with random ones
+        for _ in range(20):
+            trial = canonicalize(shaped(reward, mdp, rng.normal(size=4)), mdp, "none")
+            expected = (trial * mdp.transitions).sum(-1, keepdims=True).repeat(4, axis=2)
+            assert best <= float(norm(expected, p)) + 1e-6
+        assert float(norm(canonicalize(other, mdp, "minimal", norm=p), p)) == pytest.approx(2 * best, rel=1e-4)
+
+
+def test_terminal_states_are_respected(rng):
+    base = stochastic_mdp(rng)
+    transitions = base.transitions.copy()
+    transitions[-1] = 0
+    transitions[-1, :, -1] = 1
+    mdp = TabularMDP(transitions, np.append(rng.dirichlet(np.ones(4)), 0), 0.9, np.array([False] * 4 + [True]))
+    reward = rng.normal(size=(5, 3, 5))
+    phi = rng.normal(size=5)
+    phi_terminal_zero = np.where(mdp.terminal, 0.0, phi)
+    other = shaped(reward, mdp, phi_terminal_zero)
+    for method in ("val", "minimal"):
+        assert starc_distance(reward, other, mdp, method) == pytest.approx(0.0, abs=1e-7)
+
+
+# ---------------------------------------------------------------- batched and torch paths
+
+
+@pytest.mark.parametrize("kind", ["starc", "epic", "dard"])
+@pytest.mark.parametrize("method", METHODS)
+def test_torch_path_equals_numpy(kind, method, rng):
+    mdp = stochastic_mdp(rng, 6, 3)
+    rewards = rng.normal(size=(7, 6, 3, 6))
+    numpy_d = distance_matrix(rewards, mdp, kind, canonicalization=method)
+    torch_d = distance_matrix(rewards, mdp, kind, canonicalization=method, device="auto")
+    np.testing.assert_allclose(torch_d, numpy_d, atol=1e-6)
+    np.testing.assert_allclose(
+        canonicalize(rewards, mdp, method, device="cpu").numpy(), canonicalize(rewards, mdp, method), atol=1e-6
+    )
+
+
+def test_weighted_norms_and_transition_weights(rng):
+    mdp = stochastic_mdp(rng)
+    x = rng.normal(size=(5, 3, 5))
+    w = transition_weights(mdp)
+    assert w.sum() == pytest.approx(1.0)
+    assert float(norm(x, 2, w)) == pytest.approx(np.sqrt((w * x**2).sum()))
+    assert float(norm(x, "l1")) == pytest.approx(np.abs(x).sum())
+    assert float(norm(x, "linf", w)) == pytest.approx(np.abs(x)[w > 0].max())
+    d = starc_distance(x, -x, mdp, "val", weights="transition")
+    assert d == pytest.approx(2.0)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_bad_input_names_the_argument(rng):
+    mdp = stochastic_mdp(rng)
+    reward = rng.normal(size=(5, 3, 5))
+    with pytest.raises(ValueError, match="canonicalization must be one of"):
+        starc_distance(reward, reward, mdp, "bogus")
+    with pytest.raises(ValueError, match="norm must be one of"):
+        starc_distance(reward, reward, mdp, "val", norm="l7")
+    with pytest.raises(ValueError, match="metric must be"):
+        starc_distance(reward, reward, mdp, "val", metric=0.5)
+    with pytest.raises(ValueError, match="r2 must have shape"):
+        starc_distance(reward, np.zeros((4, 3, 4)), mdp)
+    with pytest.raises(ValueError, match="finite"):
+        starc_distance(reward, np.full((5, 3, 5), np.nan), mdp)
+    with pytest.raises(ValueError, match="state_dist"):
+        epic_distance(reward, reward, mdp, state_dist=np.ones(5))
+    with pytest.raises(ValueError, match="kind must be one of"):
+        distance_matrix(reward[None], mdp, "cosine")
+    undiscounted = TabularMDP(mdp.transitions, mdp.initial, 1.0)
+    with pytest.raises(ValueError, match="gamma"):
+        canonicalize(reward, undiscounted, "val")
