@@ -285,3 +285,98 @@ def test_bad_input_names_the_argument(rng):
     undiscounted = TabularMDP(mdp.transitions, mdp.initial, 1.0)
     with pytest.raises(ValueError, match="gamma"):
         canonicalize(reward, undiscounted, "val")
+
+
+# ---------------------------------------------------------------- from samples
+
+
+def tabular_samples(mdp, n, seed):
+    """Transitions with s, a uniform and s' ~ T(s, a): coverage = transition_weights(mdp)."""
+    from rewarddesign.distances import Transitions
+
+    rng = np.random.default_rng(seed)
+    s, a = rng.integers(mdp.n_states, size=n), rng.integers(mdp.n_actions, size=n)
+    cdf = mdp.transitions[s, a].cumsum(-1)
+    next_s = np.minimum((rng.random((n, 1)) > cdf).sum(-1), mdp.n_states - 1)
+    return Transitions(s, a, next_s)
+
+
+def test_sample_based_distances_converge_to_the_tabular_ones():
+    import gymnasium as gym
+
+    from rewarddesign.distances import sample_epic_distance, sample_starc_val_distance
+    from rewarddesign.rewards import TabularReward
+
+    rng = np.random.default_rng(0)
+    mdp = random_mdp(5, 3, 0.9, rng=0, branching=3)
+    r1, r2 = rng.normal(size=(2, 5, 3, 5))
+    f1, f2 = TabularReward(r1, mdp), TabularReward(r2, mdp)
+    exact_epic = epic_distance(r1, r2, mdp, coverage=transition_weights(mdp))
+    exact_val = starc_distance(r1, r2, mdp, "val", weights="transition")
+    spaces = gym.spaces.Discrete(5), gym.spaces.Discrete(3)
+
+    def epic_error(n, m):
+        return np.mean(
+            [
+                abs(sample_epic_distance(f1, f2, tabular_samples(mdp, n, k), 0.9, n_mean_samples=m, rng=k) - exact_epic)
+                for k in range(3)
+            ]
+        )
+
+    def val_error(n):
+        return np.mean(
+            [
+                abs(sample_starc_val_distance(f1, f2, tabular_samples(mdp, n, k), 0.9, *spaces) - exact_val)
+                for k in range(3)
+            ]
+        )
+
+    small, large = epic_error(500, 50), epic_error(10_000, 1_000)
+    assert large < small and large < 0.01
+    small, large = val_error(1_000), val_error(300_000)
+    assert large < small and large < 0.005
+
+
+def test_sample_based_distances_ignore_shaping_on_continuous_observations():
+    import gymnasium as gym
+
+    from rewarddesign.distances import Transitions, sample_epic_distance, sample_starc_val_distance
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    obs, next_obs = rng.normal(size=(2, n, 3))
+    acts = rng.integers(2, size=n)
+    data = Transitions(obs, acts, next_obs)
+    w = rng.normal(size=(2, 3))
+
+    def reward(o, a, o2, d):
+        return np.tanh(o @ w[0]) * (a == 1) + np.sin(o2 @ w[1])
+
+    def potential(o):
+        return 0.5 * (o**2).sum(-1) - o[:, 0] * o[:, 1] + 2 * o[:, 2]  # quadratic: representable by the features
+
+    def shaped_reward(o, a, o2, d):
+        return 4.0 * (reward(o, a, o2, d) + 0.9 * potential(o2) - potential(o))
+
+    def other(o, a, o2, d):
+        return np.cos(o @ w[1]) * (a == 0)
+
+    assert sample_epic_distance(reward, shaped_reward, data, 0.9, rng=0) < 1e-6
+    assert sample_epic_distance(reward, other, data, 0.9, rng=0) > 0.1
+    spaces = gym.spaces.Box(-np.inf, np.inf, (3,)), gym.spaces.Discrete(2)
+    assert sample_starc_val_distance(reward, shaped_reward, data, 0.9, *spaces) < 1e-6
+    assert sample_starc_val_distance(reward, other, data, 0.9, *spaces) > 0.1
+
+
+def test_sample_based_bad_input():
+    import gymnasium as gym
+
+    from rewarddesign.distances import Transitions, sample_val_advantages
+
+    with pytest.raises(ValueError, match="next_obs must have"):
+        Transitions(np.zeros(3), np.zeros(3), np.zeros(4))
+    data = Transitions(np.zeros(3, dtype=int), np.zeros(3, dtype=int), np.zeros(3, dtype=int))
+    with pytest.raises(ValueError, match="gamma"):
+        sample_val_advantages(lambda *x: np.zeros(3), data, 1.0, gym.spaces.Discrete(2), gym.spaces.Discrete(2))
+    with pytest.raises(TypeError, match="reward function"):
+        sample_val_advantages(42, data, 0.9, gym.spaces.Discrete(2), gym.spaces.Discrete(2))

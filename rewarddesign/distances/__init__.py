@@ -38,3 +38,19 @@ __all__ = [
     "distance_matrix",
     "pearson_distance",
 ]
+
+from rewarddesign.distances._samples import (  # noqa: E402
+    Transitions,
+    one_hot_features,
+    sample_epic_distance,
+    sample_starc_val_distance,
+    sample_val_advantages,
+)
+
+__all__ += [
+    "Transitions",
+    "sample_epic_distance",
+    "sample_val_advantages",
+    "sample_starc_val_distance",
+    "one_hot_features",
+]

@@ -1,0 +1,269 @@
+"""Reward distances from samples, for continuous spaces and learned rewards.
+
+The rewards are reward functions ``(obs, act, next_obs, done) -> r`` (batched numpy) or
+:class:`~rewarddesign.rewards.RewardNet` models; the data is a set of transitions. Two estimators:
+
+- :func:`sample_epic_distance`: EPIC with the canonicalisation's expectations replaced by
+  Monte-Carlo means over sampled states and actions (Gleave et al. 2021), and the Pearson
+  distance taken over the transitions.
+- :func:`sample_starc_val_distance`: STARC with VAL canonicalisation. VAL is the advantage
+  ``Q^pi(s, a) - V^pi(s)`` of the reward itself under a fixed policy (uniform by default); it is
+  fitted from the transitions by LSTD-Q on state-action features, then standardised and compared
+  in the empirical L2 norm of the transitions.
+
+On a tabular MDP turned into samples (one-hot features) both converge to the exact tabular
+distances as samples grow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+
+from rewarddesign.distances._distances import _pearson_matrix, pearson_distance
+from rewarddesign.rewards import RewardNet, check_rewards
+
+__all__ = [
+    "Transitions",
+    "sample_epic_distance",
+    "sample_val_advantages",
+    "sample_starc_val_distance",
+    "one_hot_features",
+]
+
+
+@dataclass
+class Transitions:
+    """A batch of transitions: ``obs [N, ...]``, ``acts [N, ...]``, ``next_obs [N, ...]``, ``dones [N]``."""
+
+    obs: np.ndarray
+    acts: np.ndarray
+    next_obs: np.ndarray
+    dones: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.obs, self.acts, self.next_obs = (np.asarray(x) for x in (self.obs, self.acts, self.next_obs))
+        n = len(self.obs)
+        self.dones = np.zeros(n, dtype=bool) if self.dones is None else np.asarray(self.dones, dtype=bool)
+        for name in ("acts", "next_obs", "dones"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"transitions.{name} must have {n} rows like obs, got {len(getattr(self, name))}")
+        if n < 2:
+            raise ValueError(f"transitions need at least 2 rows, got {n}")
+
+    def __len__(self) -> int:
+        return len(self.obs)
+
+
+def _reward_fn(reward: Any, name: str) -> Callable[..., np.ndarray]:
+    if isinstance(reward, RewardNet):
+        return reward.predict
+    if callable(reward):
+        return reward
+    raise TypeError(
+        f"{name} must be a reward function (obs, act, next_obs, done) -> r or a RewardNet, got {type(reward).__name__}"
+    )
+
+
+def _evaluate(
+    fn: Callable[..., np.ndarray], obs: Any, acts: Any, next_obs: Any, dones: Any, name: str, chunk: int = 65536
+):
+    parts = []
+    for start in range(0, len(obs), chunk):
+        stop = start + chunk
+        parts.append(
+            check_rewards(
+                fn(obs[start:stop], acts[start:stop], next_obs[start:stop], dones[start:stop]),
+                len(obs[start:stop]),
+                name,
+            )
+        )
+    return np.concatenate(parts)
+
+
+def _epic_canonical(
+    fn: Callable[..., np.ndarray], data: Transitions, gamma: float, states: np.ndarray, actions: np.ndarray, name: str
+) -> np.ndarray:
+    """Sample-based EPIC canonical rewards of the transitions ``[N]``."""
+    n, m = len(data), len(states)
+    no_done = np.zeros(n * m, dtype=bool)
+    # E[R(x, A, S')] for x = s and x = s' of every transition, from the m sampled (A, S') pairs
+    pair_a = np.tile(actions, (n,) + (1,) * (actions.ndim - 1))
+    pair_s = np.tile(states, (n,) + (1,) * (states.ndim - 1))
+
+    def mean_from(x: np.ndarray) -> np.ndarray:
+        repeated = np.repeat(x, m, axis=0)
+        return _evaluate(fn, repeated, pair_a, pair_s, no_done, name).reshape(n, m).mean(1)
+
+    from_next, from_here = mean_from(data.next_obs), mean_from(data.obs)
+    # E[R(S, A, S')] with S from the state samples, paired with shuffled (A, S') samples
+    shuffled = np.roll(np.arange(m), 1)
+    constant = _evaluate(fn, states, actions[shuffled], states[shuffled], np.zeros(m, dtype=bool), name).mean()
+    direct = _evaluate(fn, data.obs, data.acts, data.next_obs, data.dones, name)
+    return direct + gamma * from_next - from_here - gamma * constant
+
+
+def sample_epic_distance(
+    r1: Any,
+    r2: Any,
+    transitions: Transitions,
+    gamma: float,
+    *,
+    state_samples: np.ndarray | None = None,
+    action_samples: np.ndarray | None = None,
+    n_mean_samples: int = 256,
+    rng: np.random.Generator | int | None = None,
+) -> float:
+    """EPIC distance estimated from samples.
+
+    Args:
+        r1: A reward function or RewardNet.
+        r2: Another.
+        transitions: The coverage distribution: the Pearson distance is taken over these.
+        gamma: The discount.
+        state_samples: Samples of ``D_S`` (default: ``n_mean_samples`` drawn from the transitions' observations).
+        action_samples: Samples of ``D_A``, as many as ``state_samples`` (default: drawn from the transitions' actions).
+        n_mean_samples: How many ``(A, S')`` samples estimate each expectation.
+        rng: Seed or generator for the default samples.
+    """
+    from rewarddesign._validation import check_gamma
+
+    gamma = check_gamma(gamma)
+    rng = np.random.default_rng(rng)
+    if state_samples is None:
+        state_samples = transitions.obs[rng.integers(len(transitions), size=n_mean_samples)]
+    if action_samples is None:
+        action_samples = transitions.acts[rng.integers(len(transitions), size=len(state_samples))]
+    state_samples, action_samples = np.asarray(state_samples), np.asarray(action_samples)
+    if len(state_samples) != len(action_samples):
+        raise ValueError(
+            f"state_samples and action_samples must be equally many, got {len(state_samples)} and {len(action_samples)}"
+        )
+    canonical = np.stack(
+        [
+            _epic_canonical(_reward_fn(r, name), transitions, gamma, state_samples, action_samples, name)
+            for r, name in ((r1, "r1"), (r2, "r2"))
+        ]
+    )
+    weights = np.full(len(transitions), 1.0 / len(transitions))
+    return float(pearson_distance(_pearson_matrix(canonical, weights))[0, 1])
+
+
+def one_hot_features(
+    observation_space: gym.spaces.Discrete, action_space: gym.spaces.Discrete
+) -> Callable[[Any, Any], np.ndarray]:
+    """Tabular features ``[N, S * A]`` of (obs, act) pairs: the exact case of LSTD-Q."""
+    n_s, n_a = int(observation_space.n), int(action_space.n)
+
+    def features(obs: Any, acts: Any) -> np.ndarray:
+        out = np.zeros((len(obs), n_s * n_a))
+        out[np.arange(len(obs)), np.asarray(obs, dtype=np.int64) * n_a + np.asarray(acts, dtype=np.int64)] = 1.0
+        return out
+
+    return features
+
+
+def _default_features(observation_space: gym.Space, action_space: gym.Space) -> Callable[[Any, Any], np.ndarray]:
+    if isinstance(observation_space, gym.spaces.Discrete) and isinstance(action_space, gym.spaces.Discrete):
+        return one_hot_features(observation_space, action_space)
+    if isinstance(observation_space, gym.spaces.Box) and isinstance(action_space, gym.spaces.Discrete):
+        n_a = int(action_space.n)
+
+        def features(obs: Any, acts: Any) -> np.ndarray:
+            x = np.asarray(obs, dtype=np.float64).reshape(len(obs), -1)
+            quad = np.einsum("ni,nj->nij", x, x)[:, *np.triu_indices(x.shape[1])]
+            base = np.concatenate([np.ones((len(x), 1)), x, quad], axis=1)  # quadratic in the observation
+            out = np.zeros((len(x), base.shape[1] * n_a))
+            for a in range(n_a):
+                rows = np.asarray(acts) == a
+                out[rows, a * base.shape[1] : (a + 1) * base.shape[1]] = base[rows]
+            return out
+
+        return features
+    raise TypeError(
+        "default features exist for Discrete and Box observations with Discrete actions; "
+        f"pass features= for {observation_space} and {action_space}"
+    )
+
+
+def sample_val_advantages(
+    reward: Any,
+    transitions: Transitions,
+    gamma: float,
+    observation_space: gym.Space,
+    action_space: gym.spaces.Discrete,
+    *,
+    policy: Callable[[np.ndarray], np.ndarray] | None = None,
+    features: Callable[[Any, Any], np.ndarray] | None = None,
+    ridge: float = 1e-8,
+) -> np.ndarray:
+    """VAL canonical rewards ``A^pi(s, a) = Q^pi(s, a) - V^pi(s)`` of the transitions ``[N]``, by LSTD-Q.
+
+    ``Q^pi`` of ``reward`` is fitted on ``features(obs, act)`` from the transitions (off-policy:
+    the next action is averaged over ``policy``); terminal transitions (``dones``) do not bootstrap.
+
+    Args:
+        reward: A reward function or RewardNet.
+        transitions: The data.
+        gamma: Discount in (0, 1).
+        observation_space: For the default features.
+        action_space: ``Discrete(A)``.
+        policy: ``policy(obs [N, ...]) -> probabilities [N, A]``; uniform when None.
+        features: ``features(obs, acts) -> [N, K]``; one-hot for discrete spaces, quadratic in the
+            observation per action for ``Box`` observations, by default.
+        ridge: Tikhonov term added to the LSTD system.
+    """
+    from rewarddesign._validation import check_gamma
+
+    if check_gamma(gamma) >= 1.0:
+        raise ValueError(f"gamma must be below 1 for the sample-based VAL canonicalisation, got {gamma!r}")
+    if not isinstance(action_space, gym.spaces.Discrete):
+        raise TypeError(f"action_space must be Discrete for sample-based VAL, got {action_space}")
+    n_a, n = int(action_space.n), len(transitions)
+    features = features or _default_features(observation_space, action_space)
+    fn = _reward_fn(reward, "reward")
+    rewards = _evaluate(fn, transitions.obs, transitions.acts, transitions.next_obs, transitions.dones, "reward")
+
+    def probabilities(obs: np.ndarray) -> np.ndarray:
+        if policy is None:
+            return np.full((len(obs), n_a), 1.0 / n_a)
+        probs = np.asarray(policy(obs), dtype=np.float64)
+        if probs.shape != (len(obs), n_a):
+            raise ValueError(f"policy must return probabilities of shape {(len(obs), n_a)}, got {probs.shape}")
+        return probs
+
+    def averaged(obs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        per_action = [features(obs, np.full(len(obs), a)) for a in range(n_a)]
+        probs = probabilities(obs)
+        return sum(probs[:, a : a + 1] * per_action[a] for a in range(n_a)), per_action
+
+    phi = features(transitions.obs, transitions.acts)
+    next_phi, _ = averaged(transitions.next_obs)
+    next_phi = next_phi * (~transitions.dones)[:, None]
+    system = phi.T @ (phi - gamma * next_phi) / n + ridge * np.eye(phi.shape[1])
+    weights = np.linalg.solve(system, phi.T @ rewards / n)
+    here_v, _ = averaged(transitions.obs)
+    return phi @ weights - here_v @ weights
+
+
+def sample_starc_val_distance(
+    r1: Any,
+    r2: Any,
+    transitions: Transitions,
+    gamma: float,
+    observation_space: gym.Space,
+    action_space: gym.spaces.Discrete,
+    **kwargs: Any,
+) -> float:
+    """STARC-VAL (L2 norm, L2 metric) from samples: advantages by :func:`sample_val_advantages`,
+    each divided by its empirical L2 norm over the transitions (left as is when that is 0), then
+    compared in that norm. Keyword arguments go to :func:`sample_val_advantages`."""
+    standard = []
+    for reward in (r1, r2):
+        advantage = sample_val_advantages(reward, transitions, gamma, observation_space, action_space, **kwargs)
+        size = np.sqrt(np.mean(advantage**2))
+        standard.append(advantage / size if size > 1e-12 else advantage)
+    return float(np.sqrt(np.mean((standard[0] - standard[1]) ** 2)))
