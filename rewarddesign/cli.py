@@ -4,6 +4,7 @@
 
     rewarddesign train --env MountainCar-v0 --algo ppo --shaping mountaincar_energy --timesteps 100000 --seed 0
     rewarddesign bench --suite quick
+    rewarddesign distance rewards.npz --env FrozenLake-v1 --metric starc-val-l2 --heatmap distances.png
     rewarddesign potentials
 """
 
@@ -75,6 +76,71 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_metric(name: str) -> dict:
+    """``starc-<canonicalization>-<norm>`` (metric = norm), ``epic`` or ``dard``."""
+    parts = name.lower().split("-")
+    if parts in (["epic"], ["dard"]):
+        return {"kind": parts[0]}
+    if len(parts) == 3 and parts[0] == "starc":
+        return {"kind": "starc", "canonicalization": parts[1], "norm": parts[2], "metric": parts[2]}
+    raise ValueError(f"metric must be epic, dard or starc-<val|minimal|epic|dard|none>-<l1|l2|linf>, got {name!r}")
+
+
+def _distance(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+    import numpy as np
+
+    import rewarddesign.envs  # noqa: F401
+    from rewarddesign.distances import distance_matrix
+    from rewarddesign.mdp import from_gymnasium
+
+    mdp, _ = from_gymnasium(gym.make(args.env), gamma=args.gamma)
+    with np.load(args.rewards, allow_pickle=False) as archive:
+        names = sorted(archive.files)
+        if len(names) < 2:
+            raise ValueError(f"{args.rewards} must hold at least two named reward arrays, got {names}")
+        rewards = np.stack([_pad_absorbing(mdp, archive[name], name) for name in names])
+    matrix = distance_matrix(rewards, mdp, device=args.device, **_parse_metric(args.metric))
+    width = max(len(n) for n in names)
+    print(f"{args.metric} distances on {args.env} (gamma {args.gamma})")
+    print(" " * width + "".join(f"  {n:>{max(8, len(n))}}" for n in names))
+    for name, row in zip(names, matrix):
+        print(f"{name:>{width}}" + "".join(f"  {v:>{max(8, len(n))}.4f}" for n, v in zip(names, row)))
+    if args.heatmap:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        side = max(4.0, 1.6 + 0.6 * len(names))
+        fig, ax = plt.subplots(figsize=(side + 0.8, side))
+        image = ax.imshow(matrix, cmap="viridis")
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+        ax.set_yticks(range(len(names)), names)
+        for i, j in np.ndindex(matrix.shape):
+            ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", color="w", fontsize=8)
+        fig.colorbar(image, ax=ax)
+        ax.set_title(f"{args.metric} on {args.env}", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(args.heatmap, dpi=120)
+        print(f"heatmap: {args.heatmap}")
+    return 0
+
+
+def _pad_absorbing(mdp, reward, name: str):
+    """Rewards over the env's states, padded with 0 for an absorbing state that ``from_gymnasium`` appended."""
+    import numpy as np
+
+    reward = np.asarray(reward, dtype=np.float64)
+    n = mdp.n_states - 1
+    if mdp.terminal[-1] and reward.shape[:1] == (n,):
+        if reward.ndim == 3 and reward.shape == (n, mdp.n_actions, n):
+            reward = np.pad(reward, ((0, 1), (0, 0), (0, 1)))
+        elif reward.ndim in (1, 2):
+            reward = np.pad(reward, [(0, 1)] + [(0, 0)] * (reward.ndim - 1))
+    return mdp.reward_array(reward, name)
+
+
 def _potentials(args: argparse.Namespace) -> int:
     from rewarddesign.shaping import POTENTIALS
 
@@ -117,6 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto")
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(func=_bench)
+
+    distance = sub.add_parser("distance", help="distance matrix between the reward arrays of an .npz file")
+    distance.add_argument("rewards", help=".npz file of named reward arrays [S], [S, A] or [S, A, S']")
+    distance.add_argument(
+        "--env", required=True, help="tabular Gymnasium env id whose model is used (FrozenLake-v1, ...)"
+    )
+    distance.add_argument("--metric", default="starc-val-l2", help="starc-<canonicalization>-<norm>, epic or dard")
+    distance.add_argument("--gamma", type=float, default=0.99)
+    distance.add_argument("--device", default=None, help="compute with torch on this device (cpu, cuda, auto)")
+    distance.add_argument("--heatmap", default=None, help="write a heatmap PNG here")
+    distance.set_defaults(func=_distance)
 
     potentials = sub.add_parser("potentials", help="list the registered potentials")
     potentials.set_defaults(func=_potentials)

@@ -117,3 +117,24 @@ def test_console_entry_point_lists_potentials():
         [sys.executable, "-m", "rewarddesign.cli", "potentials"], capture_output=True, text=True, check=True
     ).stdout
     assert {"optimal_value", "maze_distance", "cartpole_upright", "mountaincar_energy"} <= set(out.split())
+
+
+def test_cli_distance_prints_the_matrix_and_writes_a_heatmap(tmp_path, capsys):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    goal = np.zeros((16, 4, 16))
+    goal[:, :, 15] = 1.0
+    np.savez(tmp_path / "rewards.npz", goal=goal, scaled=3 * goal, negated=-goal, noise=rng.normal(size=(16, 4)))
+    heatmap = tmp_path / "d.png"
+    args = ["distance", str(tmp_path / "rewards.npz"), "--env", "FrozenLake-v1", "--metric", "starc-val-l2"]
+    assert cli.main(args + ["--heatmap", str(heatmap)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in lines[2:6]}
+    assert lines[1].split() == ["goal", "negated", "noise", "scaled"]
+    assert rows["goal"][0] == 0.0 and rows["goal"][1] == 2.0 and rows["goal"][3] == 0.0
+    assert heatmap.read_bytes()[:4] == b"\x89PNG"
+    assert cli.main(args[:-1] + ["starc-val-l7"]) == 2
+    assert (
+        cli.main(["distance", str(tmp_path / "rewards.npz"), "--env", "Taxi-v4", "--metric", "epic"]) == 2
+    )  # wrong shapes

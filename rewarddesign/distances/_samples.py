@@ -17,8 +17,9 @@ distances as samples grow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -174,7 +175,8 @@ def _default_features(observation_space: gym.Space, action_space: gym.Space) -> 
 
         def features(obs: Any, acts: Any) -> np.ndarray:
             x = np.asarray(obs, dtype=np.float64).reshape(len(obs), -1)
-            quad = np.einsum("ni,nj->nij", x, x)[:, *np.triu_indices(x.shape[1])]
+            upper = np.triu_indices(x.shape[1])
+            quad = np.einsum("ni,nj->nij", x, x)[:, upper[0], upper[1]]
             base = np.concatenate([np.ones((len(x), 1)), x, quad], axis=1)  # quadratic in the observation
             out = np.zeros((len(x), base.shape[1] * n_a))
             for a in range(n_a):
