@@ -38,7 +38,7 @@ def epic(rewards: Any, gamma: float, state_dist: Any, action_dist: Any) -> Any:
         state_dist: ``[S]``.
         action_dist: ``[A]``.
     """
-    m = (rewards * action_dist[None, None, :, None] * state_dist[None, None, None, :]).sum((-1, -2))  # [B, S]
+    m = _einsum("bxas,a,s->bx", rewards, action_dist, state_dist)  # [B, S], without a full-size temporary
     mean = (m * state_dist[None, :]).sum(-1)  # [B]
     return rewards + gamma * m[:, None, None, :] - m[:, :, None, None] - gamma * mean[:, None, None, None]
 
@@ -50,7 +50,7 @@ def dard(rewards: Any, gamma: float, transitions: Any, action_dist: Any) -> Any:
     ``A ~ action_dist``, ``S' ~ T(s, A)`` and ``S'' ~ T(s', A)``. The last term is
     ``sum_a D(a) (T_a R_a T_a^T)[s, s']``, two products of ``[S, S]`` matrices per action.
     """
-    u = (rewards * transitions[None] * action_dist[None, None, :, None]).sum((-1, -2))  # [B, S]
+    u = _einsum("bxas,xas,a->bx", rewards, transitions, action_dist)  # [B, S]
     # y[b, s, a, t''] = sum_x T[s, a, x] R[b, x, a, t'']
     y = _einsum("sax,bxay->bsay", transitions, rewards)
     # term[b, s, s'] = sum_a D(a) sum_y y[b, s, a, y] T[s', a, y]
@@ -68,7 +68,7 @@ def _einsum(spec: str, *arrays: Any) -> Any:
 
 def _expected(rewards: Any, transitions: Any, terminal: np.ndarray) -> Any:
     """``E_{S'~T(s,a)} R(s, a, S')`` as ``[B, S, A]``, zero in terminal states."""
-    expected = (rewards * transitions[None]).sum(-1)
+    expected = _einsum("bsat,sat->bsa", rewards, transitions)
     if terminal.any():
         expected[:, _index(terminal, expected)] = 0.0
     return expected
