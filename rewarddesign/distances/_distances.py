@@ -251,15 +251,26 @@ def starc_distance(
     Returns:
         A float; 0 exactly when the rewards are equivalent, 2 for ``R`` and ``-R`` with L2/L2.
     """
-    rewards = np.stack([_rewards(r1, mdp, "r1")[0][0], _rewards(r2, mdp, "r2")[0][0]])
-    kw = {"policy": policy, "state_dist": state_dist, "action_dist": action_dist}
-    _order(metric, "metric")
-    standard, w, dev = _starc_parts(rewards, mdp, canonicalization, norm, weights, device, **kw)
-    return float(_numpy(_metric(standard[0] - standard[1], metric, w, dev)))
+    return float(
+        distance_matrix(
+            _pair(r1, r2, mdp),
+            mdp,
+            "starc",
+            canonicalization=canonicalization,
+            norm=norm,
+            metric=metric,
+            weights=weights,
+            policy=policy,
+            state_dist=state_dist,
+            action_dist=action_dist,
+            device=device,
+        )[0, 1]
+    )
 
 
-def _metric(difference: Any, metric: Any, weights: np.ndarray | None, device: torch.device | None) -> Any:
-    return norm(difference, metric, None if weights is None else _to(weights, device))
+def _pair(r1: Any, r2: Any, mdp: TabularMDP) -> np.ndarray:
+    """Two rewards as a batch ``[2, S, A, S']``, each validated under its own name."""
+    return np.stack([_rewards(r1, mdp, "r1")[0][0], _rewards(r2, mdp, "r2")[0][0]])
 
 
 def _coverage(mdp: TabularMDP, coverage: Any, state_dist: Any, action_dist: Any) -> np.ndarray:
@@ -321,16 +332,24 @@ def epic_distance(
     ``coverage [S, A, S']`` defaults to ``D_S x D_A x D_S`` (uniform). 0 for equivalent rewards,
     1 for ``R`` and ``-R``.
     """
-    rewards = np.stack([_rewards(r1, mdp, "r1")[0][0], _rewards(r2, mdp, "r2")[0][0]])
-    return float(_numpy(_pearson_kind("epic", rewards, mdp, coverage, state_dist, action_dist, device))[0, 1])
+    matrix = distance_matrix(
+        _pair(r1, r2, mdp),
+        mdp,
+        "epic",
+        state_dist=state_dist,
+        action_dist=action_dist,
+        coverage=coverage,
+        device=device,
+    )
+    return float(matrix[0, 1])
 
 
 def dard_distance(
     r1: Any, r2: Any, mdp: TabularMDP, *, action_dist: Any = None, coverage: Any = None, device: Any = None
 ) -> float:
     """DARD: the Pearson distance of DARD-canonicalised rewards (uses the transition model)."""
-    rewards = np.stack([_rewards(r1, mdp, "r1")[0][0], _rewards(r2, mdp, "r2")[0][0]])
-    return float(_numpy(_pearson_kind("dard", rewards, mdp, coverage, None, action_dist, device))[0, 1])
+    matrix = distance_matrix(_pair(r1, r2, mdp), mdp, "dard", action_dist=action_dist, coverage=coverage, device=device)
+    return float(matrix[0, 1])
 
 
 def distance_matrix(
@@ -363,9 +382,9 @@ def distance_matrix(
         return _numpy(_pearson_kind(kind, batch, mdp, coverage, state_dist, action_dist, device))
     if kind != "starc":
         raise ValueError(f"kind must be one of ['starc', 'epic', 'dard'], got {kind!r}")
+    order = _order(metric, "metric")
     kw = {"policy": policy, "state_dist": state_dist, "action_dist": action_dist}
     standard, w, dev = _starc_parts(batch, mdp, canonicalization, norm, weights, device, **kw)
-    order = _order(metric, "metric")
     flat = standard.reshape(standard.shape[0], -1)
     if w is not None and order != math.inf:
         flat = flat * _to(w.reshape(-1), dev) ** (1.0 / order)
