@@ -105,3 +105,106 @@ def test_bad_input_raises():
         SetFunction(lambda s: "many", 3)
     with pytest.raises(ValueError, match="covers cells outside"):
         WeightedCoverage([[0, 5]], [1.0, 1.0])
+
+
+# ---------------------------------------------------------------- the marginal-gain wrapper
+
+import gymnasium as gym  # noqa: E402
+from gymnasium.utils.env_checker import check_env  # noqa: E402
+from stable_baselines3.common.vec_env import DummyVecEnv  # noqa: E402
+
+from rewarddesign.mdp import TabularEnv, TabularMDP, random_mdp  # noqa: E402
+from rewarddesign.submodular import SubmodularReward, VecSubmodularReward  # noqa: E402
+
+
+def terminal_mdp(rng, n_states=9, n_actions=3):
+    base = random_mdp(n_states, n_actions, 0.9, rng, branching=3)
+    transitions = base.transitions.copy()
+    transitions[-1] = 0
+    transitions[-1, :, -1] = 1
+    terminal = np.zeros(n_states, dtype=bool)
+    terminal[-1] = True
+    return TabularMDP(transitions, np.append(rng.dirichlet(np.ones(n_states - 1)), 0), 0.9, terminal)
+
+
+@given(seed=st.integers(0, 2**31 - 1), mode=st.sampled_from(["replace", "add"]))
+def test_episode_return_is_f_of_the_visited_set(seed, mode):
+    rng = np.random.default_rng(seed)
+    mdp = terminal_mdp(rng)
+    reward = rng.normal(size=(9, 3, 9))
+    f = WeightedCoverage.on_grid((3, 3), radius=1, weights="gp", rng=rng)
+    env = SubmodularReward(TabularEnv(mdp, reward, horizon=12), f, mode=mode)
+    obs, _ = env.reset(seed=seed)
+    visited, total, original = [obs], 0.0, 0.0
+    while True:
+        obs, r, terminated, truncated, info = env.step(int(rng.integers(3)))
+        visited.append(obs)
+        total += r
+        original += info["original_reward"]
+        if terminated or truncated:
+            break
+    expected = f.value(visited) - f.value([]) + (original if mode == "add" else 0.0)
+    assert total == pytest.approx(expected, abs=1e-9)
+    assert env.state.value == pytest.approx(f.value(visited))
+
+
+def test_vec_env_form_equals_the_per_env_form():
+    rng = np.random.default_rng(3)
+    mdp = terminal_mdp(rng)
+    reward = rng.normal(size=(9, 3, 9))
+    f = FacilityLocation(rng.random((9, 5)))
+    n_envs, n_steps, seed = 3, 60, 5
+    actions = rng.integers(3, size=(n_steps, n_envs))
+    expected = []
+    for i in range(n_envs):
+        env = SubmodularReward(TabularEnv(mdp, reward, horizon=7), f)
+        env.reset(seed=seed + i)
+        rewards = []
+        for t in range(n_steps):
+            _, r, terminated, truncated, _ = env.step(int(actions[t, i]))
+            rewards.append(r)
+            if terminated or truncated:
+                env.reset()
+        expected.append(rewards)
+    venv = VecSubmodularReward(DummyVecEnv([lambda: TabularEnv(mdp, reward, horizon=7)] * n_envs), f)
+    venv.seed(seed)
+    venv.reset()
+    done_seen = 0
+    for t in range(n_steps):
+        _, rewards, dones, infos = venv.step(actions[t])
+        done_seen += int(dones.sum())
+        for i in range(n_envs):
+            assert rewards[i] == pytest.approx(expected[i][t], abs=1e-5)
+            assert infos[i]["marginal_gain"] == pytest.approx(expected[i][t], abs=1e-12)
+    assert done_seen > 3
+
+
+def test_augmented_observations_pass_check_env_and_train_with_sb3():
+    from stable_baselines3 import PPO
+
+    f = WeightedCoverage.on_grid((4, 4), radius=0)
+    env = SubmodularReward(gym.make("FrozenLake-v1", is_slippery=False), f, observation="visited", time=True)
+    check_env(env, skip_render_check=True)
+    obs, _ = env.reset(seed=0)
+    assert obs["visited"].sum() == 1 and obs["time"][0] == 0
+    obs, *_ = env.step(2)
+    assert obs["visited"].sum() == 2 and obs["time"][0] == 1
+    model = PPO("MultiInputPolicy", env, n_steps=64, batch_size=32, n_epochs=1, device="cpu", seed=0)
+    model.learn(128)
+    assert model.num_timesteps >= 128
+
+
+def test_wrapper_bad_input():
+    f = WeightedCoverage.on_grid((4, 4))
+    with pytest.raises(TypeError, match="element= is needed"):
+        SubmodularReward(gym.make("CartPole-v1"), f)
+    with pytest.raises(TypeError, match="set function"):
+        SubmodularReward(gym.make("FrozenLake-v1"), lambda s: 0.0)
+    with pytest.raises(ValueError, match="mode"):
+        SubmodularReward(gym.make("FrozenLake-v1"), f, mode="sum")
+    env = SubmodularReward(gym.make("CartPole-v1"), f, element=lambda obs, info: float(obs[0]))
+    with pytest.raises(TypeError, match="element must return an int"):
+        env.reset(seed=0)
+    env = SubmodularReward(gym.make("CartPole-v1"), f, element=lambda obs, info: 99)
+    with pytest.raises(ValueError, match="outside the ground set"):
+        env.reset(seed=0)

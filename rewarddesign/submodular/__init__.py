@@ -25,3 +25,7 @@ __all__ = [
     "CappedCollection",
     "LogDetDesign",
 ]
+
+from rewarddesign.submodular.wrappers import SubmodularReward, VecSubmodularReward  # noqa: E402
+
+__all__ += ["SubmodularReward", "VecSubmodularReward"]
