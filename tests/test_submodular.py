@@ -1,11 +1,23 @@
-"""Set functions: monotone, diminishing returns, and incremental gains equal to recomputed ones."""
+"""Submodular rewards: set functions (monotone, diminishing returns, incremental gains) and the wrapper."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.utils.env_checker import check_env
 from hypothesis import given
 from hypothesis import strategies as st
+from stable_baselines3.common.vec_env import DummyVecEnv
 
-from rewarddesign.submodular import CappedCollection, FacilityLocation, LogDetDesign, SetFunction, WeightedCoverage
+from rewarddesign.mdp import TabularEnv, TabularMDP, random_mdp
+from rewarddesign.submodular import (
+    CappedCollection,
+    FacilityLocation,
+    LogDetDesign,
+    SetFunction,
+    SubmodularReward,
+    VecSubmodularReward,
+    WeightedCoverage,
+)
 
 
 def direct_value(function, items):
@@ -108,13 +120,6 @@ def test_bad_input_raises():
 
 
 # ---------------------------------------------------------------- the marginal-gain wrapper
-
-import gymnasium as gym  # noqa: E402
-from gymnasium.utils.env_checker import check_env  # noqa: E402
-from stable_baselines3.common.vec_env import DummyVecEnv  # noqa: E402
-
-from rewarddesign.mdp import TabularEnv, TabularMDP, random_mdp  # noqa: E402
-from rewarddesign.submodular import SubmodularReward, VecSubmodularReward  # noqa: E402
 
 
 def terminal_mdp(rng, n_states=9, n_actions=3):
