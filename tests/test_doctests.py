@@ -15,6 +15,9 @@ MODULES = [
     "rewarddesign.shaping.vector",
     "rewarddesign.train",
     "rewarddesign.envs.grid_maze",
+    "rewarddesign.distances._distances",
+    "rewarddesign.submodular._functions",
+    "rewarddesign.submodular.wrappers",
 ]
 
 
