@@ -29,3 +29,7 @@ __all__ = [
 from rewarddesign.submodular.wrappers import SubmodularReward, VecSubmodularReward  # noqa: E402
 
 __all__ += ["SubmodularReward", "VecSubmodularReward"]
+
+from rewarddesign.submodular.subpo import Episode, SubPO  # noqa: E402
+
+__all__ += ["SubPO", "Episode"]

@@ -1,0 +1,235 @@
+"""SubPO: policy gradient for submodular rewards (Prajapat et al., ICLR 2024).
+
+With a submodular objective ``F(visited states)`` the reward of a step depends on the history,
+so the policy-gradient theorem is applied to the *marginal gains*: each action is credited with
+the gains that follow it, ``G_t = sum_{k >= t} (F(S_{k+1}) - F(S_k))``, minus a baseline (the mean
+of the other episodes' ``G_t`` in the batch at the same step, which keeps the estimate unbiased). The policy sees
+
+- ``"markov"``: the state and the time step (one-hot each), the paper's Markovian policy;
+- ``"history"``: the state, the time step and the set visited so far, a non-Markovian policy.
+
+The ``natural=True`` variant preconditions the gradient with the Fisher information of the
+policy: Fisher-vector products by double back-propagation of the KL divergence, conjugate gradient
+for the direction, and a step scaled to a target KL.
+
+The simple route works too: SB3 PPO on :class:`~rewarddesign.submodular.SubmodularReward`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3.common.torch_layers import create_mlp
+from stable_baselines3.common.utils import get_device
+from torch import nn
+
+from rewarddesign.submodular._functions import BaseSetFunction
+from rewarddesign.submodular.wrappers import SubmodularReward
+
+__all__ = ["SubPO", "Episode"]
+
+
+@dataclass
+class Episode:
+    """One rollout: policy inputs ``[T, d]``, actions ``[T]``, marginal gains ``[T]`` and ``F`` of the visited set."""
+
+    inputs: np.ndarray
+    actions: np.ndarray
+    gains: np.ndarray
+    value: float
+
+
+@dataclass
+class _Log:
+    iteration: list[int] = field(default_factory=list)
+    mean_value: list[float] = field(default_factory=list)
+
+
+class SubPO:
+    """Submodular policy optimisation on a tabular env (``Discrete`` observations and actions).
+
+    Args:
+        env: The env; its own reward is ignored.
+        set_function: ``F``.
+        horizon: Episode length ``H`` (the env may end earlier).
+        policy: ``"markov"`` (state, time) or ``"history"`` (state, time, visited set).
+        element: ``element(obs, info) -> int``; by default the observation index.
+        hidden_sizes: The policy network's hidden layers; ``()`` gives a tabular softmax.
+        learning_rate: Adam's step size (plain gradient).
+        episodes_per_update: Rollouts per gradient step.
+        natural: Use the natural gradient (conjugate gradient on Fisher-vector products).
+        max_kl: The natural step's KL size.
+        cg_iterations: Conjugate-gradient iterations.
+        damping: Added to the Fisher matrix for the solve.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        seed: Seeds the rollouts and the network.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        set_function: BaseSetFunction,
+        horizon: int,
+        *,
+        policy: str = "markov",
+        element: Any = None,
+        hidden_sizes: Sequence[int] = (64, 64),
+        learning_rate: float = 1e-2,
+        episodes_per_update: int = 32,
+        natural: bool = False,
+        max_kl: float = 0.01,
+        cg_iterations: int = 10,
+        damping: float = 0.1,
+        device: torch.device | str = "auto",
+        seed: int | None = None,
+    ) -> None:
+        if not isinstance(env.observation_space, gym.spaces.Discrete) or not isinstance(
+            env.action_space, gym.spaces.Discrete
+        ):
+            raise TypeError(
+                f"SubPO needs Discrete observations and actions, got {env.observation_space} and {env.action_space}"
+            )
+        if policy not in ("markov", "history"):
+            raise ValueError(f"policy must be 'markov' or 'history', got {policy!r}")
+        if not isinstance(horizon, int) or horizon < 1:
+            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+        self.env = SubmodularReward(env, set_function, element)
+        self.set_function, self.horizon, self.policy_kind = set_function, horizon, policy
+        self.n_states, self.n_actions = int(env.observation_space.n), int(env.action_space.n)
+        self.episodes_per_update, self.natural = episodes_per_update, natural
+        self.max_kl, self.cg_iterations, self.damping = max_kl, cg_iterations, damping
+        self.device = get_device(device)
+        self.rng = np.random.default_rng(seed)
+        if seed is not None:
+            torch.manual_seed(seed)
+        input_dim = self.n_states + horizon + (set_function.n_items if policy == "history" else 0)
+        self.network = nn.Sequential(*create_mlp(input_dim, self.n_actions, list(hidden_sizes), nn.Tanh)).to(
+            self.device
+        )
+        self.optimizer = torch.optim.Adam(self.network.parameters(), lr=learning_rate)
+        self.log = _Log()
+        self._seed = int(self.rng.integers(2**31))
+
+    # ------------------------------------------------------------------ rollouts
+
+    def policy_input(self, obs: int, t: int, visited: Sequence[int] = ()) -> np.ndarray:
+        """The policy's input: one-hot state and step, and (``"history"``) the visited elements."""
+        x = np.zeros(self.network[0].in_features, dtype=np.float32)
+        x[int(obs)] = 1.0
+        x[self.n_states + min(t, self.horizon - 1)] = 1.0
+        if self.policy_kind == "history":
+            x[self.n_states + self.horizon + np.asarray(visited, dtype=np.int64)] = 1.0
+        return x
+
+    def logits(self, inputs: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Action logits ``[N, A]`` for policy inputs ``[N, d]``."""
+        return self.network(torch.as_tensor(inputs, dtype=torch.float32, device=self.device))
+
+    def rollout(self, deterministic: bool = False) -> Episode:
+        """One episode of at most ``horizon`` steps under the current policy."""
+        obs, _ = self.env.reset(seed=self._seed)
+        self._seed += 1
+        inputs, actions, gains = [], [], []
+        for t in range(self.horizon):
+            x = self.policy_input(obs, t, self.env.state.items)
+            with torch.no_grad():
+                probs = torch.softmax(self.logits(x[None])[0], -1).cpu().numpy().astype(np.float64)
+            action = (
+                int(probs.argmax()) if deterministic else int(self.rng.choice(self.n_actions, p=probs / probs.sum()))
+            )
+            obs, gain, terminated, truncated, _ = self.env.step(action)
+            inputs.append(x)
+            actions.append(action)
+            gains.append(gain)
+            if terminated or truncated:
+                break
+        return Episode(np.stack(inputs), np.array(actions), np.array(gains), float(self.env.state.value))
+
+    # ------------------------------------------------------------------ gradients
+
+    def surrogate(self, episodes: Sequence[Episode]) -> torch.Tensor:
+        """The surrogate whose gradient is the SubPO estimate: mean of ``log pi(a_t | x_t) (G_t - b_t)``."""
+        to_go = [np.cumsum(e.gains[::-1])[::-1] for e in episodes]
+        longest = max(len(g) for g in to_go)
+        sums, counts = np.zeros(longest), np.zeros(longest)
+        for g in to_go:
+            sums[: len(g)] += g
+            counts[: len(g)] += 1
+
+        def baseline(g: np.ndarray) -> np.ndarray:
+            # leave-one-out mean of the other episodes' reward-to-go at the same step: keeps the estimate unbiased
+            others = counts[: len(g)] - 1
+            return np.divide(sums[: len(g)] - g, others, out=np.zeros(len(g)), where=others > 0)
+
+        inputs = np.concatenate([e.inputs for e in episodes])
+        actions = torch.as_tensor(np.concatenate([e.actions for e in episodes]), device=self.device)
+        advantages = np.concatenate([g - baseline(g) for g in to_go])
+        advantages = torch.as_tensor(advantages, dtype=torch.float32, device=self.device)
+        log_probs = torch.log_softmax(self.logits(inputs), -1).gather(1, actions[:, None])[:, 0]
+        return (log_probs * advantages).sum() / len(episodes)
+
+    def gradient(self, episodes: Sequence[Episode]) -> torch.Tensor:
+        """The SubPO gradient estimate of ``E[F(visited)]`` as one flat vector."""
+        grads = torch.autograd.grad(self.surrogate(episodes), list(self.network.parameters()))
+        return torch.cat([g.reshape(-1) for g in grads])
+
+    def _fisher_vector(self, inputs: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
+        params = list(self.network.parameters())
+        logits = self.logits(inputs)
+        fixed = torch.softmax(logits, -1).detach()
+        kl = (fixed * (torch.log(fixed + 1e-12) - torch.log_softmax(logits, -1))).sum(-1).mean()
+        grads = torch.cat([g.reshape(-1) for g in torch.autograd.grad(kl, params, create_graph=True)])
+        hvp = torch.autograd.grad(grads @ vector, params)
+        return torch.cat([h.reshape(-1) for h in hvp]) + self.damping * vector
+
+    def _conjugate_gradient(self, inputs: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        x = torch.zeros_like(b)
+        r, p = b.clone(), b.clone()
+        rr = r @ r
+        for _ in range(self.cg_iterations):
+            fp = self._fisher_vector(inputs, p)
+            alpha = rr / (p @ fp + 1e-12)
+            x += alpha * p
+            r -= alpha * fp
+            new_rr = r @ r
+            if new_rr < 1e-12:
+                break
+            p = r + (new_rr / rr) * p
+            rr = new_rr
+        return x
+
+    def update(self, episodes: Sequence[Episode]) -> None:
+        """One ascent step on ``E[F]`` from a batch of episodes."""
+        if not self.natural:
+            self.optimizer.zero_grad()
+            (-self.surrogate(episodes)).backward()
+            self.optimizer.step()
+            return
+        g = self.gradient(episodes).detach()
+        inputs = torch.as_tensor(np.concatenate([e.inputs for e in episodes]), dtype=torch.float32, device=self.device)
+        direction = self._conjugate_gradient(inputs, g)
+        curvature = direction @ self._fisher_vector(inputs, direction)
+        step = torch.sqrt(2 * self.max_kl / (curvature + 1e-12)) * direction
+        offset = 0
+        with torch.no_grad():
+            for p in self.network.parameters():
+                p += step[offset : offset + p.numel()].reshape(p.shape)
+                offset += p.numel()
+
+    def learn(self, iterations: int) -> SubPO:
+        """Run ``iterations`` updates; ``log`` records the mean ``F`` of each batch."""
+        for _ in range(iterations):
+            episodes = [self.rollout() for _ in range(self.episodes_per_update)]
+            self.log.iteration.append(len(self.log.iteration))
+            self.log.mean_value.append(float(np.mean([e.value for e in episodes])))
+            self.update(episodes)
+        return self
+
+    def evaluate(self, n_episodes: int = 10, deterministic: bool = True) -> float:
+        """Mean ``F(visited)`` over ``n_episodes``."""
+        return float(np.mean([self.rollout(deterministic).value for _ in range(n_episodes)]))
