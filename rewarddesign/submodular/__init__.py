@@ -33,3 +33,7 @@ __all__ += ["SubmodularReward", "VecSubmodularReward"]
 from rewarddesign.submodular.subpo import Episode, SubPO  # noqa: E402
 
 __all__ += ["SubPO", "Episode"]
+
+from rewarddesign.submodular.planning import GreedyPlan, greedy_plan  # noqa: E402
+
+__all__ += ["greedy_plan", "GreedyPlan"]

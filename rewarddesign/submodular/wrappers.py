@@ -37,17 +37,23 @@ def _default_element(space: gym.Space) -> Element:
 class _Episode:
     """The per-episode bookkeeping shared by the Gymnasium and SB3 forms."""
 
-    def __init__(self, function: BaseSetFunction, element: Element) -> None:
-        self.function, self.element = function, element
+    def __init__(self, function: BaseSetFunction, element: Element, modular: bool = False) -> None:
+        self.function, self.element, self.modular = function, element, modular
         self.state: SetState = function.state()
         self.pending = 0.0
 
+    def _credit(self, item: int) -> float:
+        if self.modular:  # F({x}) - F(empty), whether or not x was visited before
+            self.state.add(item)
+            return self.function.state().add(item)
+        return self.state.add(item)
+
     def reset(self, obs: Any, info: dict[str, Any]) -> None:
         self.state = self.function.state()
-        self.pending = self.state.add(self._item(obs, info))
+        self.pending = self._credit(self._item(obs, info))
 
     def step(self, obs: Any, info: dict[str, Any]) -> float:
-        gain = self.pending + self.state.add(self._item(obs, info))
+        gain = self.pending + self._credit(self._item(obs, info))
         self.pending = 0.0
         return gain
 
@@ -72,6 +78,8 @@ class SubmodularReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         element: ``element(obs, info) -> int`` maps an observation to its element; by default the
             index of a ``Discrete`` observation.
         mode: ``"replace"`` (the reward is the gain) or ``"add"`` (env reward plus gain).
+        credit: ``"marginal"`` (the marginal gain, submodular RL) or ``"modular"`` (the baseline of
+            modular RL: ``F({x}) - F(empty set)`` for each visited element, repeats counted again).
         observation: ``None`` (unchanged) or ``"visited"``: a ``Dict`` of the env's observation
             (``"observation"``) and a binary vector of the visited elements (``"visited"``).
         time: With ``observation="visited"``, also add the step count (``"time"``).
@@ -95,11 +103,18 @@ class SubmodularReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         element: Element | None = None,
         *,
         mode: str = "replace",
+        credit: str = "marginal",
         observation: str | None = None,
         time: bool = False,
     ) -> None:
         gym.utils.RecordConstructorArgs.__init__(
-            self, set_function=set_function, element=element, mode=mode, observation=observation, time=time
+            self,
+            set_function=set_function,
+            element=element,
+            mode=mode,
+            credit=credit,
+            observation=observation,
+            time=time,
         )
         gym.Wrapper.__init__(self, env)
         if not isinstance(set_function, BaseSetFunction):
@@ -110,8 +125,12 @@ class SubmodularReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
             raise ValueError(f"mode must be 'replace' or 'add', got {mode!r}")
         if observation not in (None, "visited"):
             raise ValueError(f"observation must be None or 'visited', got {observation!r}")
+        if credit not in ("marginal", "modular"):
+            raise ValueError(f"credit must be 'marginal' or 'modular', got {credit!r}")
         self.set_function, self.mode, self.augment, self.time = set_function, mode, observation, time
-        self._episode = _Episode(set_function, element or _default_element(env.observation_space))
+        self._episode = _Episode(
+            set_function, element or _default_element(env.observation_space), modular=credit == "modular"
+        )
         self._t = 0
         if observation == "visited":
             spaces = {"observation": env.observation_space, "visited": gym.spaces.MultiBinary(set_function.n_items)}
