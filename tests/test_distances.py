@@ -380,3 +380,14 @@ def test_sample_based_bad_input():
         sample_val_advantages(lambda *x: np.zeros(3), data, 1.0, gym.spaces.Discrete(2), gym.spaces.Discrete(2))
     with pytest.raises(TypeError, match="reward function"):
         sample_val_advantages(42, data, 0.9, gym.spaces.Discrete(2), gym.spaces.Discrete(2))
+
+
+@pytest.mark.parametrize("method", ["val", "minimal", "epic"])
+def test_zero_norm_rule_is_relative_to_the_reward_scale(method, rng):
+    """A pure shaping term canonicalises to 0 up to round-off, however large: it stays 0, not unit norm."""
+    mdp = stochastic_mdp(rng)
+    phi = rng.normal(size=5) * 1e6
+    pure_shaping = shaped(np.zeros((5, 3, 5)), mdp, phi)
+    reward = rng.normal(size=(5, 3, 5))
+    assert starc_distance(pure_shaping, np.zeros((5, 3, 5)), mdp, method) == pytest.approx(0.0, abs=1e-9)
+    assert starc_distance(pure_shaping, reward, mdp, method) == pytest.approx(1.0, abs=1e-9)

@@ -202,11 +202,16 @@ def norm(x: Any, p: Any = 2, weights: Any = None) -> Any:
     return powered.sum((-1, -2, -3)) ** (1.0 / order)
 
 
-def standardize(canonical: Any, p: Any = 2, weights: Any = None, atol: float = 1e-12) -> Any:
-    """``c(R) / n(c(R))``, and ``c(R)`` itself where ``n(c(R)) = 0`` (the zero-norm rule of STARC)."""
+def standardize(canonical: Any, p: Any = 2, weights: Any = None, atol: Any = 1e-12) -> Any:
+    """``c(R) / n(c(R))``, and ``c(R)`` itself where ``n(c(R)) = 0`` (the zero-norm rule of STARC).
+
+    ``atol`` (a number, or one per reward of the batch) is the norm below which ``c(R)`` counts
+    as 0; the distance functions set it relative to the size of ``R``, so that round-off in the
+    canonical form of a pure shaping term is not blown up to unit norm.
+    """
     size = norm(canonical, p, weights)
-    safe = size + (size <= atol) * 1.0
-    return canonical / safe[..., None, None, None]
+    zero = size <= atol
+    return canonical * ~zero[..., None, None, None] / (size + zero * 1.0)[..., None, None, None]
 
 
 def _starc_parts(
@@ -216,7 +221,9 @@ def _starc_parts(
     w = _weights(weights, mdp)
     dev = _backend(device)
     canonical = _canonicalize(rewards, mdp, canonicalization, dev, norm=norm_p, weights=w, **kw)
-    return standardize(canonical, norm_p, None if w is None else _to(w, dev)), w, dev
+    size = norm(rewards, 2)  # [B]: the scale of each reward, for a relative zero-norm test
+    atol = _to(1e-10 * size + 1e-300, dev)
+    return standardize(canonical, norm_p, None if w is None else _to(w, dev), atol), w, dev
 
 
 def starc_distance(
