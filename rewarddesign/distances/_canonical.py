@@ -40,7 +40,9 @@ def epic(rewards: Any, gamma: float, state_dist: Any, action_dist: Any) -> Any:
     """
     m = _einsum("bxas,a,s->bx", rewards, action_dist, state_dist)  # [B, S], without a full-size temporary
     mean = (m * state_dist[None, :]).sum(-1)  # [B]
-    return rewards + gamma * m[:, None, None, :] - m[:, :, None, None] - gamma * mean[:, None, None, None]
+    out = rewards + gamma * m[:, None, None, :]  # the only full-size array this allocates
+    out -= m[:, :, None, None] + gamma * mean[:, None, None, None]
+    return out
 
 
 def dard(rewards: Any, gamma: float, transitions: Any, action_dist: Any) -> Any:
@@ -55,7 +57,9 @@ def dard(rewards: Any, gamma: float, transitions: Any, action_dist: Any) -> Any:
     y = _einsum("sax,bxay->bsay", transitions, rewards)
     # term[b, s, s'] = sum_a D(a) sum_y y[b, s, a, y] T[s', a, y]
     term = _einsum("bsay,tay,a->bst", y, transitions, action_dist)
-    return rewards + gamma * u[:, None, None, :] - u[:, :, None, None] - gamma * term[:, :, None, :]
+    out = rewards + gamma * u[:, None, None, :]
+    out -= u[:, :, None, None] + gamma * term[:, :, None, :]
+    return out
 
 
 def _einsum(spec: str, *arrays: Any) -> Any:

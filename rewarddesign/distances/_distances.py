@@ -49,6 +49,8 @@ def _rewards(rewards: Any, mdp: TabularMDP, name: str = "rewards") -> tuple[np.n
     shape = (mdp.n_states, mdp.n_actions, mdp.n_states)
     if array.ndim == 4 and array.shape[1:] == shape:
         return check_finite(array, name), False
+    if array.shape == shape:  # a full reward: a view, not a copy (canonicalisations never write to it)
+        return check_finite(array, name)[None], True
     if array.ndim in (1, 2, 3):
         return mdp.reward_array(array, name)[None], True
     raise ValueError(f"{name} must have shape [S, A, S']={shape} or [B, S, A, S'], got {array.shape}")
