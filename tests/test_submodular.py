@@ -100,6 +100,12 @@ def test_known_values():
     assert grid.value([12]) == 9.0 and grid.value([0]) == 4.0 and grid.value([0, 24]) == 8.0
     design = LogDetDesign(2.0 * np.eye(2), noise=1.0)
     assert design.value([0, 1]) == pytest.approx(np.log(3.0))
+    # past the state's initial capacity (16 items) the Cholesky factor grows; values stay exact
+    big = LogDetDesign.rbf(np.random.default_rng(0).normal(size=(60, 2)), lengthscale=0.7, noise=0.3)
+    state = big.state()
+    for item in range(50):
+        state.add(item)
+    assert state.value == pytest.approx(big.recompute(range(50)), rel=1e-9)
 
 
 def test_bad_input_raises():
@@ -342,3 +348,14 @@ def test_greedy_planner_covers_a_line_and_beats_random():
     assert plan.value > np.mean(random_values) + 3
     with pytest.raises(ValueError, match="ground set"):
         greedy_plan(mdp, WeightedCoverage.on_grid((2, 2)), horizon=3)
+
+
+@given(seed=st.integers(0, 2**31 - 1), kind=st.sampled_from(KINDS))
+def test_batched_gains_equal_single_gains(seed, kind):
+    rng = np.random.default_rng(seed)
+    f = make(kind, rng)
+    state = f.state()
+    for item in rng.integers(f.n_items, size=f.n_items // 2):
+        state.add(item)
+    candidates = np.arange(f.n_items)
+    np.testing.assert_allclose(state.gains(candidates), [state.gain(c) for c in candidates], atol=1e-10)

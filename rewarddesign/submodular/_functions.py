@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.linalg import solve_triangular
+from scipy.linalg.blas import dtrsm
 
 from rewarddesign._validation import as_float_array, check_finite
 
@@ -60,6 +60,10 @@ class SetState(abc.ABC):
         """The marginal gain ``F(S + item) - F(S)`` (0 for an item already in ``S``)."""
         item = self.function.check_item(item)
         return 0.0 if item in self._members else self._gain(item)
+
+    def gains(self, items: Iterable[Any]) -> np.ndarray:
+        """Marginal gains of many candidate items at once, ``[C]`` (batched where the function allows)."""
+        return np.array([self.gain(item) for item in items], dtype=np.float64)
 
     def add(self, item: Any) -> float:
         """Add ``item`` to ``S`` and return its marginal gain."""
@@ -352,26 +356,52 @@ class CappedCollection(BaseSetFunction):
 class _LogDetState(SetState):
     def __init__(self, function: LogDetDesign) -> None:
         super().__init__(function)
-        self.factor = np.zeros((0, 0))  # Cholesky factor of I + sigma^-2 K_SS
+        self._capacity = 16
+        self._factor = np.zeros((self._capacity, self._capacity))  # Cholesky factor of I + sigma^-2 K_SS
+        self._index = np.zeros(self._capacity, dtype=np.int64)
+        self._k = 0
+        self._cached: tuple[int, np.ndarray, float] | None = None
 
-    def _schur(self, item: int) -> tuple[np.ndarray, float]:
-        f = self.function
-        column = f.kernel[self.items, item] / f.noise**2
-        solved = solve_triangular(self.factor, column, lower=True) if self.items else column
-        return solved, 1.0 + f.kernel[item, item] / f.noise**2 - float(solved @ solved)
+    def _schur(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For candidates ``[C]``: ``L^-1 sigma^-2 K_{S,c}`` ``[k, C]`` and the Schur complements ``[C]``."""
+        f, k = self.function, self._k
+        scale = 1.0 / f.noise**2
+        diagonal = 1.0 + scale * f.kernel[candidates, candidates]
+        if k == 0:
+            return np.zeros((0, len(candidates))), diagonal
+        columns = scale * f.kernel[np.ix_(self._index[:k], candidates)]
+        # BLAS triangular solve: scipy's solve_triangular costs more in checks than in flops at this size
+        solved = dtrsm(1.0, self._factor[:k, :k], columns, lower=1)
+        return solved, diagonal - (solved * solved).sum(0)
+
+    def gains(self, items: Iterable[Any]) -> np.ndarray:
+        candidates = np.array([self.function.check_item(i) for i in items], dtype=np.int64)
+        _, schur = self._schur(candidates)
+        out = 0.5 * np.log(np.maximum(schur, 1e-300))
+        out[[c in self._members for c in candidates.tolist()]] = 0.0
+        return out
 
     def _gain(self, item: int) -> float:
-        _, schur = self._schur(item)
-        return 0.5 * math.log(max(schur, 1e-300))
+        solved, schur = self._schur(np.array([item]))
+        self._cached = (item, solved[:, 0], float(schur[0]))
+        return 0.5 * math.log(max(float(schur[0]), 1e-300))
 
     def _absorb(self, item: int, gain: float) -> None:
-        solved, schur = self._schur(item)
-        k = len(self.items)
-        factor = np.zeros((k + 1, k + 1))
-        factor[:k, :k] = self.factor
-        factor[k, :k] = solved
-        factor[k, k] = math.sqrt(max(schur, 1e-300))
-        self.factor = factor
+        if self._cached is None or self._cached[0] != item:
+            self._gain(item)
+        _, solved, schur = self._cached
+        k = self._k
+        if k == self._capacity:  # grow by doubling: amortised O(1) copies per item
+            self._capacity *= 2
+            factor = np.zeros((self._capacity, self._capacity))
+            factor[:k, :k] = self._factor[:k, :k]
+            self._factor = factor
+            self._index = np.resize(self._index, self._capacity)
+        self._factor[k, :k] = solved
+        self._factor[k, k] = math.sqrt(max(schur, 1e-300))
+        self._index[k] = item
+        self._k = k + 1
+        self._cached = None
 
 
 class LogDetDesign(BaseSetFunction):

@@ -54,7 +54,7 @@ def greedy_plan(
             break
         successors = np.flatnonzero(mdp.transitions[state].sum(0) > 0)
         gains = np.zeros(mdp.n_states)
-        gains[successors] = [visited.gain(int(s)) for s in successors]
+        gains[successors] = visited.gains(successors)
         action = int((mdp.transitions[state] @ gains).argmax())
         state = int(rng.choice(mdp.n_states, p=mdp.transitions[state, action]))
         visited.add(state)
