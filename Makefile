@@ -31,6 +31,9 @@ demo: setup
 bench: setup
 	$(PY) benchmarks/shaping_overhead.py
 	$(PY) benchmarks/shaping_sample_efficiency.py
+	OMP_NUM_THREADS=1 $(PY) benchmarks/distance_speed.py
+	$(PY) benchmarks/starc_regret_correlation.py --mdps 1024
+	$(PY) benchmarks/submodular_speed.py
 
 docs: setup
 	$(VENV)/bin/mkdocs build --strict
