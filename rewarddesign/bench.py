@@ -198,8 +198,9 @@ def run_suite(
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     out_dir = Path(out_dir)
-    pending = [spec for spec in suite.runs() if not (out_dir / "runs" / f"{spec.key}.csv").exists()]
-    total = len(suite.runs())
+    runs = suite.runs()
+    pending = [spec for spec in runs if not (out_dir / "runs" / f"{spec.key}.csv").exists()]
+    total = len(runs)
     if pending:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -216,7 +217,7 @@ def run_suite(
                 with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                     for _ in pool.map(run_one, pending, [out_dir] * len(pending), [device] * len(pending)):
                         bar.advance(task)
-    keys = {spec.key for spec in suite.runs()}
+    keys = {spec.key for spec in runs}
     return [row for path in sorted((out_dir / "runs").glob("*.csv")) if path.stem in keys for row in load_rows(path)]
 
 

@@ -127,7 +127,7 @@ def minimal(rewards: Any, mdp: TabularMDP, transitions: Any, norm: float, weight
     n_states, n_actions = mdp.n_states, mdp.n_actions
     live = ~mdp.terminal
     expected = _expected(rewards, transitions, mdp.terminal)  # [B, S, A]
-    t_np = transitions.detach().cpu().numpy() if _is_torch(transitions) else transitions
+    t_np = _numpy(transitions)
     # rows: live (s, a); unknowns: phi on live states
     rows = np.repeat(live, n_actions)
     design = mdp.gamma * t_np.reshape(n_states * n_actions, n_states)[:, live]
@@ -136,7 +136,7 @@ def minimal(rewards: Any, mdp: TabularMDP, transitions: Any, norm: float, weight
     if weights is None:
         row_weights = np.full(int(rows.sum()), float(n_states))
     else:
-        w = weights.detach().cpu().numpy() if _is_torch(weights) else np.asarray(weights)
+        w = _numpy(weights)
         row_weights = w.sum(-1).reshape(-1)[rows]
     targets = expected.reshape(expected.shape[0], -1)[:, _index(rows, expected)]  # [B, L_rows]
     if norm == 2:
@@ -176,7 +176,8 @@ def _minimal_convex(target: np.ndarray, design: np.ndarray, row_weights: np.ndar
 
 
 def _numpy(x: Any) -> np.ndarray:
-    return x.detach().cpu().numpy() if _is_torch(x) else x
+    """A numpy array of ``x``, copied to the host when it is a torch tensor."""
+    return x.detach().cpu().numpy() if _is_torch(x) else np.asarray(x)
 
 
 def _like(array: np.ndarray, like: Any) -> Any:

@@ -11,6 +11,7 @@ from stable_baselines3.common.utils import get_device
 
 from rewarddesign._validation import as_float_array, check_finite, check_probabilities
 from rewarddesign.distances import _canonical as canon
+from rewarddesign.distances._canonical import _numpy
 from rewarddesign.mdp import TabularMDP, as_policy_matrix
 
 __all__ = [
@@ -91,10 +92,6 @@ def _backend(device: Any) -> torch.device | None:
 
 def _to(array: np.ndarray, device: torch.device | None) -> Any:
     return array if device is None else torch.tensor(array, dtype=torch.float64, device=device)
-
-
-def _numpy(x: Any) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
 def _canonicalize(
@@ -295,11 +292,7 @@ def _coverage(mdp: TabularMDP, coverage: Any, state_dist: Any, action_dist: Any)
 
 def _pearson_matrix(x: Any, weights: Any) -> Any:
     """Weighted Pearson correlations between the rows of ``x [B, N]`` under ``weights [N]``."""
-    centred = (
-        x - (x * weights).sum(-1, keepdims=True)
-        if not isinstance(x, torch.Tensor)
-        else x - (x * weights).sum(-1, keepdim=True)
-    )
+    centred = x - (x * weights).sum(-1)[:, None]
     cov = (centred * weights) @ centred.T
     var = cov.diagonal()
     scale = (var[:, None] * var[None, :]) ** 0.5

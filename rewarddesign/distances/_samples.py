@@ -24,6 +24,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rewarddesign._validation import check_gamma
 from rewarddesign.distances._distances import _pearson_matrix, pearson_distance
 from rewarddesign.rewards import RewardNet, check_rewards
 
@@ -130,8 +131,6 @@ def sample_epic_distance(
         n_mean_samples: How many ``(A, S')`` samples estimate each expectation.
         rng: Seed or generator for the default samples.
     """
-    from rewarddesign._validation import check_gamma
-
     gamma = check_gamma(gamma)
     rng = np.random.default_rng(rng)
     if state_samples is None:
@@ -218,8 +217,6 @@ def sample_val_advantages(
             observation per action for ``Box`` observations, by default.
         ridge: Tikhonov term added to the LSTD system.
     """
-    from rewarddesign._validation import check_gamma
-
     if check_gamma(gamma) >= 1.0:
         raise ValueError(f"gamma must be below 1 for the sample-based VAL canonicalisation, got {gamma!r}")
     if not isinstance(action_space, gym.spaces.Discrete):
