@@ -1,6 +1,11 @@
 """Gymnasium environments of rewarddesign, registered under the ``rewarddesign/`` namespace.
 
 - ``rewarddesign/GridMaze-v0``: a sparse-reward maze with a published model (time limit 100).
+- Submodular rewards (:mod:`rewarddesign.envs.submodular_grids`): ``rewarddesign/CoverageGrid-v0``,
+  ``rewarddesign/TwoRoomCoverage-v0``, ``rewarddesign/ItemCollection-v0``,
+  ``rewarddesign/ExperimentDesign-v0`` and ``rewarddesign/AntCoverage-v0`` (MuJoCo).
+
+Entry points are strings, so registering imports nothing heavy.
 """
 
 import gymnasium as gym
@@ -8,7 +13,15 @@ from rewarddesign.envs.grid_maze import DEFAULT_MAZE, GridMaze
 
 __all__ = ["GridMaze", "DEFAULT_MAZE"]
 
-if "rewarddesign/GridMaze-v0" not in gym.registry:
-    gym.register(
-        id="rewarddesign/GridMaze-v0", entry_point="rewarddesign.envs.grid_maze:GridMaze", max_episode_steps=100
-    )
+_ENTRY_POINTS = {
+    "rewarddesign/GridMaze-v0": ("rewarddesign.envs.grid_maze:GridMaze", 100),
+    "rewarddesign/CoverageGrid-v0": ("rewarddesign.envs.submodular_grids:coverage_grid", None),
+    "rewarddesign/TwoRoomCoverage-v0": ("rewarddesign.envs.submodular_grids:two_room_grid", None),
+    "rewarddesign/ItemCollection-v0": ("rewarddesign.envs.submodular_grids:item_collection_grid", None),
+    "rewarddesign/ExperimentDesign-v0": ("rewarddesign.envs.submodular_grids:experiment_design_grid", None),
+    "rewarddesign/AntCoverage-v0": ("rewarddesign.envs.submodular_grids:ant_coverage", None),
+}
+
+for _id, (_entry_point, _steps) in _ENTRY_POINTS.items():
+    if _id not in gym.registry:
+        gym.register(id=_id, entry_point=_entry_point, max_episode_steps=_steps)

@@ -41,15 +41,26 @@ COLUMNS = ("suite", "env", "design", "algo", "seed", "step", "true_return", "des
 
 @dataclass(frozen=True)
 class Design:
-    """A named reward design: for now the env reward (``shaping=None``) or a registered potential."""
+    """A named reward design: the env reward (``shaping=None``), a registered potential, or env options.
+
+    Args:
+        name: The design's name in results.
+        shaping: A registered potential (see :data:`rewarddesign.shaping.POTENTIALS`).
+        env_kwargs: ``gym.make`` options of the training envs that select a reward the env itself
+            offers (``{"credit": "modular"}`` on the submodular envs); evaluation never uses them.
+        envs: The env ids the design applies to; None for all of the suite's envs.
+    """
 
     name: str
     shaping: str | None = None
+    env_kwargs: tuple[tuple[str, Any], ...] = ()
+    envs: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Suite:
-    """A grid of runs. ``solved_at`` is the true return that counts as solving the task."""
+    """A grid of runs. ``solved_at`` is the true return that counts as solving the task: one number,
+    or a mapping from env id to number (envs left out have no threshold)."""
 
     name: str
     env_ids: tuple[str, ...]
@@ -61,7 +72,7 @@ class Suite:
     eval_episodes: int = 5
     n_envs: int = 1
     gamma: float = 0.99
-    solved_at: float | None = None
+    solved_at: float | dict[str, float] | None = None
     algo_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def runs(self) -> list[RunSpec]:
@@ -69,6 +80,7 @@ class Suite:
             RunSpec(self, env_id, design, algo, seed)
             for env_id in self.env_ids
             for design in self.designs
+            if design.envs is None or env_id in design.envs
             for algo in self.algos
             for seed in self.seeds
         ]
@@ -91,20 +103,26 @@ class RunSpec:
 
 
 _MAZE_PPO = {"n_steps": 128, "batch_size": 128, "n_epochs": 4, "ent_coef": 0.01}
+_MAZE = ("rewarddesign/GridMaze-v0",)
+_COVERAGE = ("rewarddesign/CoverageGrid-v0",)
 
 #: Built-in suites by name.
 SUITES: dict[str, Suite] = {
     "quick": Suite(
         name="quick",
-        env_ids=("rewarddesign/GridMaze-v0",),
-        designs=(Design("original"), Design("maze_distance", "maze_distance")),
+        env_ids=_MAZE + _COVERAGE,
+        designs=(
+            Design("original"),
+            Design("maze_distance", "maze_distance", envs=_MAZE),
+            Design("modular", env_kwargs=(("credit", "modular"),), envs=_COVERAGE),
+        ),
         algos=("ppo",),
         seeds=(0, 1, 2),
         timesteps=20_000,
         eval_freq=2_000,
         eval_episodes=1,
         n_envs=4,
-        solved_at=1.0,
+        solved_at={_MAZE[0]: 1.0},
         algo_kwargs={"ppo": _MAZE_PPO},
     ),
     "shaping": Suite(
@@ -142,6 +160,7 @@ def run_one(spec: RunSpec, out_dir: str | Path, device: str = "auto") -> Path:
         suite.timesteps,
         seed=spec.seed,
         shaping=spec.design.shaping,
+        design_kwargs=dict(spec.design.env_kwargs),
         gamma=suite.gamma,
         n_envs=suite.n_envs,
         device=device,
@@ -248,12 +267,14 @@ def _groups(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], dict[i
     return groups
 
 
-def summarize(rows: Sequence[dict[str, Any]], solved_at: float | None = None) -> list[dict[str, Any]]:
+def summarize(
+    rows: Sequence[dict[str, Any]], solved_at: float | dict[str, float] | None = None
+) -> list[dict[str, Any]]:
     """Per (env, design, algo): seeds, final true return (mean, std), area under the curve and steps to solve.
 
     ``steps_to_solve`` is the median over seeds of the first evaluation step whose true return
     reaches ``solved_at`` (unsolved seeds count as infinity), ``solved`` the number of seeds that
-    got there.
+    got there; ``solved_at`` may map env ids to thresholds.
     """
     summary = []
     for (env, design, algo), seeds in sorted(_groups(rows).items()):
@@ -268,10 +289,14 @@ def summarize(rows: Sequence[dict[str, Any]], solved_at: float | None = None) ->
             "final_std": float(finals.std()),
             "auc_mean": float(auc.mean()),
         }
+        threshold = solved_at.get(env) if isinstance(solved_at, dict) else solved_at
         if solved_at is not None:
-            first = [next((step for step, value in curve if value >= solved_at), math.inf) for curve in seeds.values()]
+            if threshold is None:
+                first = [math.nan] * len(seeds)
+            else:
+                first = [next((s for s, value in curve if value >= threshold), math.inf) for curve in seeds.values()]
             entry["solved"] = int(np.isfinite(first).sum())
-            entry["steps_to_solve"] = float(np.median(first))
+            entry["steps_to_solve"] = float(np.median(first)) if threshold is not None else math.nan
         summary.append(entry)
     return summary
 
@@ -294,7 +319,10 @@ def format_table(summary: Sequence[dict[str, Any]]) -> str:
         ]
         if solve:
             steps = entry["steps_to_solve"]
-            cells += [f"{entry['solved']}/{entry['seeds']}", "not solved" if math.isinf(steps) else f"{steps:,.0f}"]
+            if math.isnan(steps):
+                cells += ["-", "-"]
+            else:
+                cells += [f"{entry['solved']}/{entry['seeds']}", "not solved" if math.isinf(steps) else f"{steps:,.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -102,6 +102,10 @@ def make_env_factory(
     return wrap
 
 
+def _policy(venv: VecEnv) -> str:
+    return "MultiInputPolicy" if isinstance(venv.observation_space, gym.spaces.Dict) else "MlpPolicy"
+
+
 def make_vec_env(
     env_id: str,
     n_envs: int = 1,
@@ -231,6 +235,7 @@ def train(
     progress_bar: bool = False,
     algo_kwargs: dict[str, Any] | None = None,
     env_kwargs: dict[str, Any] | None = None,
+    design_kwargs: dict[str, Any] | None = None,
     verbose: int = 0,
 ) -> TrainResult:
     """Train an SB3 agent on a designed reward and report the true return beside it.
@@ -250,16 +255,22 @@ def train(
         progress_bar: Show SB3's progress bar.
         algo_kwargs: Further keyword arguments of the algorithm.
         env_kwargs: Keyword arguments of ``gym.make``.
+        design_kwargs: Further keyword arguments of ``gym.make`` for the training envs only, for a
+            reward design that the env itself offers (``credit="modular"`` of the submodular envs);
+            evaluation uses the env without them. The training Monitor then reports the designed return.
         verbose: SB3 verbosity.
+
+    Dict observations get SB3's ``MultiInputPolicy``, others ``MlpPolicy``.
     """
     algorithm = _algorithm(algo)
     if not isinstance(timesteps, int) or timesteps < 1:
         raise ValueError(f"timesteps must be a positive integer, got {timesteps!r}")
     gamma = check_gamma(gamma)
-    venv = make_vec_env(env_id, n_envs, seed, shaping=shaping, gamma=gamma, env_kwargs=env_kwargs)
+    train_kwargs = {**(env_kwargs or {}), **(design_kwargs or {})} or None
+    venv = make_vec_env(env_id, n_envs, seed, shaping=shaping, gamma=gamma, env_kwargs=train_kwargs)
     eval_env = make_vec_env(env_id, 1, seed + 10_000, env_kwargs=env_kwargs) if eval_freq > 0 else None
     kwargs = {"gamma": gamma, **(algo_kwargs or {})}
-    model = algorithm("MlpPolicy", venv, seed=seed, device=get_device(device), verbose=verbose, **kwargs)
+    model = algorithm(_policy(venv), venv, seed=seed, device=get_device(device), verbose=verbose, **kwargs)
     if log_dir is not None:
         Path(log_dir).mkdir(parents=True, exist_ok=True)
         model.set_logger(configure(str(log_dir), ["csv", "tensorboard"] + (["stdout"] if verbose else [])))
@@ -327,7 +338,7 @@ def load_policy(
     meta = json.loads((path / "metadata.json").read_text())
     algorithm = _algorithm(meta["algo"])
     env = make_vec_env(meta["env_id"], 1, 0, env_kwargs=env_kwargs)
-    model = algorithm("MlpPolicy", env, policy_kwargs=meta.get("policy_kwargs") or None, device=get_device(device))
+    model = algorithm(_policy(env), env, policy_kwargs=meta.get("policy_kwargs") or None, device=get_device(device))
     state = torch.load(path / "policy.pt", map_location=model.device, weights_only=True)
     model.policy.load_state_dict(state)
     return model

@@ -219,17 +219,25 @@ class WeightedCoverage(BaseSetFunction):
         weights: str | np.ndarray = "constant",
         rng: np.random.Generator | int | None = None,
         lengthscale: float = 3.0,
+        footprint: Any = None,
     ) -> WeightedCoverage:
         """Items and cells are the cells of a grid; an item covers the cells within ``radius`` (Chebyshev).
 
         Args:
             shape: ``(rows, cols)``.
-            radius: Cover radius in cells.
+            radius: Cover radius in cells (a square of side ``2 radius + 1``).
             weights: ``"constant"`` (all 1), ``"bimodal"`` (two Gaussian bumps, 0 to 1),
                 ``"gp"`` (a Gaussian-process sample with an RBF kernel of ``lengthscale``, shifted
                 to be non-negative), or an array ``[rows * cols]``.
             rng: Seed or generator for random weights.
             lengthscale: The GP kernel's lengthscale in cells.
+            footprint: Instead of ``radius``, the covered cells as ``(row, column)`` offsets from
+                the item's cell ``[k, 2]``; cells off the grid are dropped.
+
+        Example:
+            >>> f = WeightedCoverage.on_grid((3, 3), footprint=[(0, 0), (0, 1)])  # a cell and its east neighbour
+            >>> f.value([0]), f.value([2]), f.value([0, 1])
+            (2.0, 1.0, 3.0)
         """
         rows, cols = shape
         coords = np.argwhere(np.ones(shape, dtype=bool))
@@ -253,16 +261,18 @@ class WeightedCoverage(BaseSetFunction):
                 raise ValueError(f"weights must be 'constant', 'bimodal', 'gp' or an array, got {weights!r}")
         else:
             w = weights
-        cover = []
-        for r, c in coords:
-            r0, r1, c0, c1 = (
-                max(r - radius, 0),
-                min(r + radius, rows - 1),
-                max(c - radius, 0),
-                min(c + radius, cols - 1),
-            )
-            block = np.arange(r0, r1 + 1)[:, None] * cols + np.arange(c0, c1 + 1)[None, :]
-            cover.append(block.reshape(-1))
+        if footprint is None:
+            if not isinstance(radius, (int, np.integer)) or radius < 0:
+                raise ValueError(f"radius must be a non-negative integer, got {radius!r}")
+            span = np.arange(-radius, radius + 1)
+            footprint = np.stack(np.meshgrid(span, span, indexing="ij"), -1).reshape(-1, 2)
+        offsets = np.asarray(footprint)
+        if offsets.ndim != 2 or offsets.shape[1] != 2 or not np.issubdtype(offsets.dtype, np.integer):
+            raise ValueError(f"footprint must be integer (row, column) offsets [k, 2], got {offsets!r}")
+        target = coords[:, None, :] + offsets[None, :, :]  # [cells, k, 2]
+        inside = (target[..., 0] >= 0) & (target[..., 0] < rows) & (target[..., 1] >= 0) & (target[..., 1] < cols)
+        index = target[..., 0] * cols + target[..., 1]
+        cover = [index[i][inside[i]] for i in range(len(coords))]
         return cls(cover, w)
 
 

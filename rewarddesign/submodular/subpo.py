@@ -17,6 +17,7 @@ The simple route works too: SB3 PPO on :class:`~rewarddesign.submodular.Submodul
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,9 @@ class SubPO:
         horizon: Episode length ``H`` (the env may end earlier).
         policy: ``"markov"`` (state, time) or ``"history"`` (state, time, visited set).
         element: ``element(obs, info) -> int``; by default the observation index.
+        credit: ``"marginal"`` (SubPO) or ``"modular"``: the same learner on the modular-RL reward
+            ``F({s_t})`` per step, the baseline that counts repeat visits. ``F`` of the visited set
+            is reported either way.
         hidden_sizes: The policy network's hidden layers; ``()`` gives a tabular softmax.
         learning_rate: Adam's step size (plain gradient).
         episodes_per_update: Rollouts per gradient step.
@@ -78,6 +82,7 @@ class SubPO:
         *,
         policy: str = "markov",
         element: Any = None,
+        credit: str = "marginal",
         hidden_sizes: Sequence[int] = (64, 64),
         learning_rate: float = 1e-2,
         episodes_per_update: int = 32,
@@ -98,7 +103,8 @@ class SubPO:
             raise ValueError(f"policy must be 'markov' or 'history', got {policy!r}")
         if not isinstance(horizon, int) or horizon < 1:
             raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
-        self.env = SubmodularReward(env, set_function, element)
+        self.env = SubmodularReward(env, set_function, element, credit=credit)
+        self._envs = [self.env]
         self.set_function, self.horizon, self.policy_kind = set_function, horizon, policy
         self.n_states, self.n_actions = int(env.observation_space.n), int(env.action_space.n)
         self.episodes_per_update, self.natural = episodes_per_update, natural
@@ -132,23 +138,43 @@ class SubPO:
 
     def rollout(self, deterministic: bool = False) -> Episode:
         """One episode of at most ``horizon`` steps under the current policy."""
-        obs, _ = self.env.reset(seed=self._seed)
-        self._seed += 1
-        inputs, actions, gains = [], [], []
+        return self.rollouts(1, deterministic)[0]
+
+    def rollouts(self, n: int, deterministic: bool = False) -> list[Episode]:
+        """``n`` episodes, stepped in lockstep so that each step evaluates the policy once for all of them."""
+        while len(self._envs) < n:  # independent copies of the wrapped env, one per parallel episode
+            self._envs.append(copy.deepcopy(self._envs[0]))
+        envs = self._envs[:n]
+        obs = [env.reset(seed=self._seed + i)[0] for i, env in enumerate(envs)]
+        self._seed += n
+        inputs: list[list[np.ndarray]] = [[] for _ in range(n)]
+        actions: list[list[int]] = [[] for _ in range(n)]
+        gains: list[list[float]] = [[] for _ in range(n)]
+        active = list(range(n))
         for t in range(self.horizon):
-            x = self.policy_input(obs, t, self.env.state.items)
+            x = np.stack([self.policy_input(obs[i], t, envs[i].state.items) for i in active])
             with torch.no_grad():
-                probs = torch.softmax(self.logits(x[None])[0], -1).cpu().numpy().astype(np.float64)
-            action = (
-                int(probs.argmax()) if deterministic else int(self.rng.choice(self.n_actions, p=probs / probs.sum()))
-            )
-            obs, gain, terminated, truncated, _ = self.env.step(action)
-            inputs.append(x)
-            actions.append(action)
-            gains.append(gain)
-            if terminated or truncated:
+                probs = torch.softmax(self.logits(x).double(), -1).cpu().numpy()
+            if deterministic:
+                chosen = probs.argmax(1)
+            else:  # inverse-CDF sampling for all episodes at once
+                chosen = (probs.cumsum(1) < self.rng.random((len(active), 1)) * probs.sum(1, keepdims=True)).sum(1)
+                chosen = np.minimum(chosen, self.n_actions - 1)
+            still = []
+            for row, i in enumerate(active):
+                obs[i], gain, terminated, truncated, _ = envs[i].step(int(chosen[row]))
+                inputs[i].append(x[row])
+                actions[i].append(int(chosen[row]))
+                gains[i].append(gain)
+                if not (terminated or truncated):
+                    still.append(i)
+            active = still
+            if not active:
                 break
-        return Episode(np.stack(inputs), np.array(actions), np.array(gains), float(self.env.state.value))
+        return [
+            Episode(np.stack(inputs[i]), np.array(actions[i]), np.array(gains[i]), float(envs[i].state.value))
+            for i in range(n)
+        ]
 
     # ------------------------------------------------------------------ gradients
 
@@ -224,12 +250,12 @@ class SubPO:
     def learn(self, iterations: int) -> SubPO:
         """Run ``iterations`` updates; ``log`` records the mean ``F`` of each batch."""
         for _ in range(iterations):
-            episodes = [self.rollout() for _ in range(self.episodes_per_update)]
+            episodes = self.rollouts(self.episodes_per_update)
             self.log.iteration.append(len(self.log.iteration))
             self.log.mean_value.append(float(np.mean([e.value for e in episodes])))
             self.update(episodes)
         return self
 
     def evaluate(self, n_episodes: int = 10, deterministic: bool = True) -> float:
-        """Mean ``F(visited)`` over ``n_episodes``."""
-        return float(np.mean([self.rollout(deterministic).value for _ in range(n_episodes)]))
+        """Mean ``F(visited)`` over ``n_episodes`` (each from its own copy of the env)."""
+        return float(np.mean([e.value for e in self.rollouts(n_episodes, deterministic)]))
