@@ -7,7 +7,7 @@ export MUJOCO_GL ?= egl
 
 LINTED := rewarddesign envs tests benchmarks docs/griffe_extensions.py
 
-.PHONY: setup lint test demo bench docs clean
+.PHONY: setup lint test demo bench gpu-check docs clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,12 @@ bench: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/distance_speed.py
 	$(PY) benchmarks/starc_regret_correlation.py --mdps 1024
 	$(PY) benchmarks/submodular_speed.py
+	OMP_NUM_THREADS=1 $(PY) benchmarks/submodular_coverage.py --workers 2
+	OMP_NUM_THREADS=1 $(PY) benchmarks/submodular_ant.py --timesteps 50000 --seeds 3 --workers 2
+
+# On a machine with CUDA: the GPU checks and the Ant benchmark at full length (benchmarks/gpu_check.sh).
+gpu-check: setup
+	PYTHON=$(PY) bash benchmarks/gpu_check.sh
 
 docs: setup
 	$(VENV)/bin/mkdocs build --strict

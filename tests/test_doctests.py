@@ -18,6 +18,7 @@ MODULES = [
     "rewarddesign.distances._distances",
     "rewarddesign.submodular._functions",
     "rewarddesign.submodular.wrappers",
+    "rewarddesign.envs.submodular_grids",
 ]
 
 
