@@ -292,12 +292,16 @@ def two_room_grid(
     so a good policy leaves through the door early, where a myopic one keeps covering the near room.
 
     Args:
-        rows, cols: The grid, walls included.
+        rows: Rows of the grid.
+        cols: Columns of the grid, the dividing wall included.
         door: Rows of the door (centred).
         horizon: Steps per episode.
         start: The start cell; by default the middle of the left room's far wall.
         footprint: Covered cells as ``(row, col)`` offsets.
-        slip, observation, credit, render_mode: As in :func:`coverage_grid`.
+        slip: Probability of a random action.
+        observation: ``"visited"`` (cell, visited cells, step count) or None (the cell).
+        credit: ``"marginal"`` or ``"modular"``.
+        render_mode: None or ``"rgb_array"``.
     """
     wall = cols // 3
     if rows < 3 or cols < 7 or not 1 <= door <= rows:
@@ -333,11 +337,16 @@ def item_collection_grid(
 
     Args:
         size: Side of the grid.
-        n_kinds, items_per_kind, cap: The items.
+        n_kinds: Kinds of items.
+        items_per_kind: Cells holding an item of each kind.
+        cap: Items of one kind that count at most.
         horizon: Steps per episode.
         start: The start cell; the centre by default.
         layout_seed: Seeds where the items lie.
-        slip, observation, credit, render_mode: As in :func:`coverage_grid`.
+        slip: Probability of a random action.
+        observation: ``"visited"`` (cell, visited cells, step count) or None (the cell).
+        credit: ``"marginal"`` or ``"modular"``.
+        render_mode: None or ``"rgb_array"``.
     """
     if n_kinds * items_per_kind > size * size - 1:
         raise ValueError(f"{n_kinds} x {items_per_kind} items do not fit on a {size} x {size} grid")
@@ -374,7 +383,10 @@ def experiment_design_grid(
         lengthscale: The kernel's lengthscale in cells.
         noise: The measurement noise.
         start: The start cell; the centre by default.
-        slip, observation, credit, render_mode: As in :func:`coverage_grid`.
+        slip: Probability of a random action.
+        observation: ``"visited"`` (cell, visited cells, step count) or None (the cell).
+        credit: ``"marginal"`` or ``"modular"``.
+        render_mode: None or ``"rgb_array"``.
     """
     shape = (size, size)
     coords = np.stack(np.unravel_index(np.arange(size * size), shape), -1)

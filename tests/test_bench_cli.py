@@ -58,6 +58,43 @@ def test_summary_table_and_plot_from_known_rows(tmp_path):
     assert "| E | a | ppo | 2 | 0.500 ± 0.500 | 0.250 | 1/2 | not solved |" in table
     png = plot_curves(rows, tmp_path / "curves.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # per-env thresholds: an env left out of the mapping has none
+    other = [{**r, "env": "F"} for r in rows]
+    per_env = {e["env"]: e for e in summarize(rows + other, solved_at={"E": 1.0}) if e["design"] == "a"}
+    assert per_env["E"]["steps_to_solve"] == float("inf") and per_env["F"]["solved"] == 0
+    assert "| F | a | ppo | 2 | 0.500 ± 0.500 | 0.250 | - | - |" in format_table(summarize(other, {"E": 1.0}))
+
+
+def test_quick_suite_has_the_coverage_case_with_designs_limited_to_their_envs():
+    runs = bench.SUITES["quick"].runs()
+    pairs = {(spec.env_id, spec.design.name) for spec in runs}
+    assert pairs == {
+        ("rewarddesign/GridMaze-v0", "original"),
+        ("rewarddesign/GridMaze-v0", "maze_distance"),
+        ("rewarddesign/CoverageGrid-v0", "original"),
+        ("rewarddesign/CoverageGrid-v0", "modular"),
+    }
+    assert len(runs) == 12
+
+
+def test_design_env_options_train_on_the_designed_reward_and_evaluate_on_the_true_one(tmp_path):
+    suite = Suite(
+        name="cover",
+        env_ids=("rewarddesign/CoverageGrid-v0",),
+        designs=(Design("modular", env_kwargs=(("credit", "modular"),)),),
+        algos=("ppo",),
+        seeds=(0,),
+        timesteps=64,
+        eval_freq=64,
+        eval_episodes=1,
+        algo_kwargs={"ppo": {"n_steps": 64, "batch_size": 64, "n_epochs": 1}},
+    )
+    rows = run_suite(suite, tmp_path, progress=False, device="cpu")
+    # the modular reward pays 2 per step whatever the path (4 for the first), 41 x 2 in all over H = 40;
+    # the evaluation env keeps the true reward, F of the visited cells, which is less unless no cell repeats
+    last = rows[-1]
+    assert last["designed_return"] == pytest.approx(82.0)
+    assert last["true_return"] <= 82.0
 
 
 def test_cli_bench_prints_the_table_and_writes_the_plot(tmp_path, monkeypatch, capsys):
