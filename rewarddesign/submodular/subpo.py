@@ -55,7 +55,8 @@ class SubPO:
     """Submodular policy optimisation on a tabular env (``Discrete`` observations and actions).
 
     Args:
-        env: The env; its own reward is ignored.
+        env: The env; its own reward is ignored. The episodes of a batch run in lockstep on
+            ``copy.deepcopy`` copies of it.
         set_function: ``F``.
         horizon: Episode length ``H`` (the env may end earlier).
         policy: ``"markov"`` (state, time) or ``"history"`` (state, time, visited set).
