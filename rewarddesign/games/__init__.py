@@ -22,6 +22,7 @@ from rewarddesign.games._normal_form import (
 )
 from rewarddesign.games._rae import ConvergenceWarning, RAEResult, risk_averse_best_response, risk_averse_equilibrium
 from rewarddesign.games._solvers import nash_equilibria, risk_dominant_equilibrium, zero_sum_nash
+from rewarddesign.games.psro import PSRO
 
 __all__ = [
     "NormalFormGame",
@@ -38,4 +39,5 @@ __all__ = [
     "risk_averse_equilibrium",
     "RAEResult",
     "ConvergenceWarning",
+    "PSRO",
 ]

@@ -1,0 +1,244 @@
+"""Multi-agent environments (PettingZoo parallel API) for games and risk.
+
+- :class:`MatrixGameEnv`: a normal-form game played once (one step).
+- :class:`RepeatedTrustDilemma`: the stag hunt played for several rounds, each player seeing the
+  last round's joint action.
+- :class:`IntersectionDriving`: two cars approach an intersection on crossing roads; each step
+  each car goes (one cell forward) or yields (waits). Progress pays, two cars in the intersection
+  at once crash, which pays a large negative reward to both and ends the episode.
+
+Example:
+    >>> from rewarddesign.envs.games import IntersectionDriving
+    >>> env = IntersectionDriving()
+    >>> observations, infos = env.reset(seed=0)
+    >>> env.agents
+    ['car_0', 'car_1']
+    >>> observations, rewards, terminations, truncations, infos = env.step({"car_0": 1, "car_1": 0})
+    >>> rewards
+    {'car_0': 0.75, 'car_1': -0.25}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from pettingzoo import ParallelEnv
+
+from rewarddesign.games import NormalFormGame, stag_hunt
+
+__all__ = ["MatrixGameEnv", "RepeatedTrustDilemma", "IntersectionDriving"]
+
+
+class MatrixGameEnv(ParallelEnv):
+    """A normal-form game as a one-step parallel env.
+
+    Each player observes a constant ``[0.0]`` and picks an action; the rewards are the game's
+    payoffs for the joint action, and the episode ends.
+
+    Args:
+        game: The game; two or more players.
+    """
+
+    metadata = {"name": "matrix_game_v0", "render_modes": []}
+
+    def __init__(self, game: NormalFormGame | None = None) -> None:
+        self.game = game or stag_hunt()
+        self.possible_agents = [f"player_{i}" for i in range(self.game.n_players)]
+        self.agents: list[str] = []
+        self._observation = gym.spaces.Box(0.0, 1.0, (1,), np.float32)
+        self._actions = {a: gym.spaces.Discrete(n) for a, n in zip(self.possible_agents, self.game.n_actions)}
+
+    def observation_space(self, agent: str) -> gym.Space:
+        return self._observation
+
+    def action_space(self, agent: str) -> gym.Space:
+        return self._actions[agent]
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        return {a: np.zeros(1, np.float32) for a in self.agents}
+
+    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+        self.agents = list(self.possible_agents)
+        return self._obs(), {a: {} for a in self.agents}
+
+    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        joint = tuple(int(actions[a]) for a in self.possible_agents)
+        payoffs = self.game.payoffs[(slice(None), *joint)]
+        observations = self._obs()
+        rewards = {a: float(payoffs[i]) for i, a in enumerate(self.possible_agents)}
+        terminations = {a: True for a in self.agents}
+        truncations = {a: False for a in self.agents}
+        infos = {a: {"joint_action": joint} for a in self.agents}
+        self.agents = []
+        return observations, rewards, terminations, truncations, infos
+
+
+class RepeatedTrustDilemma(ParallelEnv):
+    """The stag hunt (or any symmetric 2 x 2 game) repeated for ``rounds`` rounds.
+
+    Each player observes a one-hot code of the last round's joint action (all zeros in the first
+    round) and the fraction of rounds played; rewards are the round's payoffs.
+
+    Args:
+        rounds: Rounds per episode.
+        game: A two-player game; the stag hunt by default.
+    """
+
+    metadata = {"name": "repeated_trust_dilemma_v0", "render_modes": []}
+
+    def __init__(self, rounds: int = 10, game: NormalFormGame | None = None) -> None:
+        self.game = game or stag_hunt()
+        if self.game.n_players != 2:
+            raise ValueError("RepeatedTrustDilemma needs a two-player game")
+        if rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {rounds}")
+        self.rounds = int(rounds)
+        self.possible_agents = ["player_0", "player_1"]
+        self.agents: list[str] = []
+        n_joint = self.game.n_actions[0] * self.game.n_actions[1]
+        self._observation = gym.spaces.Box(0.0, 1.0, (n_joint + 1,), np.float32)
+        self._actions = {a: gym.spaces.Discrete(n) for a, n in zip(self.possible_agents, self.game.n_actions)}
+        self._last: int | None = None
+        self._t = 0
+
+    def observation_space(self, agent: str) -> gym.Space:
+        return self._observation
+
+    def action_space(self, agent: str) -> gym.Space:
+        return self._actions[agent]
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        out = {}
+        for i, agent in enumerate(self.agents):
+            obs = np.zeros(self._observation.shape, np.float32)
+            if self._last is not None:
+                a, b = divmod(self._last, self.game.n_actions[1])
+                # each player sees (own action, other's action)
+                mine, theirs = (a, b) if i == 0 else (b, a)
+                obs[mine * self.game.n_actions[1] + theirs] = 1.0
+            obs[-1] = self._t / self.rounds
+            out[agent] = obs
+        return out
+
+    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+        self.agents = list(self.possible_agents)
+        self._last, self._t = None, 0
+        return self._obs(), {a: {} for a in self.agents}
+
+    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        a, b = int(actions["player_0"]), int(actions["player_1"])
+        payoffs = self.game.payoffs[:, a, b]
+        self._last, self._t = a * self.game.n_actions[1] + b, self._t + 1
+        done = self._t >= self.rounds
+        observations = self._obs()
+        rewards = {"player_0": float(payoffs[0]), "player_1": float(payoffs[1])}
+        terminations = {agent: False for agent in self.agents}
+        truncations = {agent: done for agent in self.agents}
+        infos = {agent: {"joint_action": (a, b)} for agent in self.agents}
+        if done:
+            self.agents = []
+        return observations, rewards, terminations, truncations, infos
+
+
+class IntersectionDriving(ParallelEnv):
+    """Two cars on crossing roads, each choosing to go or yield at every step.
+
+    Car ``i`` starts ``distance`` cells before the intersection (cell 0 of its road is the
+    intersection, so it starts at ``-distance``) and is done once it reaches ``exit`` cells past
+    it. Action 1 (go) moves the car one cell and pays ``progress``; with probability ``slip`` it
+    fails to move (a hesitant driver). Action 0 (yield) waits. Every step costs ``time_cost``. If both cars stand in the
+    intersection (cell 0) after a step they crash: both get ``crash`` and the episode ends. The
+    episode is truncated after ``horizon`` steps.
+
+    Observations (per car, in its own frame): its position, the other car's position (both
+    divided by ``distance``), whether the other car has passed the intersection, and the time
+    fraction.
+
+    Args:
+        distance: Cells from the start to the intersection.
+        exit: Cells past the intersection to finish.
+        progress: Reward per cell moved.
+        crash: Reward for a crash (negative).
+        horizon: Steps before truncation.
+        slip: Probability that a car told to go stays put.
+        time_cost: Paid by each car every step until it finishes, so waiting costs something.
+    """
+
+    metadata = {"name": "intersection_driving_v0", "render_modes": []}
+
+    def __init__(
+        self,
+        distance: int = 3,
+        exit: int = 2,
+        progress: float = 1.0,
+        crash: float = -20.0,
+        horizon: int = 12,
+        slip: float = 0.0,
+        time_cost: float = 0.25,
+    ) -> None:
+        if distance < 1 or exit < 1 or horizon < 1 or not 0.0 <= slip < 1.0:
+            raise ValueError(
+                f"need distance, exit, horizon >= 1 and 0 <= slip < 1, got {distance, exit, horizon, slip}"
+            )
+        self.distance, self.exit, self.horizon = int(distance), int(exit), int(horizon)
+        self.progress, self.crash, self.slip = float(progress), float(crash), float(slip)
+        self.time_cost = float(time_cost)
+        self.possible_agents = ["car_0", "car_1"]
+        self.agents: list[str] = []
+        self._observation = gym.spaces.Box(-np.inf, np.inf, (4,), np.float32)
+        self._action = gym.spaces.Discrete(2)
+        self._rng = np.random.default_rng()
+        self._pos = {a: -self.distance for a in self.possible_agents}
+        self._t = 0
+
+    def observation_space(self, agent: str) -> gym.Space:
+        return self._observation
+
+    def action_space(self, agent: str) -> gym.Space:
+        return self._action
+
+    def _other(self, agent: str) -> str:
+        return "car_1" if agent == "car_0" else "car_0"
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        out = {}
+        for agent in self.agents:
+            other = self._pos[self._other(agent)]
+            out[agent] = np.array(
+                [self._pos[agent] / self.distance, other / self.distance, float(other > 0), self._t / self.horizon],
+                np.float32,
+            )
+        return out
+
+    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self.agents = list(self.possible_agents)
+        self._pos = {a: -self.distance for a in self.possible_agents}
+        self._t = 0
+        return self._obs(), {a: {} for a in self.agents}
+
+    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        rewards = {a: -self.time_cost for a in self.agents}
+        for agent in self.agents:
+            if int(actions[agent]) == 1 and self._rng.random() >= self.slip:
+                self._pos[agent] += 1
+                rewards[agent] += self.progress
+        self._t += 1
+        active = [a for a in self.possible_agents if a in self.agents]
+        crashed = len(active) == 2 and all(self._pos[a] == 0 for a in active)  # both in the intersection
+        terminations = {a: False for a in self.agents}
+        if crashed:
+            for a in active:
+                rewards[a] += self.crash
+                terminations[a] = True
+        else:
+            for a in active:
+                terminations[a] = self._pos[a] >= self.exit
+        truncations = {a: (self._t >= self.horizon and not terminations[a]) for a in self.agents}
+        observations = self._obs()
+        infos = {a: {"crash": crashed, "position": self._pos[a]} for a in self.agents}
+        self.agents = [a for a in self.agents if not (terminations[a] or truncations[a])]
+        return observations, rewards, terminations, truncations, infos

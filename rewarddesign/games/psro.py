@@ -1,0 +1,357 @@
+"""Policy-Space Response Oracles (PSRO) with uniform, Nash and risk-averse (RAE) meta-solvers.
+
+PSRO (Lanctot et al., 2017) grows a population of policies per agent. Each iteration, every agent
+trains a best response (SB3 PPO) against the others playing the current *meta-strategy*, a mixture
+over their populations, with the opponents' policies drawn from the mixture at the start of each
+episode; the new policies join the populations; the *empirical meta-game* (the mean return of
+every combination of policies, estimated by rollouts, with standard errors) grows by the new rows
+and columns; and a meta-solver picks the next meta-strategies from it:
+
+- ``"uniform"``: uniform over each population (fictitious self-play);
+- ``"nash"``: a Nash equilibrium of the meta-game (two agents);
+- ``"rae"``: the risk-averse equilibrium of the meta-game (Slumbers et al., ICML 2023), which
+  trades expected return against its variance over the opponents' policy draw.
+
+Runs are resumable: with ``out_dir``, the populations (SB3 zip files) and the meta-game are saved
+after every iteration, and a new :class:`PSRO` on the same directory continues from there.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rewarddesign.games._normal_form import NormalFormGame
+from rewarddesign.games._rae import risk_averse_equilibrium
+from rewarddesign.games._solvers import nash_equilibria
+
+__all__ = ["PSRO", "RandomPolicy", "SB3Policy", "OpponentMixtureEnv"]
+
+META_SOLVERS = ("uniform", "nash", "rae")
+
+
+class RandomPolicy:
+    """Uniformly random actions (the usual first member of a population)."""
+
+    spec = "random"
+
+    def __init__(self, action_space: gym.Space, seed: int | None = None) -> None:
+        self.action_space = action_space
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, obs: Any) -> int:
+        return int(self.rng.integers(self.action_space.n))
+
+
+class SB3Policy:
+    """An SB3 model as a population member (stochastic actions, as trained)."""
+
+    def __init__(self, model: Any, path: str | None = None, deterministic: bool = False) -> None:
+        self.model, self.path, self.deterministic = model, path, deterministic
+
+    @property
+    def spec(self) -> str:
+        return f"sb3:{self.path}"
+
+    def act(self, obs: Any) -> int:
+        action, _ = self.model.predict(obs, deterministic=self.deterministic)
+        return int(action)
+
+
+class OpponentMixtureEnv(gym.Env):
+    """One agent's view of a PettingZoo parallel env, the others playing a mixture of policies.
+
+    At every reset each other agent draws a policy from its population with the probabilities of
+    its meta-strategy; its actions come from that policy for the whole episode.
+
+    Args:
+        env_fn: Makes the parallel env.
+        agent: The learning agent.
+        populations: Policies of every agent (the learner's own entry is not used).
+        meta_strategies: Mixture weights of every agent over its population.
+        seed: Seeds the draws.
+    """
+
+    def __init__(
+        self,
+        env_fn: Callable[[], Any],
+        agent: str,
+        populations: dict[str, list[Any]],
+        meta_strategies: dict[str, np.ndarray],
+        seed: int | None = None,
+    ) -> None:
+        self.env = env_fn()
+        self.agent = agent
+        self.populations, self.meta = populations, meta_strategies
+        self.observation_space = self.env.observation_space(agent)
+        self.action_space = self.env.action_space(agent)
+        self.rng = np.random.default_rng(seed)
+        self._opponents: dict[str, Any] = {}
+        self._obs: dict[str, Any] = {}
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        super().reset(seed=seed)
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        self._opponents = {
+            other: self.populations[other][int(self.rng.choice(len(self.meta[other]), p=self.meta[other]))]
+            for other in self.env.possible_agents
+            if other != self.agent
+        }
+        self._obs, infos = self.env.reset(seed=int(self.rng.integers(2**31)))
+        return self._obs[self.agent], infos.get(self.agent, {})
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        actions = {a: policy.act(self._obs[a]) for a, policy in self._opponents.items() if a in self.env.agents}
+        actions[self.agent] = int(action)
+        self._obs, rewards, terminations, truncations, infos = self.env.step(actions)
+        terminated = bool(terminations.get(self.agent, False))
+        truncated = bool(truncations.get(self.agent, False)) and not terminated
+        # the episode ends for this agent when it is done, whatever the others still do
+        return (
+            self._obs[self.agent],
+            float(rewards.get(self.agent, 0.0)),
+            terminated,
+            truncated,
+            infos.get(self.agent, {}),
+        )
+
+
+def rollout_returns(
+    env_fn: Callable[[], Any], policies: dict[str, Any], episodes: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Returns ``[episodes, n_agents]`` and crash flags ``[episodes]`` of a fixed policy profile."""
+    env = env_fn()
+    returns = np.zeros((episodes, len(env.possible_agents)))
+    crashes = np.zeros(episodes, dtype=bool)
+    for e in range(episodes):
+        obs, _ = env.reset(seed=seed + e)
+        while env.agents:
+            actions = {a: policies[a].act(obs[a]) for a in env.agents}
+            obs, rewards, _, _, infos = env.step(actions)
+            for i, a in enumerate(env.possible_agents):
+                returns[e, i] += rewards.get(a, 0.0)
+            crashes[e] |= any(info.get("crash", False) for info in infos.values())
+    return returns, crashes
+
+
+class PSRO:
+    """PSRO over a PettingZoo parallel env with a uniform, Nash or RAE meta-solver.
+
+    Args:
+        env_fn: Makes the parallel env (called for every rollout and oracle env).
+        meta_solver: ``"uniform"``, ``"nash"`` or ``"rae"``.
+        risk_aversion: ``lambda`` of the RAE meta-solver.
+        oracle_timesteps: PPO steps per best response.
+        eval_episodes: Rollouts per entry of the meta-game.
+        ppo_kwargs: Further keyword arguments of SB3's PPO.
+        n_envs: Parallel envs of each oracle.
+        out_dir: Where to save the run after each iteration, and resume from.
+        seed: Seeds everything.
+        device: Device of the PPO oracles (``"auto"``: CUDA when there is one).
+
+    Attributes:
+        populations: ``{agent: [policy, ...]}``.
+        payoffs: Mean returns ``[n_agents, |P_1|, ..., |P_n|]``.
+        stderr: Their standard errors (same shape); 95% intervals are ``payoffs +- 1.96 stderr``.
+        meta_strategies: ``{agent: mixture over its population}``.
+        iteration: Finished iterations.
+    """
+
+    def __init__(
+        self,
+        env_fn: Callable[[], Any],
+        meta_solver: str = "rae",
+        *,
+        risk_aversion: float = 1.0,
+        oracle_timesteps: int = 10_000,
+        eval_episodes: int = 50,
+        ppo_kwargs: dict[str, Any] | None = None,
+        n_envs: int = 4,
+        out_dir: str | Path | None = None,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        if meta_solver not in META_SOLVERS:
+            raise ValueError(f"meta_solver must be one of {META_SOLVERS}, got {meta_solver!r}")
+        if not math.isfinite(risk_aversion) or risk_aversion < 0:
+            raise ValueError(f"risk_aversion must be >= 0, got {risk_aversion!r}")
+        self.env_fn, self.meta_solver, self.risk_aversion = env_fn, meta_solver, float(risk_aversion)
+        self.oracle_timesteps, self.eval_episodes, self.n_envs = oracle_timesteps, eval_episodes, n_envs
+        self.ppo_kwargs = dict(ppo_kwargs or {})
+        self.seed, self.device = seed, device
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        probe = env_fn()
+        self.agents = list(probe.possible_agents)
+        for agent in self.agents:
+            if not isinstance(probe.action_space(agent), gym.spaces.Discrete):
+                raise TypeError(f"PSRO here needs Discrete actions, agent {agent} has {probe.action_space(agent)}")
+        self._spaces = {a: probe.action_space(a) for a in self.agents}
+        self.populations: dict[str, list[Any]] = {
+            a: [RandomPolicy(self._spaces[a], seed + i)] for i, a in enumerate(self.agents)
+        }
+        self.payoffs = np.zeros((len(self.agents),) + (1,) * len(self.agents))
+        self.stderr = np.zeros_like(self.payoffs)
+        self._filled = np.zeros(self.payoffs.shape[1:], dtype=bool)
+        self.meta_strategies = {a: np.ones(1) for a in self.agents}
+        self.iteration = 0
+        self.history: list[dict[str, Any]] = []
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.out_dir is not None and (self.out_dir / "state.json").exists():
+            self._load()
+        else:
+            self._fill_payoffs()
+
+    # ------------------------------------------------------------------ meta-game
+
+    def _fill_payoffs(self) -> None:
+        sizes = tuple(len(self.populations[a]) for a in self.agents)
+        if self.payoffs.shape[1:] != sizes:
+            grown = np.zeros((len(self.agents),) + sizes)
+            grown_se = np.zeros_like(grown)
+            filled = np.zeros(sizes, dtype=bool)
+            old = tuple(slice(0, n) for n in self._filled.shape)
+            grown[(slice(None), *old)], grown_se[(slice(None), *old)] = self.payoffs, self.stderr
+            filled[old] = self._filled
+            self.payoffs, self.stderr, self._filled = grown, grown_se, filled
+        for index in np.argwhere(~self._filled):
+            profile = {a: self.populations[a][int(i)] for a, i in zip(self.agents, index)}
+            seed = self.seed * 1_000_003 + int(np.ravel_multi_index(index, sizes)) * 9973
+            returns, _ = rollout_returns(self.env_fn, profile, self.eval_episodes, seed)
+            self.payoffs[(slice(None), *index)] = returns.mean(0)
+            self.stderr[(slice(None), *index)] = returns.std(0, ddof=1) / math.sqrt(len(returns))
+            self._filled[tuple(index)] = True
+
+    def meta_game(self) -> NormalFormGame:
+        """The empirical meta-game: mean returns of every combination of policies."""
+        return NormalFormGame(self.payoffs)
+
+    def solve_meta_game(self) -> dict[str, np.ndarray]:
+        """The meta-solver's mixture for every agent."""
+        game = self.meta_game()
+        if self.meta_solver == "uniform":
+            strategies = [np.full(n, 1.0 / n) for n in game.n_actions]
+        elif self.meta_solver == "nash":
+            if game.n_players != 2:
+                raise ValueError("the Nash meta-solver handles two agents")
+            strategies = list(nash_equilibria(game)[0])
+        else:
+            strategies = risk_averse_equilibrium(game, self.risk_aversion, iterations=2000, warn=False).strategies
+        return dict(zip(self.agents, strategies))
+
+    # ------------------------------------------------------------------ oracles
+
+    def _best_response(self, agent: str, index: int) -> SB3Policy:
+        from stable_baselines3 import PPO
+        from stable_baselines3.common.monitor import Monitor
+        from stable_baselines3.common.utils import get_device
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        base = self.seed * 7919 + self.iteration * 101 + index * 13
+
+        def make(k: int) -> Callable[[], gym.Env]:
+            return lambda: Monitor(
+                OpponentMixtureEnv(self.env_fn, agent, self.populations, self.meta_strategies, seed=base + k)
+            )
+
+        venv = DummyVecEnv([make(k) for k in range(self.n_envs)])
+        kwargs = {"n_steps": 256, "batch_size": 256, "n_epochs": 4, "ent_coef": 0.01, **self.ppo_kwargs}
+        model = PPO("MlpPolicy", venv, seed=base, device=get_device(self.device), verbose=0, **kwargs)
+        model.learn(self.oracle_timesteps)
+        path = None
+        if self.out_dir is not None:
+            path = str(self.out_dir / f"{agent}_{len(self.populations[agent])}.zip")
+            model.save(path)
+        return SB3Policy(model, path)
+
+    def iterate(self) -> None:
+        """One PSRO iteration: a best response per agent, the grown meta-game, new meta-strategies."""
+        new = {agent: self._best_response(agent, i) for i, agent in enumerate(self.agents)}
+        for agent, policy in new.items():
+            self.populations[agent].append(policy)
+        self._fill_payoffs()
+        self.meta_strategies = self.solve_meta_game()
+        self.iteration += 1
+        self.history.append({"iteration": self.iteration, **self.evaluate(self.eval_episodes, seed=self.iteration)})
+        if self.out_dir is not None:
+            self._save()
+
+    def run(self, iterations: int) -> PSRO:
+        """Iterate until ``iterations`` iterations are done in all (a resumed run continues)."""
+        while self.iteration < iterations:
+            self.iterate()
+        return self
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate(self, episodes: int = 200, seed: int = 0) -> dict[str, Any]:
+        """Mean return per agent and crash rate of the meta-strategy profile, with 95% intervals.
+
+        Each episode draws every agent's policy from its meta-strategy.
+        """
+        rng = np.random.default_rng(self.seed * 31 + seed)
+        returns, crashes = [], []
+        for e in range(episodes):
+            profile = {
+                a: self.populations[a][int(rng.choice(len(self.meta_strategies[a]), p=self.meta_strategies[a]))]
+                for a in self.agents
+            }
+            r, c = rollout_returns(self.env_fn, profile, 1, seed=int(rng.integers(2**31)) + e)
+            returns.append(r[0])
+            crashes.append(c[0])
+        returns_arr, crash_arr = np.array(returns), np.array(crashes, dtype=float)
+        half = 1.96 * returns_arr.std(0, ddof=1) / math.sqrt(episodes) if episodes > 1 else np.zeros(len(self.agents))
+        rate = crash_arr.mean()
+        return {
+            "mean_return": returns_arr.mean(0).tolist(),
+            "return_ci": half.tolist(),
+            "crash_rate": float(rate),
+            "crash_ci": float(1.96 * math.sqrt(rate * (1 - rate) / episodes)),
+        }
+
+    # ------------------------------------------------------------------ persistence
+
+    def _save(self) -> None:
+        assert self.out_dir is not None
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        state = {
+            "agents": self.agents,
+            "meta_solver": self.meta_solver,
+            "iteration": self.iteration,
+            "populations": {a: [p.spec for p in self.populations[a]] for a in self.agents},
+            "payoffs": self.payoffs.tolist(),
+            "stderr": self.stderr.tolist(),
+            "meta_strategies": {a: s.tolist() for a, s in self.meta_strategies.items()},
+            "history": self.history,
+        }
+        tmp = self.out_dir / "state.json.tmp"
+        tmp.write_text(json.dumps(state))
+        tmp.replace(self.out_dir / "state.json")
+
+    def _load(self) -> None:
+        from stable_baselines3 import PPO
+
+        assert self.out_dir is not None
+        state = json.loads((self.out_dir / "state.json").read_text())
+        if state["agents"] != self.agents or state["meta_solver"] != self.meta_solver:
+            raise ValueError(f"{self.out_dir} holds a run with other agents or another meta-solver")
+        for i, agent in enumerate(self.agents):
+            population: list[Any] = []
+            for spec in state["populations"][agent]:
+                if spec == "random":
+                    population.append(RandomPolicy(self._spaces[agent], self.seed + i))
+                else:
+                    path = spec.split(":", 1)[1]
+                    population.append(SB3Policy(PPO.load(path, device="cpu"), path))
+            self.populations[agent] = population
+        self.payoffs, self.stderr = np.array(state["payoffs"]), np.array(state["stderr"])
+        self._filled = np.ones(self.payoffs.shape[1:], dtype=bool)
+        self.meta_strategies = {a: np.array(s) for a, s in state["meta_strategies"].items()}
+        self.iteration, self.history = state["iteration"], state["history"]

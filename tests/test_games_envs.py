@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from pettingzoo.test import parallel_api_test
+from rewarddesign.envs.games import IntersectionDriving, MatrixGameEnv, RepeatedTrustDilemma
+
+from rewarddesign.games import PSRO, NormalFormGame, prisoners_dilemma, rock_paper_scissors, stag_hunt
+from rewarddesign.games.psro import OpponentMixtureEnv, RandomPolicy
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: MatrixGameEnv(),
+        lambda: MatrixGameEnv(rock_paper_scissors()),
+        lambda: MatrixGameEnv(NormalFormGame(np.arange(24.0).reshape(3, 2, 2, 2))),
+        lambda: RepeatedTrustDilemma(rounds=5),
+        lambda: IntersectionDriving(),
+        lambda: IntersectionDriving(slip=0.3),
+    ],
+)
+def test_envs_pass_the_parallel_api_test(make):
+    parallel_api_test(make(), num_cycles=40)
+
+
+def test_matrix_game_pays_the_payoffs():
+    env = MatrixGameEnv(prisoners_dilemma())
+    env.reset(seed=0)
+    _, rewards, terminations, _, _ = env.step({"player_0": 0, "player_1": 1})
+    assert rewards == {"player_0": 0.0, "player_1": 5.0} and all(terminations.values()) and env.agents == []
+
+
+def test_repeated_trust_dilemma_shows_the_last_joint_action():
+    env = RepeatedTrustDilemma(rounds=3)
+    obs, _ = env.reset(seed=0)
+    assert obs["player_0"][:4].sum() == 0
+    obs, rewards, _, truncations, _ = env.step({"player_0": 0, "player_1": 1})  # stag, hare
+    assert rewards == {"player_0": 0.0, "player_1": 3.0}
+    assert obs["player_0"][0 * 2 + 1] == 1 and obs["player_1"][1 * 2 + 0] == 1  # (own, other)
+    env.step({"player_0": 1, "player_1": 1})
+    *_, truncations, _ = env.step({"player_0": 1, "player_1": 1})
+    assert all(truncations.values()) and env.agents == []
+
+
+def drive(env, policy):
+    env.reset(seed=0)
+    totals = dict.fromkeys(env.possible_agents, 0.0)
+    crashed = False
+    t = 0
+    while env.agents:
+        _, rewards, _, _, infos = env.step({a: policy(a, t) for a in env.agents})
+        for a, r in rewards.items():
+            totals[a] += r
+        crashed |= any(i["crash"] for i in infos.values())
+        t += 1
+    return totals, crashed
+
+
+def test_intersection_crash_and_yield():
+    env = IntersectionDriving(distance=3, exit=2, crash=-20.0, time_cost=0.25)
+    totals, crashed = drive(env, lambda a, t: 1)  # both go: both reach the intersection at step 3
+    assert crashed and totals["car_0"] == pytest.approx(3 - 0.75 - 20)
+    totals, crashed = drive(env, lambda a, t: 0 if (a == "car_1" and t == 0) else 1)  # car 1 waits once
+    assert not crashed
+    assert totals["car_0"] == pytest.approx(5 - 5 * 0.25) and totals["car_1"] == pytest.approx(5 - 6 * 0.25)
+
+
+def test_opponent_mixture_env_passes_check_env():
+    env_fn = lambda: IntersectionDriving()  # noqa: E731
+    space = env_fn().action_space("car_1")
+    populations = {"car_0": [], "car_1": [RandomPolicy(space, 0), RandomPolicy(space, 1)]}
+    env = OpponentMixtureEnv(env_fn, "car_0", populations, {"car_1": np.array([0.3, 0.7])}, seed=0)
+    check_env(env)
+
+
+def action_probabilities(psro, agent, samples=400):
+    rng = np.random.default_rng(0)
+    counts = np.zeros(psro._spaces[agent].n)
+    for _ in range(samples):
+        policy = psro.populations[agent][
+            int(rng.choice(len(psro.meta_strategies[agent]), p=psro.meta_strategies[agent]))
+        ]
+        counts[policy.act(np.zeros(1, np.float32))] += 1
+    return counts / samples
+
+
+# one-step games: small rollouts so that 2048 steps make 8 PPO updates
+PPO_FAST = {"learning_rate": 1e-2, "n_steps": 64, "batch_size": 64, "ent_coef": 0.0}
+FAST = {"oracle_timesteps": 2048, "eval_episodes": 40, "device": "cpu", "ppo_kwargs": PPO_FAST}
+
+
+def test_psro_rae_on_the_stag_hunt_hunts_hare(tmp_path):
+    psro = PSRO(lambda: MatrixGameEnv(stag_hunt()), "rae", risk_aversion=1.0, seed=0, **FAST).run(2)
+    for agent in psro.agents:
+        assert action_probabilities(psro, agent)[1] > 0.9  # hare
+
+
+def test_psro_nash_on_the_prisoners_dilemma_defects_and_resumes(tmp_path):
+    make = lambda: MatrixGameEnv(prisoners_dilemma())  # noqa: E731
+    first = PSRO(make, "nash", seed=0, out_dir=tmp_path, **FAST).run(1)
+    assert (tmp_path / "state.json").exists() and first.iteration == 1
+    resumed = PSRO(make, "nash", seed=0, out_dir=tmp_path, **FAST)
+    assert resumed.iteration == 1 and [len(p) for p in resumed.populations.values()] == [2, 2]
+    np.testing.assert_allclose(resumed.payoffs, first.payoffs)
+    resumed.run(2)
+    assert resumed.iteration == 2 and resumed.payoffs.shape == (2, 3, 3)
+    for agent in resumed.agents:
+        assert action_probabilities(resumed, agent)[1] > 0.9  # defect
+    report = resumed.evaluate(50)
+    assert report["crash_rate"] == 0.0 and len(report["mean_return"]) == 2
+
+
+def test_psro_rejects_bad_settings():
+    with pytest.raises(ValueError, match="meta_solver"):
+        PSRO(lambda: MatrixGameEnv(), "best")
+    with pytest.raises(ValueError, match="risk_aversion"):
+        PSRO(lambda: MatrixGameEnv(), "rae", risk_aversion=-1.0)
