@@ -36,6 +36,8 @@ bench: setup
 	$(PY) benchmarks/submodular_speed.py
 	OMP_NUM_THREADS=1 $(PY) benchmarks/submodular_coverage.py --workers 2
 	OMP_NUM_THREADS=1 $(PY) benchmarks/submodular_ant.py --timesteps 50000 --seeds 3 --workers 2
+	OMP_NUM_THREADS=1 $(PY) benchmarks/games_solvers.py
+	OMP_NUM_THREADS=1 $(PY) benchmarks/psro_driving.py --workers 2
 
 # On a machine with CUDA: the GPU checks and the Ant benchmark at full length (benchmarks/gpu_check.sh).
 gpu-check: setup

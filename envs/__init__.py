@@ -4,6 +4,8 @@
 - Submodular rewards (:mod:`rewarddesign.envs.submodular_grids`): ``rewarddesign/CoverageGrid-v0``,
   ``rewarddesign/TwoRoomCoverage-v0``, ``rewarddesign/ItemCollection-v0``,
   ``rewarddesign/ExperimentDesign-v0`` and ``rewarddesign/AntCoverage-v0`` (MuJoCo).
+- ``rewarddesign/TrustDilemma-v0``: the repeated stag hunt against a trembling partner
+  (:mod:`rewarddesign.envs.games`, which also holds PettingZoo envs for games).
 
 Entry points are strings, so registering imports nothing heavy.
 """
@@ -20,6 +22,7 @@ _ENTRY_POINTS = {
     "rewarddesign/ItemCollection-v0": ("rewarddesign.envs.submodular_grids:item_collection_grid", None),
     "rewarddesign/ExperimentDesign-v0": ("rewarddesign.envs.submodular_grids:experiment_design_grid", None),
     "rewarddesign/AntCoverage-v0": ("rewarddesign.envs.submodular_grids:ant_coverage", None),
+    "rewarddesign/TrustDilemma-v0": ("rewarddesign.envs.games:TrustDilemmaEnv", None),
 }
 
 for _id, (_entry_point, _steps) in _ENTRY_POINTS.items():

@@ -3,6 +3,9 @@
 - :class:`MatrixGameEnv`: a normal-form game played once (one step).
 - :class:`RepeatedTrustDilemma`: the stag hunt played for several rounds, each player seeing the
   last round's joint action.
+- :class:`TrustDilemmaEnv` (Gymnasium, ``rewarddesign/TrustDilemma-v0``): one player of the
+  repeated stag hunt against a partner who hunts stag with a fixed probability, with an optional
+  mean-variance (risk-averse) reward.
 - :class:`IntersectionDriving`: two cars approach an intersection on crossing roads; each step
   each car goes (one cell forward) or yields (waits). Progress pays, two cars in the intersection
   at once crash, which pays a large negative reward to both and ends the episode.
@@ -28,7 +31,7 @@ from pettingzoo import ParallelEnv
 
 from rewarddesign.games import NormalFormGame, stag_hunt
 
-__all__ = ["MatrixGameEnv", "RepeatedTrustDilemma", "IntersectionDriving"]
+__all__ = ["MatrixGameEnv", "RepeatedTrustDilemma", "IntersectionDriving", "TrustDilemmaEnv"]
 
 
 class MatrixGameEnv(ParallelEnv):
@@ -242,3 +245,65 @@ class IntersectionDriving(ParallelEnv):
         infos = {a: {"crash": crashed, "position": self._pos[a]} for a in self.agents}
         self.agents = [a for a in self.agents if not (terminations[a] or truncations[a])]
         return observations, rewards, terminations, truncations, infos
+
+
+class TrustDilemmaEnv(gym.Env):
+    """The repeated stag hunt from one player's side, against a partner who trembles.
+
+    Each round the partner hunts stag with probability ``partner_stag`` (else hare). The
+    observation is the one-hot last joint action (own, partner's) and the fraction of rounds played.
+    The reward is the round's payoff; with ``risk_aversion = lambda > 0`` it is the mean-variance
+    reward ``payoff - lambda (payoff - mu(a))^2``, where ``mu(a)`` is the expected payoff of the
+    chosen action against the partner, whose expectation is the risk-averse utility
+    ``mu(a) - lambda Var(a)`` of that action. ``info["payoff"]`` keeps the game's payoff.
+
+    Args:
+        rounds: Rounds per episode.
+        partner_stag: The partner's probability of hunting stag.
+        risk_aversion: ``lambda >= 0`` of the reward.
+        game: A symmetric two-player 2 x 2 game; the stag hunt by default.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        rounds: int = 10,
+        partner_stag: float = 0.8,
+        risk_aversion: float = 0.0,
+        game: NormalFormGame | None = None,
+    ) -> None:
+        self.game = game or stag_hunt()
+        if self.game.n_actions != (2, 2):
+            raise ValueError(f"TrustDilemmaEnv needs a 2 x 2 game, got {self.game.n_actions}")
+        if rounds < 1 or not 0.0 <= partner_stag <= 1.0 or not risk_aversion >= 0.0:
+            raise ValueError(
+                f"need rounds >= 1, partner_stag in [0, 1], risk_aversion >= 0, got {rounds, partner_stag}"
+            )
+        self.rounds, self.partner_stag, self.risk_aversion = int(rounds), float(partner_stag), float(risk_aversion)
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (5,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        partner = np.array([self.partner_stag, 1.0 - self.partner_stag])
+        self._mu = self.game.payoffs[0] @ partner  # expected payoff of each own action
+        self._last: tuple[int, int] | None = None
+        self._t = 0
+
+    def _obs(self) -> np.ndarray:
+        obs = np.zeros(5, np.float32)
+        if self._last is not None:
+            obs[self._last[0] * 2 + self._last[1]] = 1.0
+        obs[4] = self._t / self.rounds
+        return obs
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self._last, self._t = None, 0
+        return self._obs(), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        a = int(action)
+        b = 0 if self.np_random.random() < self.partner_stag else 1
+        payoff = float(self.game.payoffs[0, a, b])
+        reward = float(payoff - self.risk_aversion * (payoff - self._mu[a]) ** 2)
+        self._last, self._t = (a, b), self._t + 1
+        return self._obs(), reward, False, self._t >= self.rounds, {"payoff": payoff, "partner": b}

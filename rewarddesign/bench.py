@@ -105,16 +105,18 @@ class RunSpec:
 _MAZE_PPO = {"n_steps": 128, "batch_size": 128, "n_epochs": 4, "ent_coef": 0.01}
 _MAZE = ("rewarddesign/GridMaze-v0",)
 _COVERAGE = ("rewarddesign/CoverageGrid-v0",)
+_TRUST = ("rewarddesign/TrustDilemma-v0",)
 
 #: Built-in suites by name.
 SUITES: dict[str, Suite] = {
     "quick": Suite(
         name="quick",
-        env_ids=_MAZE + _COVERAGE,
+        env_ids=_MAZE + _COVERAGE + _TRUST,
         designs=(
             Design("original"),
             Design("maze_distance", "maze_distance", envs=_MAZE),
             Design("modular", env_kwargs=(("credit", "modular"),), envs=_COVERAGE),
+            Design("risk_averse", env_kwargs=(("risk_aversion", 0.5),), envs=_TRUST),
         ),
         algos=("ppo",),
         seeds=(0, 1, 2),

@@ -73,8 +73,10 @@ def test_quick_suite_has_the_coverage_case_with_designs_limited_to_their_envs():
         ("rewarddesign/GridMaze-v0", "maze_distance"),
         ("rewarddesign/CoverageGrid-v0", "original"),
         ("rewarddesign/CoverageGrid-v0", "modular"),
+        ("rewarddesign/TrustDilemma-v0", "original"),
+        ("rewarddesign/TrustDilemma-v0", "risk_averse"),
     }
-    assert len(runs) == 12
+    assert len(runs) == 18
 
 
 def test_design_env_options_train_on_the_designed_reward_and_evaluate_on_the_true_one(tmp_path):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import parallel_api_test
-from rewarddesign.envs.games import IntersectionDriving, MatrixGameEnv, RepeatedTrustDilemma
+from rewarddesign.envs.games import IntersectionDriving, MatrixGameEnv, RepeatedTrustDilemma, TrustDilemmaEnv
 
 from rewarddesign.games import PSRO, NormalFormGame, prisoners_dilemma, rock_paper_scissors, stag_hunt
 from rewarddesign.games.psro import OpponentMixtureEnv, RandomPolicy
@@ -115,3 +115,22 @@ def test_psro_rejects_bad_settings():
         PSRO(lambda: MatrixGameEnv(), "best")
     with pytest.raises(ValueError, match="risk_aversion"):
         PSRO(lambda: MatrixGameEnv(), "rae", risk_aversion=-1.0)
+
+
+def test_trust_dilemma_env_pays_the_mean_variance_reward():
+    env = TrustDilemmaEnv(rounds=4, partner_stag=0.8, risk_aversion=0.5)
+    check_env(env)
+    game = stag_hunt()
+    for action in (0, 1):
+        payoffs = game.payoffs[0, action]  # against stag, against hare
+        mu = 0.8 * payoffs[0] + 0.2 * payoffs[1]
+        variance = 0.8 * (payoffs[0] - mu) ** 2 + 0.2 * (payoffs[1] - mu) ** 2
+        env.reset(seed=1)
+        seen = {}
+        for _ in range(200):
+            _, reward, _, truncated, info = env.step(action)
+            seen[info["partner"]] = reward
+            if truncated:
+                env.reset()
+        expected = 0.8 * seen.get(0, payoffs[0]) + 0.2 * seen.get(1, payoffs[1])
+        assert expected == pytest.approx(mu - 0.5 * variance)  # stag: 3.2 - 0.5 * 2.56; hare: 3
