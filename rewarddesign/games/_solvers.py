@@ -50,16 +50,18 @@ def nash_equilibria(game: NormalFormGame, method: str = "auto") -> list[tuple[np
 
     Args:
         game: A bimatrix game.
-        method: ``"support"``: every equilibrium of a non-degenerate game by support enumeration
-            (nashpy); ``"vertex"``: vertex enumeration (nashpy); ``"lemke-howson"``: the equilibria
-            Lemke-Howson reaches from each initial label (nashpy), deduplicated; ``"lp"``: one
-            equilibrium of a zero-sum game by linear programming; ``"auto"``: ``"lp"`` for zero-sum
-            games, support enumeration up to 10 actions a player, else Lemke-Howson.
+        method: ``"vertex"``: every equilibrium of a non-degenerate game by vertex enumeration
+            (nashpy); ``"support"``: support enumeration (nashpy; in nashpy 0.0.43 it misses
+            equilibria of some random games, so it is not the default); ``"lemke-howson"``: the
+            equilibria Lemke-Howson reaches from each initial label (nashpy), deduplicated;
+            ``"lp"``: one equilibrium of a zero-sum game by linear programming; ``"auto"``:
+            ``"lp"`` for zero-sum games, vertex enumeration up to 6 actions a player (it grows
+            exponentially: about 3 s at 8 actions, 90 s at 10), else Lemke-Howson.
 
     Example:
         >>> from rewarddesign.games import stag_hunt
         >>> [(x.round(3).tolist(), y.round(3).tolist()) for x, y in nash_equilibria(stag_hunt())]
-        [([1.0, 0.0], [1.0, 0.0]), ([0.0, 1.0], [0.0, 1.0]), ([0.75, 0.25], [0.75, 0.25])]
+        [([0.0, 1.0], [0.0, 1.0]), ([0.75, 0.25], [0.75, 0.25]), ([1.0, 0.0], [1.0, 0.0])]
     """
     if game.n_players != 2:
         raise ValueError(f"nash_equilibria solves two-player games, got {game.n_players} players")
@@ -67,7 +69,7 @@ def nash_equilibria(game: NormalFormGame, method: str = "auto") -> list[tuple[np
         if game.is_zero_sum():
             method = "lp"
         else:
-            method = "support" if max(game.n_actions) <= 10 else "lemke-howson"
+            method = "vertex" if max(game.n_actions) <= 6 else "lemke-howson"
     if method == "lp":
         x, y, _ = zero_sum_nash(game)
         return [(x, y)]

@@ -8,7 +8,7 @@ every combination of policies, estimated by rollouts, with standard errors) grow
 and columns; and a meta-solver picks the next meta-strategies from it:
 
 - ``"uniform"``: uniform over each population (fictitious self-play);
-- ``"nash"``: a Nash equilibrium of the meta-game (two agents);
+- ``"nash"``: a Nash equilibrium of the meta-game (two agents; Lemke-Howson from the first label);
 - ``"rae"``: the risk-averse equilibrium of the meta-game (Slumbers et al., ICML 2023), which
   trades expected return against its variance over the opponents' policy draw.
 
@@ -241,7 +241,11 @@ class PSRO:
         elif self.meta_solver == "nash":
             if game.n_players != 2:
                 raise ValueError("the Nash meta-solver handles two agents")
-            strategies = list(nash_equilibria(game)[0])
+            # one equilibrium, deterministically: Lemke-Howson from the first label (vertex enumeration if it fails)
+            found = nash_equilibria(game, "lemke-howson") or nash_equilibria(game, "vertex")
+            if not found:
+                raise RuntimeError("no Nash equilibrium of the meta-game was found")
+            strategies = list(found[0])
         else:
             strategies = risk_averse_equilibrium(game, self.risk_aversion, iterations=2000, warn=False).strategies
         return dict(zip(self.agents, strategies))
