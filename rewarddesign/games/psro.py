@@ -162,6 +162,8 @@ class PSRO:
         stderr: Their standard errors (same shape); 95% intervals are ``payoffs +- 1.96 stderr``.
         meta_strategies: ``{agent: mixture over its population}``.
         iteration: Finished iterations.
+        history: Per iteration: the evaluation of the meta-strategy profile and the meta-solver's
+            residual (the RAE residual; 0 for uniform and Nash).
     """
 
     def __init__(
@@ -201,6 +203,7 @@ class PSRO:
         self._filled = np.zeros(self.payoffs.shape[1:], dtype=bool)
         self.meta_strategies = {a: np.ones(1) for a in self.agents}
         self.iteration = 0
+        self.meta_residual = 0.0  # the RAE residual of the last meta-game solve (0 for the other solvers)
         self.history: list[dict[str, Any]] = []
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -247,7 +250,10 @@ class PSRO:
                 raise RuntimeError("no Nash equilibrium of the meta-game was found")
             strategies = list(found[0])
         else:
-            strategies = risk_averse_equilibrium(game, self.risk_aversion, iterations=2000, warn=False).strategies
+            # warns (ConvergenceWarning) with the residual when fictitious play runs out of budget
+            result = risk_averse_equilibrium(game, self.risk_aversion, iterations=2000)
+            self.meta_residual = result.residual
+            strategies = result.strategies
         return dict(zip(self.agents, strategies))
 
     # ------------------------------------------------------------------ oracles
@@ -283,7 +289,8 @@ class PSRO:
         self._fill_payoffs()
         self.meta_strategies = self.solve_meta_game()
         self.iteration += 1
-        self.history.append({"iteration": self.iteration, **self.evaluate(self.eval_episodes, seed=self.iteration)})
+        report = self.evaluate(self.eval_episodes, seed=self.iteration)
+        self.history.append({"iteration": self.iteration, "meta_residual": self.meta_residual, **report})
         if self.out_dir is not None:
             self._save()
 
