@@ -42,7 +42,7 @@ def test_known_equilibria():
     np.testing.assert_allclose(x, np.full(3, 1 / 3), atol=1e-8)
     np.testing.assert_allclose(y, np.full(3, 1 / 3), atol=1e-8)
     assert value == pytest.approx(0.0, abs=1e-9)
-    (eq,) = nash_equilibria(matching_pennies(), method="support")
+    (eq,) = nash_equilibria(matching_pennies(), method="enumerate")
     np.testing.assert_allclose(eq[0], [0.5, 0.5])
     np.testing.assert_allclose(eq[1], [0.5, 0.5])
     (eq,) = nash_equilibria(prisoners_dilemma())

@@ -1,8 +1,6 @@
-"""Nash equilibria: a linear program for zero-sum games, nashpy for bimatrix games, risk dominance."""
+"""Nash equilibria: a linear program for zero-sum games, Gambit (pygambit) for bimatrix games, risk dominance."""
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 from scipy.optimize import linprog
@@ -48,20 +46,20 @@ def zero_sum_nash(game: NormalFormGame) -> tuple[np.ndarray, np.ndarray, float]:
 def nash_equilibria(game: NormalFormGame, method: str = "auto") -> list[tuple[np.ndarray, np.ndarray]]:
     """Nash equilibria of a two-player game, as ``(row strategy, column strategy)`` pairs.
 
+    Computed with pygambit (Gambit's solvers), each result checked (NashConv below 1e-6).
+
     Args:
         game: A bimatrix game.
-        method: ``"vertex"``: every equilibrium of a non-degenerate game by vertex enumeration
-            (nashpy); ``"support"``: support enumeration (nashpy; in nashpy 0.0.43 it misses
-            equilibria of some random games, so it is not the default); ``"lemke-howson"``: the
-            equilibria Lemke-Howson reaches from each initial label (nashpy), deduplicated;
-            ``"lp"``: one equilibrium of a zero-sum game by linear programming; ``"auto"``:
-            ``"lp"`` for zero-sum games, vertex enumeration up to 6 actions a player (it grows
-            exponentially: about 3 s at 8 actions, 90 s at 10), else Lemke-Howson.
+        method: ``"enumerate"``: every extreme equilibrium, by enumerating the vertices of the
+            best-response polytopes (Gambit's ``enummixed``); ``"lemke-howson"``: equilibria
+            found by Lemke-Howson paths (Gambit's ``lcp``), the first one first; ``"lp"``: one
+            equilibrium of a zero-sum game by linear programming; ``"auto"``: ``"lp"`` for
+            zero-sum games, enumeration up to 12 actions a player, else Lemke-Howson.
 
     Example:
         >>> from rewarddesign.games import stag_hunt
         >>> [(x.round(3).tolist(), y.round(3).tolist()) for x, y in nash_equilibria(stag_hunt())]
-        [([0.0, 1.0], [0.0, 1.0]), ([0.75, 0.25], [0.75, 0.25]), ([1.0, 0.0], [1.0, 0.0])]
+        [([1.0, 0.0], [1.0, 0.0]), ([0.75, 0.25], [0.75, 0.25]), ([0.0, 1.0], [0.0, 1.0])]
     """
     if game.n_players != 2:
         raise ValueError(f"nash_equilibria solves two-player games, got {game.n_players} players")
@@ -69,30 +67,29 @@ def nash_equilibria(game: NormalFormGame, method: str = "auto") -> list[tuple[np
         if game.is_zero_sum():
             method = "lp"
         else:
-            method = "vertex" if max(game.n_actions) <= 6 else "lemke-howson"
+            method = "enumerate" if max(game.n_actions) <= 12 else "lemke-howson"
     if method == "lp":
         x, y, _ = zero_sum_nash(game)
         return [(x, y)]
-    import nashpy
+    import pygambit
 
-    nash_game = nashpy.Game(game.payoffs[0], game.payoffs[1])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # nashpy warns on degenerate games; the results are still equilibria
-        if method == "support":
-            found = list(nash_game.support_enumeration())
-        elif method == "vertex":
-            found = list(nash_game.vertex_enumeration())
-        elif method == "lemke-howson":
-            found = list(nash_game.lemke_howson_enumeration())
-        else:
-            raise ValueError(f"method must be 'auto', 'support', 'vertex', 'lemke-howson' or 'lp', got {method!r}")
+    gambit_game = pygambit.Game.from_arrays(game.payoffs[0], game.payoffs[1])
+    if method == "enumerate":
+        result = pygambit.nash.enummixed_solve(gambit_game, rational=False)
+    elif method == "lemke-howson":
+        result = pygambit.nash.lcp_solve(gambit_game, rational=False)
+    else:
+        raise ValueError(f"method must be 'auto', 'enumerate', 'lemke-howson' or 'lp', got {method!r}")
     unique: list[tuple[np.ndarray, np.ndarray]] = []
-    for x, y in found:
-        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))) or x.sum() <= 0 or y.sum() <= 0:
-            continue
-        x, y = np.clip(x, 0, None) / np.clip(x, 0, None).sum(), np.clip(y, 0, None) / np.clip(y, 0, None).sum()
+    for profile in result.equilibria:
+        # each player's strategy: probabilities, or (strategy, probability) pairs depending on the solver
+        x, y = (
+            np.clip(np.array([float(v[1] if isinstance(v, tuple) else v) for v in s]), 0.0, None)
+            for _, s in profile.mixed_strategies()
+        )
+        x, y = x / x.sum(), y / y.sum()
         if game.nash_conv([x, y]) > 1e-6:
-            continue  # Lemke-Howson on degenerate games can return non-equilibria
+            continue
         if not any(np.allclose(x, u) and np.allclose(y, v) for u, v in unique):
             unique.append((x, y))
     return unique

@@ -8,7 +8,7 @@ every combination of policies, estimated by rollouts, with standard errors) grow
 and columns; and a meta-solver picks the next meta-strategies from it:
 
 - ``"uniform"``: uniform over each population (fictitious self-play);
-- ``"nash"``: a Nash equilibrium of the meta-game (two agents; Lemke-Howson from the first label);
+- ``"nash"``: a Nash equilibrium of the meta-game (two agents; the first Lemke-Howson path);
 - ``"rae"``: the risk-averse equilibrium of the meta-game (Slumbers et al., ICML 2023), which
   trades expected return against its variance over the opponents' policy draw.
 
@@ -244,8 +244,8 @@ class PSRO:
         elif self.meta_solver == "nash":
             if game.n_players != 2:
                 raise ValueError("the Nash meta-solver handles two agents")
-            # one equilibrium, deterministically: Lemke-Howson from the first label (vertex enumeration if it fails)
-            found = nash_equilibria(game, "lemke-howson") or nash_equilibria(game, "vertex")
+            # one equilibrium, deterministically: the first Lemke-Howson path (enumeration if it finds none)
+            found = nash_equilibria(game, "lemke-howson") or nash_equilibria(game, "enumerate")
             if not found:
                 raise RuntimeError("no Nash equilibrium of the meta-game was found")
             strategies = list(found[0])
