@@ -8,7 +8,8 @@ every combination of policies, estimated by rollouts, with standard errors) grow
 and columns; and a meta-solver picks the next meta-strategies from it:
 
 - ``"uniform"``: uniform over each population (fictitious self-play);
-- ``"nash"``: a Nash equilibrium of the meta-game (two agents; the first Lemke-Howson path);
+- ``"nash"``: a Nash equilibrium of the meta-game (two agents; the first one Gambit's vertex
+  enumeration returns);
 - ``"rae"``: the risk-averse equilibrium of the meta-game (Slumbers et al., ICML 2023), which
   trades expected return against its variance over the opponents' policy draw.
 
@@ -244,8 +245,10 @@ class PSRO:
         elif self.meta_solver == "nash":
             if game.n_players != 2:
                 raise ValueError("the Nash meta-solver handles two agents")
-            # one equilibrium, deterministically: the first Lemke-Howson path (enumeration if it finds none)
-            found = nash_equilibria(game, "lemke-howson") or nash_equilibria(game, "enumerate")
+            # one equilibrium, deterministically: the first one enumerated (enumeration always terminates,
+            # also on the degenerate meta-games that deterministic policies make); Lemke-Howson when large
+            method = "enumerate" if max(game.n_actions) <= 12 else "lemke-howson"
+            found = nash_equilibria(game, method)
             if not found:
                 raise RuntimeError("no Nash equilibrium of the meta-game was found")
             strategies = list(found[0])
