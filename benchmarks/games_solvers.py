@@ -9,7 +9,7 @@ payoffs), ``risk_averse_equilibrium(game, risk_aversion=1)`` with a budget of 20
 fictitious-play iterations (stopping early at residual 1e-4): wall time, iterations, the RAE
 residual (summed mean-variance gains of best-responding; 0 at an RAE) and NashConv; beside it,
 one risk-averse best response (a cvxpy QP) and the Nash solver (Gambit's vertex enumeration up to
-n = 12, Lemke-Howson above; up to n = 100) on the same games.
+n = 8, one Lemke-Howson path above; up to n = 100) on the same games.
 Target: an RAE in under 1 s for n = 100.
 Writes ``benchmarks/results/games_solvers.md``.
 """

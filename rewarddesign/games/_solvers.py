@@ -51,10 +51,12 @@ def nash_equilibria(game: NormalFormGame, method: str = "auto") -> list[tuple[np
     Args:
         game: A bimatrix game.
         method: ``"enumerate"``: every extreme equilibrium, by enumerating the vertices of the
-            best-response polytopes (Gambit's ``enummixed``); ``"lemke-howson"``: equilibria
-            found by Lemke-Howson paths (Gambit's ``lcp``), the first one first; ``"lp"``: one
-            equilibrium of a zero-sum game by linear programming; ``"auto"``: ``"lp"`` for
-            zero-sum games, enumeration up to 12 actions a player, else Lemke-Howson.
+            best-response polytopes (Gambit's ``enummixed``; its cost grows exponentially with the
+            number of actions); ``"lemke-howson"``: one equilibrium, the end of the first
+            Lemke-Howson path (Gambit's ``lcp``; following every path can take minutes at 20
+            actions); ``"lp"``: one equilibrium of a zero-sum game by linear programming;
+            ``"auto"``: ``"lp"`` for zero-sum games, enumeration up to 8 actions a player, else
+            Lemke-Howson.
 
     Example:
         >>> from rewarddesign.games import stag_hunt
@@ -67,7 +69,7 @@ def nash_equilibria(game: NormalFormGame, method: str = "auto") -> list[tuple[np
         if game.is_zero_sum():
             method = "lp"
         else:
-            method = "enumerate" if max(game.n_actions) <= 12 else "lemke-howson"
+            method = "enumerate" if max(game.n_actions) <= 8 else "lemke-howson"
     if method == "lp":
         x, y, _ = zero_sum_nash(game)
         return [(x, y)]
@@ -77,7 +79,7 @@ def nash_equilibria(game: NormalFormGame, method: str = "auto") -> list[tuple[np
     if method == "enumerate":
         result = pygambit.nash.enummixed_solve(gambit_game, rational=False)
     elif method == "lemke-howson":
-        result = pygambit.nash.lcp_solve(gambit_game, rational=False)
+        result = pygambit.nash.lcp_solve(gambit_game, rational=False, stop_after=1)
     else:
         raise ValueError(f"method must be 'auto', 'enumerate', 'lemke-howson' or 'lp', got {method!r}")
     unique: list[tuple[np.ndarray, np.ndarray]] = []
