@@ -291,14 +291,14 @@ def summarize(
             "final_std": float(finals.std()),
             "auc_mean": float(auc.mean()),
         }
-        threshold = solved_at.get(env) if isinstance(solved_at, dict) else solved_at
         if solved_at is not None:
-            if threshold is None:
-                first = [math.nan] * len(seeds)
+            threshold = solved_at.get(env) if isinstance(solved_at, dict) else solved_at
+            if threshold is None:  # an env without a threshold: nothing counts as solved
+                entry["solved"], entry["steps_to_solve"] = 0, math.nan
             else:
                 first = [next((s for s, value in curve if value >= threshold), math.inf) for curve in seeds.values()]
-            entry["solved"] = int(np.isfinite(first).sum())
-            entry["steps_to_solve"] = float(np.median(first)) if threshold is not None else math.nan
+                entry["solved"] = int(np.isfinite(first).sum())
+                entry["steps_to_solve"] = float(np.median(first))
         summary.append(entry)
     return summary
 

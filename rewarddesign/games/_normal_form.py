@@ -13,6 +13,7 @@ from rewarddesign._validation import as_float_array, check_finite
 __all__ = [
     "NormalFormGame",
     "check_strategy",
+    "outcome_covariance",
     "stag_hunt",
     "chicken",
     "matching_pennies",
@@ -32,6 +33,12 @@ def check_strategy(strategy: Any, n_actions: int, name: str = "strategy", atol: 
         raise ValueError(f"{name} must lie on the probability simplex (non-negative, sum 1), got {x}")
     x = np.clip(x, 0.0, None)
     return x / x.sum()
+
+
+def outcome_covariance(payoff: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """Covariance ``[A, A]`` of the rows ``payoff [K, A]`` drawn with probabilities ``prob [K]``."""
+    centred = payoff - prob @ payoff
+    return (centred * prob[:, None]).T @ centred
 
 
 class NormalFormGame:
@@ -123,9 +130,7 @@ class NormalFormGame:
         others' joint action ``k`` is drawn from their strategies: the risk that comes from what
         the others do.
         """
-        table, prob = self.opponent_outcomes(player, strategies)
-        centred = table - prob @ table
-        return (centred * prob[:, None]).T @ centred
+        return outcome_covariance(*self.opponent_outcomes(player, strategies))
 
     def reward_variance(self, player: int, strategies: Strategies) -> float:
         """``x_i^T Sigma x_i``: variance of the player's payoff caused by the others' randomness."""

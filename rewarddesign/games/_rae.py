@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from rewarddesign.games._normal_form import NormalFormGame, check_strategy
+from rewarddesign.games._normal_form import NormalFormGame, check_strategy, outcome_covariance
 
 __all__ = ["ConvergenceWarning", "RAEResult", "risk_averse_best_response", "risk_averse_equilibrium"]
 
@@ -164,7 +164,7 @@ def _residual_terms(
     if lam[player] == 0.0:
         best = np.eye(len(mu))[int(np.argmax(mu))]
         return best, float(mu.max() - mu @ strategies[player])
-    sigma = game.payoff_covariance(player, strategies)
+    sigma = outcome_covariance(payoff, prob)  # from the outcomes already at hand, not recomputed
     if len(mu) == 2:
         best = _two_action(mu, sigma, lam[player])
     else:
