@@ -285,12 +285,7 @@ def test_subpo_learns_to_cover_more_than_a_random_policy(natural):
 
     side = 5
     n = side * side
-    transitions = np.zeros((n, 5, n))
-    for s in range(n):
-        r, c = divmod(s, side)
-        for a, (dr, dc) in enumerate(((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1))):
-            transitions[s, a, min(max(r + dr, 0), side - 1) * side + min(max(c + dc, 0), side - 1)] = 1.0
-    mdp = TabularMDP(transitions, np.eye(n)[0], 0.99)
+    mdp = grid_mdp(side)
     f = WeightedCoverage.on_grid((side, side), radius=0)  # the number of distinct cells visited
     agent = SubPO(
         TabularEnv(mdp, np.zeros(n), horizon=8),
@@ -313,13 +308,11 @@ def test_subpo_learns_to_cover_more_than_a_random_policy(natural):
 
 
 def grid_mdp(side):
-    n = side * side
-    transitions = np.zeros((n, 5, n))
-    for s in range(n):
-        r, c = divmod(s, side)
-        for a, (dr, dc) in enumerate(((0, 0), (-1, 0), (0, 1), (1, 0), (0, -1))):
-            transitions[s, a, min(max(r + dr, 0), side - 1) * side + min(max(c + dc, 0), side - 1)] = 1.0
-    return TabularMDP(transitions, np.eye(n)[0], 0.99)
+    """The open side x side grid walk (stay, up, right, down, left) from cell 0, as the envs' walker models it."""
+    from rewarddesign.envs.submodular_grids import GridWalk
+
+    objective = WeightedCoverage.on_grid((side, side), radius=0)
+    return GridWalk(np.ones((side, side), dtype=bool), (0, 0), 1, objective).model(gamma=0.99)
 
 
 def test_modular_credit_counts_repeat_visits():
