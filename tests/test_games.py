@@ -123,6 +123,40 @@ def test_qp_best_response_matches_grid_search(n, rng):
         assert value <= grid + 0.05  # and the grid comes close to it
 
 
+@pytest.mark.parametrize("n", [3, 8, 40])
+def test_active_set_best_response_matches_cvxpy(n, rng):
+    for support in (2, n):  # a covariance of rank support - 1 < n, and a full-rank one
+        payoff = rng.normal(size=(support, n))
+        prob = rng.dirichlet(np.ones(support))
+        mu = prob @ payoff
+        sigma = ((payoff - mu) * prob[:, None]).T @ (payoff - mu)
+        exact = risk_averse_best_response(mu, sigma, 0.7)
+        reference = risk_averse_best_response(mu, sigma, 0.7, solver="CLARABEL")
+        assert exact.min() >= 0 and exact.sum() == pytest.approx(1.0)
+        gap = (exact - reference) @ mu - 0.7 * (exact @ sigma @ exact - reference @ sigma @ reference)
+        assert -1e-7 <= gap <= 1e-6  # as good as the interior-point solution, to its accuracy
+
+
+def test_fictitious_play_gives_the_same_profile_with_cvxpy(rng):
+    game = NormalFormGame(rng.normal(size=(2, 4, 4)))
+    fast = risk_averse_equilibrium(game, 1.0, iterations=50, warn=False)
+    reference = risk_averse_equilibrium(game, 1.0, iterations=50, solver="CLARABEL", warn=False)
+    for x, y in zip(fast, reference):
+        np.testing.assert_allclose(x, y, atol=1e-5)
+
+
+def test_outcome_variance_steers_the_rae_away_from_noisy_actions():
+    # two actions with the same mean payoff against anything; action 0's outcomes are noisy
+    game = NormalFormGame(np.ones((2, 3, 3)))
+    variance = np.zeros((2, 3, 3))
+    variance[0, 0, :] = 4.0  # player 0's payoff is noisy whenever it plays action 0
+    variance[1, :, 0] = 4.0  # player 1's likewise for its action 0
+    x, y = risk_averse_equilibrium(game, 1.0, payoff_variance=variance)
+    assert x[0] < 0.01 and y[0] < 0.01
+    with pytest.raises(ValueError, match="payoff_variance"):
+        risk_averse_equilibrium(game, 1.0, payoff_variance=-variance)
+
+
 def test_rae_of_a_three_action_game_is_a_fixed_point(rng):
     game = NormalFormGame(rng.normal(size=(2, 3, 3)))
     result = risk_averse_equilibrium(game, 2.0, iterations=3000, warn=False)
@@ -157,6 +191,8 @@ def test_bad_input_is_rejected():
         stag_hunt().expected_payoffs([[0.7, 0.7], [0.5, 0.5]])
     with pytest.raises(ValueError, match="semi-definite"):
         risk_averse_best_response([0.0, 0.0, 0.0], -np.eye(3), 1.0)
+    with pytest.raises(ValueError, match="solver"):
+        risk_averse_equilibrium(rock_paper_scissors(), 1.0, solver="no-such-solver")
     with pytest.raises(ValueError, match="two-player"):
         zero_sum_nash(stag_hunt())
 

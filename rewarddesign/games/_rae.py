@@ -52,6 +52,58 @@ def _two_action(mu: np.ndarray, sigma: np.ndarray, lam: float) -> np.ndarray:
     return np.array([p, 1.0 - p])
 
 
+def _simplex_qp(mu: np.ndarray, quad: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """``argmax_x mu^T x - x^T quad x`` on the simplex (``quad`` PSD) by a primal active-set method.
+
+    The free set ``S`` holds the actions in the support. Each step solves the equality-constrained
+    problem on ``S`` (a KKT system of ``|S| + 1`` equations) and moves towards its solution until an
+    action's weight reaches zero (it leaves ``S``); at the solution of the subproblem, the action
+    with the most negative multiplier enters ``S``, and when none has one the KKT conditions hold
+    and ``x`` is optimal. A ridge of ``1e-10`` (relative) makes the subproblems non-singular where
+    ``quad`` is only semi-definite; it moves the optimum by about that much. Warm-started from the
+    previous solution, fictitious play needs a few steps per best response.
+    """
+    n = len(mu)
+    scale = max(1.0, float(np.abs(quad).max()))
+    hessian = 2.0 * quad + 1e-10 * scale * np.eye(n)  # of the minimised  x^T quad x - mu^T x
+    if start is None:
+        x = np.zeros(n)
+        x[int(np.argmax(mu))] = 1.0
+    else:
+        x = np.clip(start, 0.0, None)
+        x /= x.sum()
+    free = x > 0
+    tol = 1e-12 * scale
+    for _ in range(20 * n + 20):
+        gradient = hessian @ x - mu
+        support = np.flatnonzero(free)
+        k = len(support)
+        kkt = np.zeros((k + 1, k + 1))
+        kkt[:k, :k] = hessian[np.ix_(support, support)]
+        kkt[:k, k] = kkt[k, :k] = 1.0
+        solution = np.linalg.solve(kkt, np.append(-gradient[support], 0.0))
+        step, nu = solution[:k], solution[k]
+        if np.abs(step).max() <= 1e-12:
+            multipliers = np.where(free, 0.0, gradient + nu)
+            enter = int(np.argmin(multipliers))
+            if multipliers[enter] >= -tol:
+                return x
+            free[enter] = True
+            continue
+        alpha, leave = 1.0, -1
+        shrinking = step < 0
+        if shrinking.any():
+            ratios = -x[support][shrinking] / step[shrinking]
+            m = int(np.argmin(ratios))
+            if ratios[m] < 1.0:
+                alpha, leave = float(ratios[m]), int(support[shrinking][m])
+        x[support] += alpha * step
+        if leave >= 0:
+            x[leave], free[leave] = 0.0, False
+        np.clip(x, 0.0, None, out=x)
+    raise RuntimeError("the active-set best response did not terminate; the covariance may be ill-conditioned")
+
+
 class _QP:
     """``max mu^T x - ||F x||^2`` on the simplex as a parametrised cvxpy problem, compiled once."""
 
@@ -63,7 +115,7 @@ class _QP:
         self.factor = cp.Parameter((n_outcomes, n_actions))
         objective = cp.Maximize(self.mu @ self.x - cp.sum_squares(self.factor @ self.x))
         self.problem = cp.Problem(objective, [self.x >= 0, cp.sum(self.x) == 1])
-        self.solver = solver
+        self.solver = None if solver == "cvxpy" else solver
 
     def solve(self, mu: np.ndarray, factor: np.ndarray) -> np.ndarray:
         self.mu.value, self.factor.value = mu, factor
@@ -85,7 +137,7 @@ def _objective(x: np.ndarray, mu: np.ndarray, sigma: np.ndarray, lam: float) -> 
 
 
 def risk_averse_best_response(
-    mu: Any, covariance: Any, risk_aversion: float, *, solver: str | None = None
+    mu: Any, covariance: Any, risk_aversion: float, *, solver: str = "active-set"
 ) -> np.ndarray:
     """``argmax_{x in simplex} x^T mu - lambda x^T Sigma x``.
 
@@ -93,7 +145,9 @@ def risk_averse_best_response(
         mu: Expected payoff of each own action ``[A]``.
         covariance: ``Sigma [A, A]``, symmetric positive semi-definite.
         risk_aversion: ``lambda >= 0``; 0 gives a pure best response.
-        solver: A cvxpy solver name (None: cvxpy's choice). Two actions are solved in closed form.
+        solver: ``"active-set"`` (exact, in numpy; the default), ``"cvxpy"`` (cvxpy's choice of
+            solver) or a cvxpy solver name such as ``"OSQP"`` or ``"CLARABEL"``. Two actions are
+            solved in closed form.
 
     Example:
         >>> risk_averse_best_response([2.0, 3.0], [[4.0, 0.0], [0.0, 0.0]], 1.0)  # stag hunt, opponent 50/50
@@ -108,6 +162,7 @@ def risk_averse_best_response(
     if not np.allclose(sigma, sigma.T, atol=1e-10 * (1 + np.abs(sigma).max())):
         raise ValueError("covariance must be symmetric")
     lam = float(_check_lambda(risk_aversion, 1)[0])
+    _check_solver(solver)
     if lam == 0.0 or not np.any(sigma):
         return np.eye(len(mu))[int(np.argmax(mu))]
     if len(mu) == 2:
@@ -117,8 +172,22 @@ def risk_averse_best_response(
         raise ValueError(
             f"covariance must be positive semi-definite, its smallest eigenvalue is {eigenvalues.min():.3g}"
         )
+    if solver == "active-set":
+        return _simplex_qp(mu, lam * sigma)
     factor = np.sqrt(lam * np.clip(eigenvalues, 0.0, None))[:, None] * vectors.T
     return _QP(len(mu), len(mu), solver).solve(mu, factor)
+
+
+def _check_solver(solver: Any) -> None:
+    if not isinstance(solver, str):
+        raise ValueError(f'solver must be "active-set", "cvxpy" or a cvxpy solver name, got {solver!r}')
+    if solver not in ("active-set", "cvxpy"):
+        import cvxpy as cp
+
+        if solver.upper() not in cp.installed_solvers():
+            raise ValueError(
+                f'unknown solver {solver!r}: use "active-set", "cvxpy" or one of {sorted(cp.installed_solvers())}'
+            )
 
 
 @dataclass
@@ -151,26 +220,36 @@ class RAEResult:
         return len(self.strategies)
 
 
-def _residual_terms(
-    game: NormalFormGame,
-    strategies: list[np.ndarray],
-    lam: np.ndarray,
-    qps: list[_QP | None],
-    player: int,
-) -> tuple[np.ndarray, float]:
-    """The player's risk-averse best response to ``strategies`` and its gain over ``strategies[player]``."""
-    payoff, prob = game.opponent_outcomes(player, strategies)
-    mu = prob @ payoff
-    if lam[player] == 0.0:
-        best = np.eye(len(mu))[int(np.argmax(mu))]
-        return best, float(mu.max() - mu @ strategies[player])
-    sigma = outcome_covariance(payoff, prob)  # from the outcomes already at hand, not recomputed
-    if len(mu) == 2:
-        best = _two_action(mu, sigma, lam[player])
-    else:
-        best = qps[player].solve(mu, _factor(payoff, prob, lam[player]))
-    gain = _objective(best, mu, sigma, lam[player]) - _objective(strategies[player], mu, sigma, lam[player])
-    return best, max(gain, 0.0)
+class _Responder:
+    """One player's risk-averse best responses during fictitious play, warm-started in turn."""
+
+    def __init__(self, game: NormalFormGame, player: int, lam: float, solver: str, variance: NormalFormGame | None):
+        self.game, self.player, self.lam, self.solver, self.variance = game, player, lam, solver, variance
+        a = game.n_actions[player]
+        self.qp = _QP(a, math.prod(game.n_actions) // a, solver) if solver != "active-set" and a > 2 else None
+        self.last: np.ndarray | None = None
+
+    def respond(self, strategies: list[np.ndarray]) -> tuple[np.ndarray, float]:
+        """The best response to ``strategies`` and its gain over ``strategies[player]``."""
+        payoff, prob = self.game.opponent_outcomes(self.player, strategies)
+        mu, lam, own = prob @ payoff, self.lam, strategies[self.player]
+        if lam == 0.0:
+            best = np.eye(len(mu))[int(np.argmax(mu))]
+            return best, float(mu.max() - mu @ own)
+        sigma = outcome_covariance(payoff, prob)  # from the outcomes already at hand, not recomputed
+        if self.variance is not None:
+            noise = prob @ self.variance.opponent_outcomes(self.player, strategies)[0]
+            sigma[np.diag_indices_from(sigma)] += noise
+        if len(mu) == 2:
+            best = _two_action(mu, sigma, lam)
+        elif self.qp is None:
+            best = self.last = _simplex_qp(mu, lam * sigma, self.last)
+        else:
+            factor = _factor(payoff, prob, lam)
+            if self.variance is not None:
+                factor = np.vstack([factor, np.diag(np.sqrt(lam * noise))])
+            best = self.qp.solve(mu, factor)
+        return best, max(_objective(best, mu, sigma, lam) - _objective(own, mu, sigma, lam), 0.0)
 
 
 def risk_averse_equilibrium(
@@ -180,7 +259,8 @@ def risk_averse_equilibrium(
     iterations: int = 2000,
     tol: float = 1e-4,
     initial: Sequence[Any] | None = None,
-    solver: str | None = "OSQP",
+    payoff_variance: Any = None,
+    solver: str = "active-set",
     warn: bool = True,
 ) -> RAEResult:
     """A risk-averse equilibrium by fictitious play.
@@ -191,7 +271,11 @@ def risk_averse_equilibrium(
     utility) is below ``tol``; if the budget runs out first, a :class:`ConvergenceWarning` gives the
     residual. When the best responses repeat, that profile is checked too, so pure equilibria
     are found exactly rather than approached at rate ``1 / t``. Two-action players are solved in
-    closed form, others by a cvxpy QP compiled once per player (OSQP by default).
+    closed form, others by the exact active-set method of :func:`risk_averse_best_response`,
+    warm-started from the player's previous response (or by a cvxpy QP compiled once per player).
+
+    Fictitious play provably converges in zero-sum and potential games (Slumbers et al.); on
+    general-sum games it may cycle, and the warning with the residual says so.
 
     Args:
         game: The game (any number of players).
@@ -199,7 +283,12 @@ def risk_averse_equilibrium(
         iterations: Fictitious-play budget.
         tol: Residual at which to stop.
         initial: Starting strategies; uniform by default.
-        solver: The cvxpy solver of the best-response QPs.
+        payoff_variance: For games whose outcomes are random (an empirical game estimated from
+            episodes, as in PSRO): the variance of each player's payoff at each joint action,
+            shaped like ``game.payoffs``. It joins the variance the others cause: against their
+            mixed strategy, own action ``a`` gains ``E_k[variance[a, k]]`` on the diagonal of
+            ``Sigma`` (outcome noise taken as independent between own actions).
+        solver: Best-response solver, as in :func:`risk_averse_best_response`.
         warn: Warn when the budget runs out.
 
     Example:
@@ -215,13 +304,19 @@ def risk_averse_equilibrium(
         current = [np.full(a, 1.0 / a) for a in game.n_actions]
     else:
         current = game.check_strategies(initial)
-    qps: list[_QP | None] = []
-    for i, a in enumerate(game.n_actions):
-        outcomes = math.prod(game.n_actions) // a
-        qps.append(_QP(a, outcomes, solver) if a > 2 and lam[i] > 0 else None)
+    _check_solver(solver)
+    variance = None
+    if payoff_variance is not None:
+        variance = NormalFormGame(payoff_variance)
+        if variance.payoffs.shape != game.payoffs.shape or np.any(variance.payoffs < 0):
+            raise ValueError(
+                f"payoff_variance must be non-negative and shaped like the payoffs {game.payoffs.shape}, "
+                f"got {variance.payoffs.shape}"
+            )
+    responders = [_Responder(game, i, lam[i], solver, variance) for i in range(game.n_players)]
 
     def respond(profile: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
-        pairs = [_residual_terms(game, profile, lam, qps, i) for i in range(game.n_players)]
+        pairs = [responder.respond(profile) for responder in responders]
         return [best for best, _ in pairs], float(sum(gain for _, gain in pairs))
 
     residuals: list[float] = []
