@@ -110,6 +110,18 @@ def test_psro_nash_on_the_prisoners_dilemma_defects_and_resumes(tmp_path):
     assert report["crash_rate"] == 0.0 and len(report["mean_return"]) == 2
 
 
+def test_psro_rae_counts_the_episode_variance_of_each_entry():
+    psro = PSRO(lambda: MatrixGameEnv(stag_hunt()), "rae", risk_aversion=1.0, eval_episodes=10)
+    # a hand-made meta-game: two policies per agent with equal mean returns, the first one noisy
+    psro.payoffs = np.ones((2, 2, 2))
+    psro.stderr = np.zeros((2, 2, 2))
+    psro.stderr[0, 0, :] = psro.stderr[1, :, 0] = 1.0  # episode std sqrt(10) whenever an agent plays policy 0
+    for agent, strategy in psro.solve_meta_game().items():
+        assert strategy[0] < 0.01, agent
+    psro.episode_variance = False  # equal means and no spread across the draw: every profile is an RAE
+    assert all(strategy[0] > 0.4 for strategy in psro.solve_meta_game().values())  # uniform, where FP starts
+
+
 def test_psro_rejects_bad_settings():
     with pytest.raises(ValueError, match="meta_solver"):
         PSRO(lambda: MatrixGameEnv(), "best")

@@ -149,6 +149,11 @@ class PSRO:
         env_fn: Makes the parallel env (called for every rollout and oracle env).
         meta_solver: ``"uniform"``, ``"nash"`` or ``"rae"``.
         risk_aversion: ``lambda`` of the RAE meta-solver.
+        episode_variance: Whether the RAE meta-solver also counts the variance of the episode
+            returns within each meta-game entry (stochastic policies and environments: a pair
+            of policies that crashes one time in five has a modest mean and a large spread), as
+            ``payoff_variance`` of :func:`risk_averse_equilibrium`; otherwise only the variance
+            across the others' policy draws counts.
         oracle_timesteps: PPO steps per best response.
         eval_episodes: Rollouts per entry of the meta-game.
         ppo_kwargs: Further keyword arguments of SB3's PPO.
@@ -173,6 +178,7 @@ class PSRO:
         meta_solver: str = "rae",
         *,
         risk_aversion: float = 1.0,
+        episode_variance: bool = True,
         oracle_timesteps: int = 10_000,
         eval_episodes: int = 50,
         ppo_kwargs: dict[str, Any] | None = None,
@@ -186,6 +192,7 @@ class PSRO:
         if not math.isfinite(risk_aversion) or risk_aversion < 0:
             raise ValueError(f"risk_aversion must be >= 0, got {risk_aversion!r}")
         self.env_fn, self.meta_solver, self.risk_aversion = env_fn, meta_solver, float(risk_aversion)
+        self.episode_variance = bool(episode_variance)
         self.oracle_timesteps, self.eval_episodes, self.n_envs = oracle_timesteps, eval_episodes, n_envs
         self.ppo_kwargs = dict(ppo_kwargs or {})
         self.seed, self.device = seed, device
@@ -254,7 +261,8 @@ class PSRO:
             strategies = list(found[0])
         else:
             # warns (ConvergenceWarning) with the residual when fictitious play runs out of budget
-            result = risk_averse_equilibrium(game, self.risk_aversion, iterations=2000)
+            variance = self.stderr**2 * self.eval_episodes if self.episode_variance else None
+            result = risk_averse_equilibrium(game, self.risk_aversion, iterations=2000, payoff_variance=variance)
             self.meta_residual = result.residual
             strategies = result.strategies
         return dict(zip(self.agents, strategies))
