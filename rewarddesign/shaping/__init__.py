@@ -13,7 +13,7 @@ Wrap an env, train as usual, and read both returns::
 - :func:`get_potential` builds a named potential from the registry (``rewarddesign train --shaping NAME``).
 """
 
-from rewarddesign.shaping.library import POTENTIALS, get_potential, register_potential
+from rewarddesign.shaping.library import POTENTIALS, get_potential, mountaincar_energy, register_potential
 from rewarddesign.shaping.potentials import (
     ActionPotential,
     CallableActionPotential,
@@ -53,4 +53,5 @@ __all__ = [
     "POTENTIALS",
     "get_potential",
     "register_potential",
+    "mountaincar_energy",
 ]

@@ -15,7 +15,8 @@ Built in:
 - ``maze_manhattan``: minus the Manhattan distance to the goal of a ``GridMaze``, over the grid's
   size (a heuristic that ignores walls).
 - ``cartpole_upright``: minus the pole angle over its failure threshold (``CartPole-v1``).
-- ``mountaincar_energy``: the car's mechanical energy, scaled to about [-1, 2] (``MountainCar-v0``).
+- ``mountaincar_energy``: the car's mechanical energy over the gravity constant (about -0.3 to
+  1.3; ``MountainCar-v0``), see :func:`mountaincar_energy`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 from rewarddesign.mdp import from_gymnasium
 from rewarddesign.shaping.potentials import CallablePotential, Potential, TabularPotential, optimal_value_potential
 
-__all__ = ["POTENTIALS", "register_potential", "get_potential"]
+__all__ = ["POTENTIALS", "register_potential", "get_potential", "mountaincar_energy"]
 
 PotentialFactory = Callable[[gym.Env, float], Potential]
 
@@ -97,13 +98,18 @@ def _cartpole_upright(env: gym.Env, gamma: float) -> Potential:
     return CallablePotential(upright, batched=True)
 
 
+def mountaincar_energy(obs: np.ndarray, gravity: float = 0.0025) -> np.ndarray:
+    """Mechanical energy of ``MountainCar`` states ``[..., 2]`` over the gravity constant.
+
+    The car accelerates by ``-gravity cos(3 x)`` on the hill, the slope of the potential energy
+    ``gravity sin(3 x) / 3``; the kinetic energy is ``v^2 / 2``.
+    """
+    obs = np.asarray(obs, dtype=np.float64)
+    position, velocity = obs[..., 0], obs[..., 1]
+    return np.sin(3 * position) / 3 + 0.5 * velocity**2 / gravity
+
+
 @register_potential("mountaincar_energy")
 def _mountaincar_energy(env: gym.Env, gamma: float) -> Potential:
     gravity = float(getattr(env.unwrapped, "gravity", 0.0025))
-
-    def energy(obs: np.ndarray) -> np.ndarray:
-        obs = np.asarray(obs)
-        position, velocity = obs[..., 0], obs[..., 1]
-        return (gravity * np.sin(3 * position) + 0.5 * velocity**2) / gravity
-
-    return CallablePotential(energy, batched=True)
+    return CallablePotential(lambda obs: mountaincar_energy(obs, gravity), batched=True)
