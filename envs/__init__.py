@@ -4,6 +4,8 @@
 - Submodular rewards (:mod:`rewarddesign.envs.submodular_grids`): ``rewarddesign/CoverageGrid-v0``,
   ``rewarddesign/TwoRoomCoverage-v0``, ``rewarddesign/ItemCollection-v0``,
   ``rewarddesign/ExperimentDesign-v0`` and ``rewarddesign/AntCoverage-v0`` (MuJoCo).
+- ``rewarddesign/ContinuousGrid-v0``: a point moving to a goal box on the unit square, with good
+  and bad heuristic rewards (:mod:`rewarddesign.envs.alignment`; time limit 50).
 - ``rewarddesign/TrustDilemma-v0``: the repeated stag hunt against a trembling partner
   (:mod:`rewarddesign.envs.games`, which also holds PettingZoo envs for games).
 
@@ -23,6 +25,7 @@ _ENTRY_POINTS = {
     "rewarddesign/ExperimentDesign-v0": ("rewarddesign.envs.submodular_grids:experiment_design_grid", None),
     "rewarddesign/AntCoverage-v0": ("rewarddesign.envs.submodular_grids:ant_coverage", None),
     "rewarddesign/TrustDilemma-v0": ("rewarddesign.envs.games:TrustDilemmaEnv", None),
+    "rewarddesign/ContinuousGrid-v0": ("rewarddesign.envs.alignment:ContinuousGridWorld", 50),
 }
 
 for _id, (_entry_point, _steps) in _ENTRY_POINTS.items():

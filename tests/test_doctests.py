@@ -19,6 +19,9 @@ MODULES = [
     "rewarddesign.submodular._functions",
     "rewarddesign.submodular.wrappers",
     "rewarddesign.envs.submodular_grids",
+    "rewarddesign.bilevel.blend",
+    "rewarddesign.bilevel.hypergradient",
+    "rewarddesign.envs.alignment",
 ]
 
 

@@ -1,0 +1,29 @@
+"""Bilevel behaviour-alignment rewards (BARFI): learn how to use heuristic rewards, and the discount.
+
+- :class:`BehaviorAlignment`: the outer loop; :class:`BehaviorAlignedReward`: the learned blend as
+  an env wrapper for any SB3 algorithm.
+- :class:`BlendedReward` and :func:`tile_coding` (features); the inner learners :class:`Reinforce`
+  and :class:`ActorCritic`; :func:`implicit_hypergradient` (Neumann series or first order).
+"""
+
+from rewarddesign.bilevel.barfi import LEARNERS, BehaviorAlignedReward, BehaviorAlignment, potential_shaping
+from rewarddesign.bilevel.blend import BlendedReward, tile_coding
+from rewarddesign.bilevel.hypergradient import NeumannDivergenceError, implicit_hypergradient
+from rewarddesign.bilevel.learners import ActorCritic, Batch, PolicyNet, Reinforce, collect_episodes, discounted_sums
+
+__all__ = [
+    "BehaviorAlignment",
+    "BehaviorAlignedReward",
+    "LEARNERS",
+    "potential_shaping",
+    "BlendedReward",
+    "tile_coding",
+    "implicit_hypergradient",
+    "NeumannDivergenceError",
+    "Reinforce",
+    "ActorCritic",
+    "PolicyNet",
+    "Batch",
+    "collect_episodes",
+    "discounted_sums",
+]

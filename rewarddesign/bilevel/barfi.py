@@ -1,0 +1,359 @@
+"""Behaviour alignment (BARFI): learn how to blend heuristic rewards, and the discount.
+
+Gupta, Chandak, Jordan, Thomas and da Silva ("Behavior Alignment via Reward Function
+Optimization", NeurIPS 2023). The designer gives the environment (its reward is the primary
+reward, the one that says what the task is), heuristic auxiliary rewards of ``(s, a, s')`` and
+state features. The inner learner trains a policy on the blended reward
+``r_phi = phi_1(s) + r_p + sum_k phi_{2,k}(s) r_aux,k`` with discount ``gamma_phi``; the outer loop
+moves ``phi`` and ``gamma_phi`` along the implicit gradient of the primary return of the learner's
+policy (:func:`~rewarddesign.bilevel.hypergradient.implicit_hypergradient`), so a heuristic that
+helps is used more and one that misleads is turned down or off, state by state.
+
+After :meth:`BehaviorAlignment.learn`, the blend is a reward like any other:
+:class:`BehaviorAlignedReward` wraps an env with it (frozen), so any SB3 algorithm can train on it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3.common.utils import get_device
+
+from rewarddesign.bilevel.blend import BlendedReward
+from rewarddesign.bilevel.hypergradient import implicit_hypergradient
+from rewarddesign.bilevel.learners import ActorCritic, Batch, PolicyNet, Reinforce, _mlp, collect_episodes
+from rewarddesign.rewards import check_rewards
+
+__all__ = ["BehaviorAlignment", "BehaviorAlignedReward", "LEARNERS", "potential_shaping"]
+
+LEARNERS = ("reinforce", "actor-critic")
+
+
+def _flat_features(obs: np.ndarray) -> np.ndarray:
+    obs = np.asarray(obs, dtype=np.float64)
+    return obs.reshape(len(obs), -1)
+
+
+def potential_shaping(
+    potential: Callable[..., Any], gamma: float = 0.99, *, action: bool = False
+) -> Callable[..., np.ndarray]:
+    """A heuristic used as a potential, as the ``shaping=`` of :class:`BehaviorAlignment` (the baseline).
+
+    State potentials (``potential(obs [B]) -> [B]``) give ``gamma phi(s') - phi(s)``, with
+    ``phi(s') = 0`` where the episode terminated; action potentials (``action=True``,
+    ``potential(obs [B], act [B]) -> [B]``) give look-ahead advice ``gamma phi(s', a') - phi(s, a)``
+    with the next action the learner took (0 after an episode's last step). Either leaves the
+    optimal policies of the primary reward as they are.
+    """
+    from rewarddesign.shaping import CallablePotential
+
+    if not 0 < gamma <= 1:
+        raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
+    state = None if action else CallablePotential(potential, batched=True)
+
+    def shaping(obs: Any, act: Any, next_obs: Any, next_act: Any, terminated: Any) -> np.ndarray:
+        alive = 1.0 - np.asarray(terminated, dtype=np.float64)
+        if state is not None:
+            return gamma * alive * state.batch(next_obs) - state.batch(obs)
+        nxt = np.asarray(next_act)
+        later = np.where(nxt >= 0, check_rewards(potential(next_obs, np.maximum(nxt, 0)), len(nxt), "potential"), 0.0)
+        return gamma * alive * later - check_rewards(potential(obs, act), len(nxt), "potential")
+
+    return shaping
+
+
+class BehaviorAlignment:
+    """Learn a blend of a primary reward with heuristics, and a discount, by implicit gradients.
+
+    Args:
+        env: A Gymnasium env id or a callable that makes the env (discrete actions); its reward
+            is the primary reward.
+        aux_rewards: Heuristic rewards ``(obs, act, next_obs, done) -> float [B]``; none gives
+            the primary reward alone.
+        features: ``obs [B, ...] -> float [B, d]``, the state features of ``phi`` (default: the
+            flattened observation; see :func:`~rewarddesign.bilevel.blend.tile_coding`).
+        learner: ``"reinforce"`` or ``"actor-critic"``.
+        episodes_per_update: Episodes collected (in lockstep) for each update.
+        inner_lr: Adam step of the policy (and critic).
+        outer_lr: Adam step of ``phi`` and the discount's logit.
+        neumann_steps: ``K`` terms of the Neumann series (0: the first-order variant).
+        neumann_alpha: The series' step.
+        phi_reg: Weight of ``||phi - phi_0||^2`` subtracted from the outer objective.
+        gamma_reg: Weight of ``(w - w_0)^2`` on the discount's logit.
+        gamma: The initial discount (0.99).
+        aux_init: Initial weight of every heuristic (1: the naive sum).
+        learn_blend: False keeps the blend and discount as initialised (the naive-sum baseline).
+        outer_gamma: Discount of the primary return that the outer loop maximises.
+        shaping: A fixed extra reward ``(obs, act, next_obs, next_act, terminated) -> [B]``
+            added to the primary reward of the inner learner only (the potential baseline).
+        policy_hidden: Hidden sizes of the policy (and critic) MLP.
+        blend_hidden: Hidden sizes of ``phi``'s network (empty: linear in the features).
+        device: ``"auto"`` (CUDA when there is one), ``"cpu"``, ...
+        seed: Seeds the networks and the episodes.
+
+    Attributes:
+        policy: The learner's :class:`~rewarddesign.bilevel.learners.PolicyNet`.
+        blend: The :class:`~rewarddesign.bilevel.blend.BlendedReward`.
+        history: One dict per update: episodes so far, mean primary return, success rate, the
+            discount, the mean bonus and mean weight of each heuristic over the batch's states,
+            and the wall time of the outer step.
+    """
+
+    def __init__(
+        self,
+        env: str | Callable[[], gym.Env],
+        aux_rewards: Sequence[Callable[..., Any]] = (),
+        features: Callable[[np.ndarray], np.ndarray] | None = None,
+        *,
+        learner: str = "reinforce",
+        episodes_per_update: int = 16,
+        inner_lr: float = 1e-2,
+        outer_lr: float = 0.15,
+        neumann_steps: int = 5,
+        neumann_alpha: float = 1e-4,
+        phi_reg: float = 1e-3,
+        gamma_reg: float = 1e-3,
+        gamma: float = 0.99,
+        aux_init: float = 1.0,
+        learn_blend: bool = True,
+        outer_gamma: float = 1.0,
+        shaping: Callable[..., np.ndarray] | None = None,
+        policy_hidden: Sequence[int] = (64, 64),
+        blend_hidden: Sequence[int] = (),
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
+        if learner not in LEARNERS:
+            raise ValueError(f"learner must be one of {LEARNERS}, got {learner!r}")
+        if episodes_per_update < 2:
+            raise ValueError(f"episodes_per_update must be >= 2 (a batch-mean baseline), got {episodes_per_update}")
+        if not isinstance(neumann_steps, int) or neumann_steps < 0 or not neumann_alpha > 0:
+            raise ValueError(f"need neumann_steps >= 0 and neumann_alpha > 0, got {neumann_steps}, {neumann_alpha}")
+        if not 0 < outer_gamma <= 1:
+            raise ValueError(f"outer_gamma must be in (0, 1], got {outer_gamma!r}")
+        self.make_env = (lambda: gym.make(env)) if isinstance(env, str) else env
+        self.envs = [self.make_env() for _ in range(episodes_per_update)]
+        probe = self.envs[0]
+        if not isinstance(probe.action_space, gym.spaces.Discrete):
+            raise TypeError(f"BehaviorAlignment needs a Discrete action space, got {probe.action_space}")
+        self.aux_rewards, self.features = list(aux_rewards), features or _flat_features
+        self.shaping, self.learn_blend = shaping, bool(learn_blend)
+        self.neumann_steps, self.neumann_alpha = neumann_steps, float(neumann_alpha)
+        self.phi_reg, self.gamma_reg, self.outer_gamma = float(phi_reg), float(gamma_reg), float(outer_gamma)
+        self.device = get_device(device)
+        self.seed = int(seed)
+        torch.manual_seed(self.seed)
+        sample = np.asarray(probe.observation_space.sample(), dtype=np.float32).reshape(1, -1)
+        n_features = np.asarray(self.features(sample)).shape[-1]
+        self.policy = PolicyNet(sample.shape[1], int(probe.action_space.n), policy_hidden).to(self.device)
+        self.blend = BlendedReward(n_features, len(self.aux_rewards), gamma, blend_hidden, aux_init).to(self.device)
+        self._phi0 = [p.detach().clone() for p in self.blend.parameters()]
+        if learner == "reinforce":
+            self.learner: Reinforce = Reinforce(self.policy, inner_lr)
+        else:
+            critic = _mlp(sample.shape[1], policy_hidden, 1).to(self.device)
+            self.learner = ActorCritic(self.policy, critic, inner_lr)
+        self.outer_optimizer = torch.optim.Adam(self.blend.parameters(), lr=outer_lr)
+        self.episodes = 0
+        self.history: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------------ the loop
+
+    def blended_rewards(self, batch: Batch) -> torch.Tensor:
+        """``r_phi`` on a batch ``[N, T]``, with the graph to ``phi``."""
+        return self.blend(batch.features, batch.primary + batch.shaping, batch.aux)
+
+    def collect(self) -> Batch:
+        """``episodes_per_update`` fresh episodes of the current policy (advances the episode count)."""
+        n = len(self.envs)
+        seeds = [self.seed * 1_000_003 + self.episodes + i for i in range(n)]
+        batch = collect_episodes(
+            self.envs, self.policy, self.aux_rewards, self.features, seeds, self.device, self.shaping
+        )
+        self.episodes += n
+        return batch
+
+    def hypergradient(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """``dJ/dphi`` on a batch through the inner learner's update (before the regularisers), by parameter name.
+
+        ``"gamma_logit"`` is the discount's logit, ``"head.bias"`` holds ``[bonus, weight of each
+        heuristic]`` where the features are zero, ``"head.weight"`` their slopes in the features.
+        """
+        params = list(self.policy.parameters())
+        names, hyper = zip(*self.blend.named_parameters())
+        inner = self.learner.surrogate(batch, self.blended_rewards(batch), self.blend.gamma)
+        outer = Reinforce.surrogate(self.learner, batch, batch.primary, self.outer_gamma)
+        outer_grad = torch.autograd.grad(outer, params)
+        grads = implicit_hypergradient(
+            inner, outer_grad, params, list(hyper), neumann_steps=self.neumann_steps, alpha=self.neumann_alpha
+        )
+        return dict(zip(names, grads))
+
+    def _outer_step(self, batch: Batch) -> None:
+        grads = self.hypergradient(batch)
+        self.outer_optimizer.zero_grad()
+        for (name, p), p0 in zip(self.blend.named_parameters(), self._phi0):
+            weight = self.gamma_reg if name == "gamma_logit" else self.phi_reg
+            p.grad = -(grads[name] - 2 * weight * (p.detach() - p0))  # ascent on J - regularisers
+        self.outer_optimizer.step()
+
+    def learn(self, n_episodes: int, callback: Callable[[dict[str, Any]], Any] | None = None) -> BehaviorAlignment:
+        """Alternate inner policy updates and outer blend updates for ``n_episodes`` more episodes.
+
+        Each update collects ``episodes_per_update`` episodes, takes the outer (implicit) step on
+        the blend from them when ``learn_blend``, then one inner step of the policy. ``callback``
+        gets each history row.
+        """
+        if n_episodes < 1:
+            raise ValueError(f"n_episodes must be >= 1, got {n_episodes!r}")
+        target = self.episodes + n_episodes
+        while self.episodes < target:
+            batch = self.collect()
+            outer_seconds = 0.0
+            if self.learn_blend:
+                start = time.perf_counter()
+                self._outer_step(batch)
+                outer_seconds = time.perf_counter() - start
+            with torch.no_grad():
+                rewards, gamma = self.blended_rewards(batch), self.blend.gamma
+            self.learner.step(batch, rewards, gamma)
+            row = self._log(batch, outer_seconds)
+            self.history.append(row)
+            if callback is not None:
+                callback(row)
+        return self
+
+    def _log(self, batch: Batch, outer_seconds: float) -> dict[str, Any]:
+        with torch.no_grad():
+            bonus, weights = self.blend.phi(batch.features)
+            mask = batch.mask
+            count = mask.sum()
+            mean_bonus = float((bonus * mask).sum() / count)
+            mean_weights = ((weights * mask[..., None]).sum((0, 1)) / count).cpu().numpy().tolist()
+        success = batch.successes
+        return {
+            "episodes": self.episodes,
+            "primary_return": float(np.mean(batch.returns)),
+            "success_rate": float(np.nanmean(success)) if np.any(np.isfinite(success)) else float("nan"),
+            "gamma": self.gamma,
+            "bonus": mean_bonus,
+            "aux_weights": mean_weights,
+            "outer_seconds": outer_seconds,
+        }
+
+    # ------------------------------------------------------------------ using the result
+
+    def predict(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        """Actions of the learned policy for a batch of observations ``[B, ...]``."""
+        x = torch.as_tensor(np.asarray(obs, dtype=np.float32).reshape(len(obs), -1), device=self.device)
+        with torch.no_grad():
+            dist = self.policy.distribution(x)
+            action = dist.probs.argmax(-1) if deterministic else dist.sample()
+        return action.cpu().numpy()
+
+    def reward(self, obs: Any, act: Any, next_obs: Any, done: Any, primary: Any) -> np.ndarray:
+        """The learned (current) blend as a batched reward: needs the primary reward of each step.
+
+        ``(obs, act, next_obs, done, primary [B]) -> float [B]``.
+        """
+        return _blend_numpy(self.blend, self.features, self.aux_rewards, obs, act, next_obs, done, primary, self.device)
+
+    @property
+    def gamma(self) -> float:
+        """The learned discount."""
+        return self.blend.gamma.item()
+
+    def wrap(self, env: gym.Env) -> BehaviorAlignedReward:
+        """``env`` with the learned blend, frozen (a copy), as its reward."""
+        return BehaviorAlignedReward(env, self.blend, self.aux_rewards, self.features)
+
+
+def _blend_numpy(
+    blend: BlendedReward,
+    features: Callable[[np.ndarray], np.ndarray],
+    aux_rewards: Sequence[Callable[..., Any]],
+    obs: Any,
+    act: Any,
+    next_obs: Any,
+    done: Any,
+    primary: Any,
+    device: torch.device,
+) -> np.ndarray:
+    obs_arr = np.asarray(obs, dtype=np.float32)
+    batch = len(obs_arr)
+    primary_arr = check_rewards(primary, batch, "primary reward")
+    columns = [
+        check_rewards(fn(obs, act, next_obs, done), batch, f"auxiliary reward {k}") for k, fn in enumerate(aux_rewards)
+    ]
+    aux = np.stack(columns, axis=-1) if columns else np.zeros((batch, 0))
+    feats = np.asarray(features(obs_arr.reshape(batch, -1)), dtype=np.float64)
+    if feats.shape != (batch, blend.n_features):
+        raise ValueError(f"features must return [B, {blend.n_features}], got shape {feats.shape}")
+    as_t = lambda a: torch.as_tensor(a, dtype=torch.float32, device=device)  # noqa: E731
+    with torch.no_grad():
+        return blend(as_t(feats), as_t(primary_arr), as_t(aux)).cpu().numpy().astype(np.float64)
+
+
+class BehaviorAlignedReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """An env whose reward is a (frozen) learned blend of its own reward and heuristics.
+
+    ``info["original_reward"]`` keeps the env's reward (so a ``Monitor`` inside reports the true
+    return) and ``info["aligned_reward"]`` the blend. Train any SB3 algorithm on it, with the
+    learned discount as its ``gamma`` (:attr:`gamma`).
+
+    Args:
+        env: The env (its reward is the primary reward).
+        blend: The learned :class:`~rewarddesign.bilevel.blend.BlendedReward` (copied).
+        aux_rewards: The heuristics the blend was learned with, in the same order.
+        features: The state features the blend was learned with.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        blend: BlendedReward,
+        aux_rewards: Sequence[Callable[..., Any]],
+        features: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        import copy
+
+        gym.utils.RecordConstructorArgs.__init__(self, blend=blend, aux_rewards=aux_rewards, features=features)
+        super().__init__(env)
+        if len(aux_rewards) != blend.n_aux:
+            raise ValueError(f"the blend has {blend.n_aux} heuristic weights, got {len(aux_rewards)} aux_rewards")
+        self.blend = copy.deepcopy(blend).cpu().eval()
+        for p in self.blend.parameters():
+            p.requires_grad_(False)
+        self.aux_rewards, self.features = list(aux_rewards), features or _flat_features
+        self._obs: Any = None
+
+    @property
+    def gamma(self) -> float:
+        return self.blend.gamma.item()
+
+    def reset(self, **kwargs: Any):
+        obs, info = self.env.reset(**kwargs)
+        self._obs = obs
+        return obs, info
+
+    def step(self, action: Any):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        aligned = _blend_numpy(
+            self.blend,
+            self.features,
+            self.aux_rewards,
+            np.asarray(self._obs)[None],
+            np.asarray(action)[None],
+            np.asarray(obs)[None],
+            np.array([terminated]),
+            np.array([reward], dtype=np.float64),
+            torch.device("cpu"),
+        )[0]
+        self._obs = obs
+        info = dict(info, original_reward=float(reward), aligned_reward=float(aligned))
+        return obs, float(aligned), terminated, truncated, info
