@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,7 @@ import numpy as np
 
 __all__ = [
     "Design",
+    "DESIGN_WRAPPERS",
     "Suite",
     "RunSpec",
     "SUITES",
@@ -49,12 +50,45 @@ class Design:
         env_kwargs: ``gym.make`` options of the training envs that select a reward the env itself
             offers (``{"credit": "modular"}`` on the submodular envs); evaluation never uses them.
         envs: The env ids the design applies to; None for all of the suite's envs.
+        wrapper: A name in :data:`DESIGN_WRAPPERS`: a reward-design wrapper of the training envs
+            (a blend of the env reward with heuristics, for instance).
     """
 
     name: str
     shaping: str | None = None
     env_kwargs: tuple[tuple[str, Any], ...] = ()
     envs: tuple[str, ...] | None = None
+    wrapper: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.wrapper is not None and self.wrapper not in DESIGN_WRAPPERS:
+            raise ValueError(f"unknown design wrapper {self.wrapper!r}; known: {', '.join(sorted(DESIGN_WRAPPERS))}")
+
+
+def _grid_centre_blend(learn: bool) -> Callable[[str, int], Callable[[Any], Any]]:
+    """The continuous grid's distractor heuristic, blended naively or as BARFI learns to blend it."""
+
+    def factory(env_id: str, seed: int) -> Callable[[Any], Any]:
+        from rewarddesign.bilevel import BehaviorAlignment, BlendedReward, tile_coding
+        from rewarddesign.envs.alignment import grid_centre_bonus
+
+        features = tile_coding([0, 0], [1, 1], 5)
+        if learn:
+            blend = BehaviorAlignment(env_id, [grid_centre_bonus], features, seed=seed, device="cpu").learn(960).blend
+        else:
+            blend = BlendedReward(features.size, 1)  # type: ignore[attr-defined]
+        from rewarddesign.bilevel import BehaviorAlignedReward
+
+        return lambda env: BehaviorAlignedReward(env, blend, [grid_centre_bonus], features)
+
+    return factory
+
+
+#: Reward-design wrappers by name: ``factory(env_id, seed) -> (env -> wrapped env)``, called once per run.
+DESIGN_WRAPPERS: dict[str, Callable[[str, int], Callable[[Any], Any]]] = {
+    "grid_centre_naive": _grid_centre_blend(learn=False),
+    "grid_centre_barfi": _grid_centre_blend(learn=True),
+}
 
 
 @dataclass(frozen=True)
@@ -106,17 +140,20 @@ _MAZE_PPO = {"n_steps": 128, "batch_size": 128, "n_epochs": 4, "ent_coef": 0.01}
 _MAZE = ("rewarddesign/GridMaze-v0",)
 _COVERAGE = ("rewarddesign/CoverageGrid-v0",)
 _TRUST = ("rewarddesign/TrustDilemma-v0",)
+_GRID = ("rewarddesign/ContinuousGrid-v0",)
 
 #: Built-in suites by name.
 SUITES: dict[str, Suite] = {
     "quick": Suite(
         name="quick",
-        env_ids=_MAZE + _COVERAGE + _TRUST,
+        env_ids=_MAZE + _COVERAGE + _TRUST + _GRID,
         designs=(
             Design("original"),
             Design("maze_distance", "maze_distance", envs=_MAZE),
             Design("modular", env_kwargs=(("credit", "modular"),), envs=_COVERAGE),
             Design("risk_averse", env_kwargs=(("risk_aversion", 0.5),), envs=_TRUST),
+            Design("naive_heuristic", wrapper="grid_centre_naive", envs=_GRID),
+            Design("barfi", wrapper="grid_centre_barfi", envs=_GRID),
         ),
         algos=("ppo",),
         seeds=(0, 1, 2),
@@ -124,7 +161,7 @@ SUITES: dict[str, Suite] = {
         eval_freq=2_000,
         eval_episodes=1,
         n_envs=4,
-        solved_at={_MAZE[0]: 1.0},
+        solved_at={_MAZE[0]: 1.0, _GRID[0]: 90.0},
         algo_kwargs={"ppo": _MAZE_PPO},
     ),
     "shaping": Suite(
@@ -163,6 +200,7 @@ def run_one(spec: RunSpec, out_dir: str | Path, device: str = "auto") -> Path:
         seed=spec.seed,
         shaping=spec.design.shaping,
         design_kwargs=dict(spec.design.env_kwargs),
+        wrappers=[] if spec.design.wrapper is None else [DESIGN_WRAPPERS[spec.design.wrapper](spec.env_id, spec.seed)],
         gamma=suite.gamma,
         n_envs=suite.n_envs,
         device=device,

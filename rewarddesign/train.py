@@ -236,6 +236,7 @@ def train(
     algo_kwargs: dict[str, Any] | None = None,
     env_kwargs: dict[str, Any] | None = None,
     design_kwargs: dict[str, Any] | None = None,
+    wrappers: Sequence[Callable[[gym.Env], gym.Env]] = (),
     verbose: int = 0,
 ) -> TrainResult:
     """Train an SB3 agent on a designed reward and report the true return beside it.
@@ -258,6 +259,8 @@ def train(
         design_kwargs: Further keyword arguments of ``gym.make`` for the training envs only, for a
             reward design that the env itself offers (``credit="modular"`` of the submodular envs);
             evaluation uses the env without them. The training Monitor then reports the designed return.
+        wrappers: Reward-design wrappers of the training envs, applied outside the shaping (the
+            ``Monitor`` inside them reports the true return); evaluation uses the env without them.
         verbose: SB3 verbosity.
 
     Dict observations get SB3's ``MultiInputPolicy``, others ``MlpPolicy``.
@@ -267,7 +270,7 @@ def train(
         raise ValueError(f"timesteps must be a positive integer, got {timesteps!r}")
     gamma = check_gamma(gamma)
     train_kwargs = {**(env_kwargs or {}), **(design_kwargs or {})} or None
-    venv = make_vec_env(env_id, n_envs, seed, shaping=shaping, gamma=gamma, env_kwargs=train_kwargs)
+    venv = make_vec_env(env_id, n_envs, seed, shaping=shaping, gamma=gamma, wrappers=wrappers, env_kwargs=train_kwargs)
     eval_env = make_vec_env(env_id, 1, seed + 10_000, env_kwargs=env_kwargs) if eval_freq > 0 else None
     kwargs = {"gamma": gamma, **(algo_kwargs or {})}
     model = algorithm(_policy(venv), venv, seed=seed, device=get_device(device), verbose=verbose, **kwargs)
