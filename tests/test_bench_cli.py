@@ -75,8 +75,31 @@ def test_quick_suite_has_the_coverage_case_with_designs_limited_to_their_envs():
         ("rewarddesign/CoverageGrid-v0", "modular"),
         ("rewarddesign/TrustDilemma-v0", "original"),
         ("rewarddesign/TrustDilemma-v0", "risk_averse"),
+        ("rewarddesign/ContinuousGrid-v0", "original"),
+        ("rewarddesign/ContinuousGrid-v0", "naive_heuristic"),
+        ("rewarddesign/ContinuousGrid-v0", "barfi"),
     }
-    assert len(runs) == 18
+    assert len(runs) == 27
+
+
+def test_design_wrappers_train_on_the_blend_and_evaluate_on_the_primary_reward(tmp_path):
+    suite = Suite(
+        name="grid",
+        env_ids=("rewarddesign/ContinuousGrid-v0",),
+        designs=(Design("naive", wrapper="grid_centre_naive"),),
+        algos=("ppo",),
+        seeds=(0,),
+        timesteps=256,
+        eval_freq=256,
+        eval_episodes=1,
+        algo_kwargs={"ppo": {"n_steps": 64, "batch_size": 64, "n_epochs": 1}},
+    )
+    last = run_suite(suite, tmp_path, progress=False, device="cpu")[-1]
+    # the primary return is at most 100 - 0.1 and at least -0.1 x 50; the blend pays +50 more a step in the centre
+    assert -5.0 - 1e-9 <= last["true_return"] <= 99.9
+    assert last["designed_return"] >= last["true_return"] - 5.0  # training episodes: the bonus is never negative
+    with pytest.raises(ValueError, match="design wrapper"):
+        Design("x", wrapper="no-such-wrapper")
 
 
 def test_design_env_options_train_on_the_designed_reward_and_evaluate_on_the_true_one(tmp_path):

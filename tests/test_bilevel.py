@@ -296,6 +296,10 @@ def test_bad_input_is_rejected():
         BehaviorAlignment(env, [nan_heuristic], device="cpu", episodes_per_update=2).learn(2)
     with pytest.raises(ValueError, match="features"):
         BehaviorAlignment(env, [grid_goal_distance], features=lambda o: np.ones((1, 3)), device="cpu").learn(16)
+    with pytest.raises(ValueError, match="columns"):
+        BehaviorAlignment(
+            env, [grid_goal_distance], features=lambda o: np.ones((len(o), 3 if len(o) == 1 else 4))
+        ).collect()
     with pytest.raises(ValueError, match="learner"):
         BehaviorAlignment(env, learner="ppo")
     with pytest.raises(ValueError, match="episodes_per_update"):

@@ -176,6 +176,10 @@ class BehaviorAlignment:
             self.envs, self.policy, self.aux_rewards, self.features, seeds, self.device, self.shaping
         )
         self.episodes += n
+        if batch.features.shape[-1] != self.blend.n_features:
+            raise ValueError(
+                f"features returned {batch.features.shape[-1]} columns, the blend was built for {self.blend.n_features}"
+            )
         return batch
 
     def hypergradient(self, batch: Batch) -> dict[str, torch.Tensor]:
