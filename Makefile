@@ -38,6 +38,7 @@ bench: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/submodular_ant.py --timesteps 50000 --seeds 3 --workers 2
 	OMP_NUM_THREADS=1 $(PY) benchmarks/games_solvers.py
 	OMP_NUM_THREADS=1 $(PY) benchmarks/psro_driving.py --workers 2
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bilevel_alignment.py --workers 2
 
 # On a machine with CUDA: the GPU checks and the Ant benchmark at full length (benchmarks/gpu_check.sh).
 gpu-check: setup
