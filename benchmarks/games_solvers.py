@@ -81,9 +81,8 @@ def main() -> None:
             print(lines[-1], flush=True)
     lines += [
         "",
-        "Fictitious play converges in zero-sum and potential games (Slumbers et al.); the mean-variance utilities "
-        "keep zero-sum games' convergence (the residual falls about as 1/t), while on random general-sum games "
-        "fictitious play cycles and the residual after the budget is reported, not assumed zero. The best "
+        "On random zero-sum games fictitious play converges (the residual falls about as 1/t); on random "
+        "general-sum games it cycles, and the residual after the budget is reported, not assumed zero. The best "
         "responses are exact (active-set, warm-started from the player's previous response during fictitious "
         "play); the cvxpy column solves the same QP once, compilation included.",
     ]

@@ -232,6 +232,7 @@ def test_barfi_recovers_goal_reaching_where_the_naive_sum_loiters():
     assert late(naive) < 0.2 and late(barfi) > 0.7
     assert barfi.history[-1]["aux_weights"][0] < 0.5  # the distractor is turned down
     assert all(np.isfinite(h["gamma"]) and 0 < h["gamma"] < 1 for h in barfi.history)
+    assert len(barfi.history[-1]["phi"]["head.weight"]) == 2 * 25  # bonus and heuristic weight per tile
     action = barfi.predict(np.array([[0.125, 0.125]]))
     assert action.shape == (1,) and action[0] in (0, 3)  # up or right, towards the goal
     reward = barfi.reward(

@@ -101,7 +101,7 @@ class BehaviorAlignment:
         blend: The :class:`~rewarddesign.bilevel.blend.BlendedReward`.
         history: One dict per update: episodes so far, mean primary return, success rate, the
             discount, the mean bonus and mean weight of each heuristic over the batch's states,
-            and the wall time of the outer step.
+            all of ``phi``'s parameters by name, and the wall time of the outer step.
     """
 
     def __init__(
@@ -247,6 +247,7 @@ class BehaviorAlignment:
             "gamma": self.gamma,
             "bonus": mean_bonus,
             "aux_weights": mean_weights,
+            "phi": {name: p.detach().cpu().reshape(-1).tolist() for name, p in self.blend.named_parameters()},
             "outer_seconds": outer_seconds,
         }
 

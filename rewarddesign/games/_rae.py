@@ -274,8 +274,10 @@ def risk_averse_equilibrium(
     closed form, others by the exact active-set method of :func:`risk_averse_best_response`,
     warm-started from the player's previous response (or by a cvxpy QP compiled once per player).
 
-    Fictitious play provably converges in zero-sum and potential games (Slumbers et al.); on
-    general-sum games it may cycle, and the warning with the residual says so.
+    Slumbers et al. prove convergence in zero-sum and potential games; it converges on random
+    zero-sum games in the benchmarks, while on general-sum games (random ones, and random
+    identical-interest games at ``lambda = 1`` in a trial) it may cycle: the warning with the
+    residual says so.
 
     Args:
         game: The game (any number of players).
