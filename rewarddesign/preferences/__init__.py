@@ -1,0 +1,38 @@
+"""Rewards from preferences: Bradley-Terry reward models, HERON hierarchical labels, ensembles.
+
+- Data: :class:`Fragments` and :class:`PreferenceDataset` (saved as ``.npz``, loaded without pickle).
+- Gatherers: :class:`SyntheticGatherer` (Bradley-Terry labels from a true reward) and
+  :class:`HeronGatherer` (hierarchical comparison of reward factors), whose core is the
+  vectorised :func:`hierarchical_labels`.
+- Models: :class:`RewardModel` on ``(obs, act)`` or on reward factors, trained with the
+  Bradley-Terry loss (:func:`train_reward_model`), and :class:`RewardEnsemble` with mean,
+  worst-case (WCO) and uncertainty-weighted (UWO) aggregation.
+- Wrappers: :class:`LearnedReward` (Gymnasium) and :class:`VecLearnedReward` (SB3).
+"""
+
+from rewarddesign.preferences.data import Fragments, PreferenceDataset
+from rewarddesign.preferences.gatherers import HeronGatherer, SyntheticGatherer, hierarchical_labels, random_pairs
+from rewarddesign.preferences.models import (
+    RewardEnsemble,
+    RewardModel,
+    bradley_terry_loss,
+    preference_accuracy,
+    train_reward_model,
+)
+from rewarddesign.preferences.wrappers import LearnedReward, VecLearnedReward
+
+__all__ = [
+    "Fragments",
+    "PreferenceDataset",
+    "hierarchical_labels",
+    "random_pairs",
+    "HeronGatherer",
+    "SyntheticGatherer",
+    "RewardModel",
+    "RewardEnsemble",
+    "bradley_terry_loss",
+    "train_reward_model",
+    "preference_accuracy",
+    "LearnedReward",
+    "VecLearnedReward",
+]

@@ -1,0 +1,173 @@
+"""Fragments of trajectories and datasets of preferences between them.
+
+A :class:`Fragments` store holds ``N`` fragments of ``L`` steps each: observations, actions,
+reward factors (a vector per step, for hierarchical comparisons) and the true reward when it is
+known. A :class:`PreferenceDataset` holds pairs of fragment indices with labels in
+``{0, 0.5, 1}`` (1: the first fragment is preferred; 0.5: a tie). Both save to ``.npz`` (arrays
+only, loaded with ``allow_pickle=False``), so a file from elsewhere cannot run code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Fragments", "PreferenceDataset"]
+
+
+def _finite(name: str, array: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite")
+    return array
+
+
+@dataclass
+class Fragments:
+    """``N`` fragments of ``L`` steps.
+
+    Attributes:
+        obs: ``[N, L, ...]`` observations.
+        acts: ``[N, L, ...]`` actions.
+        factors: ``[N, L, K]`` reward factors, or None.
+        rewards: ``[N, L]`` true rewards, or None.
+    """
+
+    obs: np.ndarray
+    acts: np.ndarray
+    factors: np.ndarray | None = None
+    rewards: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.obs = _finite("obs", np.asarray(self.obs, dtype=np.float32))
+        self.acts = np.asarray(self.acts)
+        if self.obs.ndim < 2 or self.acts.shape[:2] != self.obs.shape[:2]:
+            raise ValueError(
+                f"obs [N, L, ...] and acts [N, L, ...] must share N and L, got {self.obs.shape} and {self.acts.shape}"
+            )
+        if self.factors is not None:
+            self.factors = _finite("factors", np.asarray(self.factors, dtype=np.float64))
+            if self.factors.ndim != 3 or self.factors.shape[:2] != self.obs.shape[:2]:
+                raise ValueError(
+                    f"factors must be [N, L, K] with N, L = {self.obs.shape[:2]}, got {self.factors.shape}"
+                )
+        if self.rewards is not None:
+            self.rewards = _finite("rewards", np.asarray(self.rewards, dtype=np.float64))
+            if self.rewards.shape != self.obs.shape[:2]:
+                raise ValueError(f"rewards must be [N, L] = {self.obs.shape[:2]}, got {self.rewards.shape}")
+
+    def __len__(self) -> int:
+        return self.obs.shape[0]
+
+    @property
+    def length(self) -> int:
+        return self.obs.shape[1]
+
+    def factor_sums(self, discount: float = 1.0) -> np.ndarray:
+        """``[N, K]``: each fragment's factors summed over its steps (discounted from its start)."""
+        if self.factors is None:
+            raise ValueError("these fragments hold no reward factors")
+        weights = discount ** np.arange(self.length)
+        return np.einsum("nlk,l->nk", self.factors, weights)
+
+    def returns(self, discount: float = 1.0) -> np.ndarray:
+        """``[N]``: each fragment's true return (discounted from its start)."""
+        if self.rewards is None:
+            raise ValueError("these fragments hold no true rewards")
+        return self.rewards @ (discount ** np.arange(self.length))
+
+    def concat(self, other: Fragments) -> Fragments:
+        """Both stores, this one first."""
+
+        def join(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None or b is None else np.concatenate([a, b])
+
+        return Fragments(
+            np.concatenate([self.obs, other.obs]),
+            np.concatenate([self.acts, other.acts]),
+            join(self.factors, other.factors),
+            join(self.rewards, other.rewards),
+        )
+
+
+@dataclass
+class PreferenceDataset:
+    """Labelled pairs of fragments.
+
+    Attributes:
+        fragments: The store the indices point into.
+        first: ``[P]`` index of each pair's first fragment; second: ``[P]`` of its second.
+        labels: ``[P]`` in ``{0, 0.5, 1}``: 1 if the first is preferred, 0 if the second, 0.5 a tie.
+    """
+
+    fragments: Fragments
+    first: np.ndarray
+    second: np.ndarray
+    labels: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.first = np.asarray(self.first, dtype=np.int64).reshape(-1)
+        self.second = np.asarray(self.second, dtype=np.int64).reshape(-1)
+        self.labels = np.asarray(self.labels, dtype=np.float64).reshape(-1)
+        if not len(self.first) == len(self.second) == len(self.labels):
+            raise ValueError(
+                f"first, second and labels must have one entry per pair, got {len(self.first)}, "
+                f"{len(self.second)}, {len(self.labels)}"
+            )
+        bad = ~np.isin(self.labels, (0.0, 0.5, 1.0))
+        if np.any(bad):
+            raise ValueError(f"labels must be 0, 0.5 or 1, got {self.labels[bad][:5]}")
+        n = len(self.fragments)
+        for name, index in (("first", self.first), ("second", self.second)):
+            if len(index) and (index.min() < 0 or index.max() >= n):
+                raise ValueError(f"{name} indexes fragments outside 0..{n - 1}")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def split(self, fraction: float, rng: np.random.Generator) -> tuple[PreferenceDataset, PreferenceDataset]:
+        """A random ``(1 - fraction, fraction)`` split of the pairs (held-out pairs for accuracy)."""
+        order = rng.permutation(len(self))
+        cut = len(self) - int(round(fraction * len(self)))
+        parts = order[:cut], order[cut:]
+        return tuple(  # type: ignore[return-value]
+            PreferenceDataset(self.fragments, self.first[p], self.second[p], self.labels[p]) for p in parts
+        )
+
+    def extend(self, other: PreferenceDataset) -> PreferenceDataset:
+        """Both datasets over the concatenation of their fragment stores."""
+        offset = len(self.fragments)
+        return PreferenceDataset(
+            self.fragments.concat(other.fragments),
+            np.concatenate([self.first, other.first + offset]),
+            np.concatenate([self.second, other.second + offset]),
+            np.concatenate([self.labels, other.labels]),
+        )
+
+    def save(self, path: str | Path) -> None:
+        arrays: dict[str, Any] = {
+            "obs": self.fragments.obs,
+            "acts": self.fragments.acts,
+            "first": self.first,
+            "second": self.second,
+            "labels": self.labels,
+        }
+        if self.fragments.factors is not None:
+            arrays["factors"] = self.fragments.factors
+        if self.fragments.rewards is not None:
+            arrays["rewards"] = self.fragments.rewards
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> PreferenceDataset:
+        with np.load(path, allow_pickle=False) as data:
+            missing = {"obs", "acts", "first", "second", "labels"} - set(data.files)
+            if missing:
+                raise ValueError(f"{path} is not a preference dataset: it lacks {sorted(missing)}")
+            fragments = Fragments(
+                data["obs"], data["acts"], data["factors"] if "factors" in data.files else None,
+                data["rewards"] if "rewards" in data.files else None,
+            )  # fmt: skip
+            return cls(fragments, data["first"], data["second"], data["labels"])

@@ -1,0 +1,186 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+from scipy import stats
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from rewarddesign.preferences import (
+    Fragments,
+    HeronGatherer,
+    LearnedReward,
+    PreferenceDataset,
+    RewardEnsemble,
+    RewardModel,
+    SyntheticGatherer,
+    VecLearnedReward,
+    hierarchical_labels,
+    preference_accuracy,
+    random_pairs,
+    train_reward_model,
+)
+
+
+def naive_labels(zi, zj, ranking, signs, margins):
+    out = []
+    for a, b in zip(zi, zj):
+        label = -1
+        for level, k in enumerate(ranking):
+            if signs[k] * a[k] > signs[k] * b[k] + margins[level]:
+                label = 1
+                break
+            if signs[k] * b[k] > signs[k] * a[k] + margins[level]:
+                label = 0
+                break
+        out.append(label)
+    return np.array(out)
+
+
+def test_heron_labels_match_a_hand_worked_example():
+    # factors: 0 = distance to the goal (less is better), 1 = speed (more), 2 = energy (less);
+    # importance: distance, then energy, then speed
+    ranking, signs, margins = [0, 2, 1], [-1, 1, -1], [0.5, 1.0, 0.1]
+    zi = np.array([[1.0, 3.0, 2.0], [1.0, 3.0, 2.0], [1.0, 3.0, 2.0], [1.0, 3.0, 2.0], [1.0, 3.0, 2.0]])
+    zj = np.array([[2.0, 0.0, 0.0], [1.2, 0.0, 5.0], [1.2, 9.0, 2.5], [1.2, 3.05, 2.5], [0.9, 2.0, 0.0]])
+    # 1: distance 1 vs 2 decides for i; 2: distance within 0.5, energy 2 vs 5 decides for i; 3: energy
+    # within 1, speed 3 vs 9 decides for j; 4: nothing decides; 5: distance within, energy 2 vs 0 for j
+    np.testing.assert_array_equal(hierarchical_labels(zi, zj, ranking, signs, margins), [1, 1, 0, -1, 0])
+
+
+def test_vectorised_labels_equal_a_double_loop(rng):
+    for _ in range(10):
+        k = int(rng.integers(1, 5))
+        zi, zj = rng.normal(size=(200, k)), rng.normal(size=(200, k))
+        ranking = rng.permutation(k)
+        signs = rng.choice([-1.0, 1.0], size=k)
+        margins = rng.uniform(0, 1, size=k)
+        np.testing.assert_array_equal(
+            hierarchical_labels(zi, zj, ranking, signs, margins), naive_labels(zi, zj, ranking, signs, margins)
+        )
+
+
+def test_heron_gatherer_labels_all_pairs_with_margins_from_the_spread(rng):
+    factors = rng.normal(size=(30, 4, 2))
+    fragments = Fragments(rng.normal(size=(30, 4, 3)), np.zeros((30, 4), dtype=int), factors=factors)
+    gatherer = HeronGatherer(ranking=[1, 0], signs=[1, -1], sigmas=[0.5, 0.5])
+    data = gatherer.all_pairs(fragments)
+    sums = factors.sum(1)
+    first, second = np.triu_indices(30, k=1)
+    expected = naive_labels(sums[first], sums[second], [1, 0], [1, -1], 0.5 * sums.std(0)[[1, 0]])
+    assert len(data) == int((expected >= 0).sum()) and set(np.unique(data.labels)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(data.labels, expected[expected >= 0])
+
+
+def linear_fragments(rng, n=400, length=3):
+    obs = rng.normal(size=(n, length, 3)).astype(np.float32)
+    weights = np.array([1.0, -2.0, 0.5])
+    return Fragments(obs, np.zeros((n, length), dtype=np.int64), rewards=obs @ weights), weights
+
+
+SPACES = (gym.spaces.Box(-5, 5, (3,), np.float32), gym.spaces.Discrete(2))
+
+
+def test_bradley_terry_model_recovers_a_linear_reward_ordering(rng):
+    fragments, weights = linear_fragments(rng)
+    first, second = random_pairs(len(fragments), 2000, rng)
+    data = SyntheticGatherer(temperature=0.5, seed=0)(fragments, first, second)
+    train, held = data.split(0.2, rng)
+    model = RewardModel(*SPACES, device="cpu")
+    losses = train_reward_model(model, train, epochs=15, seed=0)
+    assert losses[-1] < losses[0]
+    assert preference_accuracy(model, held) > 0.8
+    states = rng.normal(size=(500, 3)).astype(np.float32)
+    rho = stats.spearmanr(model.predict(states, np.zeros(500, dtype=int)), states @ weights).statistic
+    assert rho > 0.9
+
+
+def test_ensembles_worst_case_is_never_above_the_mean_and_models_save_and_load(rng, tmp_path):
+    fragments, _ = linear_fragments(rng, n=100)
+    data = SyntheticGatherer(temperature=0.5, seed=1)(fragments, *random_pairs(100, 300, rng))
+    ensemble = RewardEnsemble.of(RewardModel(*SPACES, device="cpu"), 3, aggregate="wco")
+    ensemble.train_members(data, epochs=3)
+    states, acts = rng.normal(size=(64, 3)).astype(np.float32), np.zeros(64, dtype=int)
+    worst = ensemble.predict(states, acts)
+    ensemble.aggregate = "mean"
+    mean = ensemble.predict(states, acts)
+    ensemble.aggregate, ensemble.uwo_penalty = "uwo", 1.0
+    assert np.all(worst <= mean + 1e-12) and np.all(ensemble.predict(states, acts) <= mean + 1e-12)
+    member = ensemble.members[0]
+    member.save(str(tmp_path / "m.pt"))
+    copy = RewardModel(*SPACES, device="cpu").load(str(tmp_path / "m.pt"))
+    np.testing.assert_allclose(copy.predict(states, acts), member.predict(states, acts), rtol=1e-6)
+    data.save(tmp_path / "d.npz")
+    loaded = PreferenceDataset.load(tmp_path / "d.npz")
+    np.testing.assert_array_equal(loaded.labels, data.labels)
+    np.testing.assert_array_equal(loaded.fragments.obs, data.fragments.obs)
+
+
+class FactorEnv(gym.Env):
+    observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        obs = np.full(2, self.t / 10, np.float32)
+        info = {"reward_factors": np.array([self.t, action], dtype=float)}
+        return obs, float(action), False, self.t >= 3, info
+
+
+def test_learned_reward_wrappers_agree_and_keep_the_true_reward(rng):
+    model = RewardModel(n_factors=2, device="cpu")
+    env = LearnedReward(FactorEnv(), model, mode="add")
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(1)
+    assert info["true_reward"] == 1.0 and reward == pytest.approx(1.0 + info["learned_reward"])
+    assert info["learned_reward"] == pytest.approx(model.predict_factors([[1.0, 1.0]])[0])
+    venv = VecLearnedReward(DummyVecEnv([FactorEnv, FactorEnv]), model)
+    venv.reset()
+    singles = [LearnedReward(FactorEnv(), model) for _ in range(2)]
+    for s in singles:
+        s.reset(seed=0)
+    for _ in range(7):  # across the autoreset every 3 steps
+        actions = rng.integers(2, size=2)
+        _, rewards, _, infos = venv.step(actions)
+        for k, single in enumerate(singles):
+            _, r, terminated, truncated, _ = single.step(int(actions[k]))
+            assert rewards[k] == pytest.approx(r, rel=1e-6) and infos[k]["true_reward"] == float(actions[k])
+            if terminated or truncated:
+                single.reset()
+    obs_model = RewardModel(*SPACES, device="cpu")
+    wrapped = LearnedReward(gym.make("CartPole-v1"), RewardModel(gym.make("CartPole-v1").observation_space,
+                                                                 gym.spaces.Discrete(2), device="cpu"))  # fmt: skip
+    first, _ = wrapped.reset(seed=0)
+    _, reward, _, _, _ = wrapped.step(0)
+    assert reward == pytest.approx(wrapped.model.predict(first[None], np.array([0]))[0])
+    assert obs_model.predict(np.zeros((1, 3), np.float32), np.zeros(1, dtype=int)).shape == (1,)
+
+
+def test_bad_input_is_rejected(rng):
+    z = rng.normal(size=(4, 3))
+    with pytest.raises(ValueError, match="permutation"):
+        hierarchical_labels(z, z, [0, 0, 1], [1, 1, 1], [0, 0, 0])
+    with pytest.raises(ValueError, match=r"\[P, K\]"):
+        hierarchical_labels(z, z[:, :2], [0, 1, 2], [1, 1, 1], [0, 0, 0])
+    with pytest.raises(ValueError, match="finite"):
+        hierarchical_labels(np.full((4, 3), np.nan), z, [0, 1, 2], [1, 1, 1], [0, 0, 0])
+    with pytest.raises(ValueError, match="margins"):
+        hierarchical_labels(z, z, [0, 1, 2], [1, 1, 1], [0, 0])
+    with pytest.raises(ValueError, match="signs"):
+        hierarchical_labels(z, z, [0, 1, 2], [1, 0, 1], [0, 0, 0])
+    fragments, _ = linear_fragments(rng, n=5)
+    with pytest.raises(ValueError, match="labels"):
+        PreferenceDataset(fragments, [0], [1], [0.3])
+    with pytest.raises(ValueError, match="empty"):
+        train_reward_model(RewardModel(*SPACES, device="cpu"), PreferenceDataset(fragments, [], [], []))
+    with pytest.raises(ValueError, match="factors"):
+        Fragments(np.zeros((2, 3, 1)), np.zeros((2, 3)), factors=np.zeros((2, 4, 2)))
+    with pytest.raises(ValueError, match="reward factors"):
+        RewardModel(n_factors=2, device="cpu").fragment_returns(fragments)
+    with pytest.raises(ValueError, match="either"):
+        RewardModel(device="cpu")
+    with pytest.raises(ValueError, match="outside"):
+        PreferenceDataset(fragments, [0], [9], [1.0])
