@@ -22,6 +22,8 @@ MODULES = [
     "rewarddesign.bilevel.blend",
     "rewarddesign.bilevel.hypergradient",
     "rewarddesign.envs.alignment",
+    "rewarddesign.envs.reward_factors",
+    "rewarddesign.preferences.gatherers",
 ]
 
 

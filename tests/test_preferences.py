@@ -184,3 +184,30 @@ def test_bad_input_is_rejected(rng):
         RewardModel(device="cpu")
     with pytest.raises(ValueError, match="outside"):
         PreferenceDataset(fragments, [0], [9], [1.0])
+
+
+@pytest.mark.parametrize(
+    "env_id, reward_of",
+    [
+        ("Pendulum-v1", lambda f: -(f[0] + 0.1 * f[1] + 0.001 * f[2])),
+        ("MountainCarContinuous-v0", lambda f: 100 * f[0] - 0.1 * f[1]),
+        ("HalfCheetah-v5", lambda f: f[0] - f[1]),
+        ("Hopper-v5", lambda f: f[0] - f[1] + f[2]),
+    ],
+)
+def test_reward_factors_add_up_to_the_env_reward(env_id, reward_of):
+    from gymnasium.utils.env_checker import check_env
+    from rewarddesign.envs.reward_factors import REWARD_FACTORS, with_reward_factors
+
+    env = with_reward_factors(gym.make(env_id))
+    check_env(env, skip_render_check=True)
+    env.reset(seed=0)
+    for _ in range(20):
+        _, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        factors = info["reward_factors"]
+        assert factors.shape == (len(REWARD_FACTORS[env_id].names),)
+        assert reward == pytest.approx(reward_of(factors), rel=1e-5, abs=1e-5)
+        if terminated or truncated:
+            env.reset()
+    with pytest.raises(ValueError, match="no reward factors"):
+        with_reward_factors(gym.make("CartPole-v1"))
