@@ -211,3 +211,19 @@ def test_reward_factors_add_up_to_the_env_reward(env_id, reward_of):
             env.reset()
     with pytest.raises(ValueError, match="no reward factors"):
         with_reward_factors(gym.make("CartPole-v1"))
+
+
+def test_a_short_heron_run_on_pendulum_beats_the_untrained_policy():
+    from rewarddesign.preferences.learning import PreferenceLearning
+
+    gatherer = HeronGatherer(ranking=[0, 1, 2], signs=[-1, -1, -1], sigmas=[0.1, 0.1, 0.1])
+    learner = PreferenceLearning(
+        "Pendulum-v1", gatherer, rounds=4, episodes_per_round=8, device="cpu", seed=0,
+        algo_kwargs={"learning_starts": 500},
+    )  # fmt: skip
+    learner.train(6000, 400)
+    last = learner.history[-1]
+    assert last["comparisons"] == 400 and len(learner.dataset) + len(learner.test_set) <= 400
+    # SAC on the learned reward swings the pendulum up: far above the random policy (about -1200)
+    assert last["true_return"] > learner.untrained_return + 500
+    assert last["accuracy"] > 0.7

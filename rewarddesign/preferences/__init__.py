@@ -8,10 +8,19 @@
   Bradley-Terry loss (:func:`train_reward_model`), and :class:`RewardEnsemble` with mean,
   worst-case (WCO) and uncertainty-weighted (UWO) aggregation.
 - Wrappers: :class:`LearnedReward` (Gymnasium) and :class:`VecLearnedReward` (SB3).
+- The loop: :class:`PreferenceLearning` alternates SB3 training on the learned reward with
+  gathering labels on fragments of the agent's episodes (:class:`RandomFragmenter`, or
+  :class:`DisagreementFragmenter` for active selection by ensemble disagreement).
 """
 
 from rewarddesign.preferences.data import Fragments, PreferenceDataset
 from rewarddesign.preferences.gatherers import HeronGatherer, SyntheticGatherer, hierarchical_labels, random_pairs
+from rewarddesign.preferences.learning import (
+    DisagreementFragmenter,
+    PreferenceLearning,
+    RandomFragmenter,
+    rollout_fragments,
+)
 from rewarddesign.preferences.models import (
     RewardEnsemble,
     RewardModel,
@@ -35,4 +44,8 @@ __all__ = [
     "preference_accuracy",
     "LearnedReward",
     "VecLearnedReward",
+    "PreferenceLearning",
+    "RandomFragmenter",
+    "DisagreementFragmenter",
+    "rollout_fragments",
 ]

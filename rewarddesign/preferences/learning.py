@@ -1,0 +1,268 @@
+"""The preference-learning loop: alternate agent training on the learned reward with gathering labels.
+
+Each round, the current policy is rolled out on the env (with its reward factors), the episodes
+are cut into fragments, pairs are chosen (at random, or by the ensemble's disagreement), a
+gatherer labels them, the reward model is retrained on all labels so far, and the SB3 agent
+trains on the learned reward (the env's reward kept in ``info["true_reward"]``). The first round
+gathers an ``initial_fraction`` of all comparisons, the rest are spread evenly over the rounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rewarddesign.preferences.data import Fragments, PreferenceDataset
+from rewarddesign.preferences.gatherers import random_pairs
+from rewarddesign.preferences.models import RewardEnsemble, RewardModel, preference_accuracy, train_reward_model
+from rewarddesign.preferences.wrappers import VecLearnedReward
+
+__all__ = ["RandomFragmenter", "DisagreementFragmenter", "PreferenceLearning", "rollout_fragments"]
+
+
+def rollout_fragments(
+    env: gym.Env, policy: Any, episodes: int, length: int, rng: np.random.Generator, deterministic: bool = False
+) -> tuple[Fragments, np.ndarray]:
+    """Fragments of ``length`` steps cut at random from ``episodes`` episodes, and the episodes' true returns.
+
+    Each episode gives ``max(1, T // length)`` fragments at random offsets. ``policy`` is an SB3
+    model (``predict``) or None for uniformly random actions.
+    """
+    obs_f, act_f, fac_f, rew_f, returns = [], [], [], [], []
+    for _ in range(episodes):
+        obs, _ = env.reset(seed=int(rng.integers(2**31)))
+        steps: dict[str, list[Any]] = {"obs": [], "act": [], "factors": [], "reward": []}
+        done = False
+        while not done:
+            action = (
+                env.action_space.sample() if policy is None else policy.predict(obs, deterministic=deterministic)[0]
+            )
+            nxt, reward, terminated, truncated, info = env.step(action)
+            steps["obs"].append(np.asarray(obs, dtype=np.float32))
+            steps["act"].append(np.asarray(action))
+            steps["factors"].append(np.asarray(info.get("reward_factors", np.zeros(0)), dtype=np.float64))
+            steps["reward"].append(float(reward))
+            obs, done = nxt, terminated or truncated
+        returns.append(sum(steps["reward"]))
+        total = len(steps["reward"])
+        if total < length:
+            raise ValueError(f"an episode of {total} steps is shorter than the fragment length {length}")
+        for _ in range(max(1, total // length)):
+            start = int(rng.integers(total - length + 1))
+            window = slice(start, start + length)
+            obs_f.append(np.stack(steps["obs"][window]))
+            act_f.append(np.stack(steps["act"][window]))
+            fac_f.append(np.stack(steps["factors"][window]))
+            rew_f.append(np.array(steps["reward"][window]))
+    factors = np.stack(fac_f)
+    fragments = Fragments(np.stack(obs_f), np.stack(act_f), factors if factors.shape[-1] else None, np.stack(rew_f))
+    return fragments, np.array(returns)
+
+
+class RandomFragmenter:
+    """Pairs of fragments drawn uniformly."""
+
+    def __call__(self, fragments: Fragments, n_pairs: int, model: Any, rng: np.random.Generator):
+        return random_pairs(len(fragments), n_pairs, rng)
+
+
+class DisagreementFragmenter:
+    """Active selection: of ``oversample`` times as many random pairs, those the ensemble disagrees on most.
+
+    Disagreement is the standard deviation over members of ``sigmoid(R_i - R_j)``; needs a
+    :class:`~rewarddesign.preferences.models.RewardEnsemble` (falls back to random pairs otherwise).
+    """
+
+    def __init__(self, oversample: int = 5) -> None:
+        self.oversample = int(oversample)
+
+    def __call__(self, fragments: Fragments, n_pairs: int, model: Any, rng: np.random.Generator):
+        first, second = random_pairs(len(fragments), n_pairs * self.oversample, rng)
+        if not isinstance(model, RewardEnsemble):
+            return first[:n_pairs], second[:n_pairs]
+        with torch.no_grad():
+            p = torch.stack(
+                [
+                    torch.sigmoid(m.fragment_returns(fragments, first) - m.fragment_returns(fragments, second))
+                    for m in model.members
+                ]
+            )
+        keep = np.argsort(-p.std(0).cpu().numpy())[:n_pairs]
+        return first[keep], second[keep]
+
+
+class PreferenceLearning:
+    """Preference-based RL with SB3: a reward model learned from labelled fragment pairs drives the agent.
+
+    Args:
+        env_id: A Gymnasium env id with reward factors when the gatherer or model uses them
+            (see :mod:`rewarddesign.envs.reward_factors`).
+        gatherer: A :class:`~rewarddesign.preferences.gatherers.HeronGatherer` or
+            :class:`~rewarddesign.preferences.gatherers.SyntheticGatherer`.
+        reward_inputs: ``"obs_act"`` (the model sees observations and actions) or ``"factors"``.
+        algo: ``"sac"``, ``"ppo"``, ``"td3"`` or ``"a2c"``.
+        fragment_length: Steps per fragment.
+        ensemble_size: 1 for one model, more for an ensemble aggregated by ``aggregate``.
+        aggregate: ``"mean"``, ``"wco"`` or ``"uwo"``.
+        fragmenter: How pairs are chosen (default :class:`RandomFragmenter`).
+        rounds: Rounds of gathering and training.
+        initial_fraction: Share of the comparisons gathered in the first round (before any training).
+        episodes_per_round: Episodes rolled out per round to cut fragments from.
+        reward_epochs: Epochs of reward training per round.
+        held_out: Share of each round's pairs kept out of training to measure accuracy.
+        true_reward: The true reward as a batched ``(obs, act, next_obs, done)`` function, to log the
+            sample EPIC distance of ``obs_act`` models to it.
+        algo_kwargs: Further keyword arguments of the SB3 algorithm.
+        device: ``"auto"`` (CUDA when there is one) for the agent and the reward model.
+        seed: Seeds everything.
+
+    Attributes:
+        model: The reward model or ensemble; dataset: all training pairs; agent: the SB3 model;
+        untrained_return: the true return of the first round's uniformly random episodes;
+        history: One dict per round: timesteps, comparisons, true return of the policy's episodes,
+        learned return of those episodes, held-out accuracy, EPIC distance (when computed).
+    """
+
+    def __init__(
+        self,
+        env_id: str,
+        gatherer: Callable[[Fragments, np.ndarray, np.ndarray], PreferenceDataset],
+        *,
+        reward_inputs: str = "obs_act",
+        algo: str = "sac",
+        fragment_length: int = 25,
+        ensemble_size: int = 1,
+        aggregate: str = "mean",
+        fragmenter: Any = None,
+        rounds: int = 5,
+        initial_fraction: float = 0.25,
+        episodes_per_round: int = 10,
+        reward_epochs: int = 20,
+        held_out: float = 0.1,
+        true_reward: Callable[..., np.ndarray] | None = None,
+        algo_kwargs: dict[str, Any] | None = None,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
+        from stable_baselines3.common.utils import get_device
+
+        from rewarddesign.envs.reward_factors import REWARD_FACTORS, with_reward_factors
+        from rewarddesign.train import ALGORITHMS
+
+        if reward_inputs not in ("obs_act", "factors"):
+            raise ValueError(f'reward_inputs must be "obs_act" or "factors", got {reward_inputs!r}')
+        if algo not in ALGORITHMS:
+            raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {algo!r}")
+        if rounds < 1 or not 0 < initial_fraction <= 1 or not 0 <= held_out < 1:
+            raise ValueError("need rounds >= 1, 0 < initial_fraction <= 1, 0 <= held_out < 1")
+        self.env_id, self.gatherer, self.algo = env_id, gatherer, algo
+        self.has_factors = env_id in REWARD_FACTORS
+        self.make_env = (
+            (lambda: with_reward_factors(gym.make(env_id))) if self.has_factors else (lambda: gym.make(env_id))
+        )
+        probe = self.make_env()
+        self.device = get_device(device)
+        if reward_inputs == "factors":
+            if not self.has_factors:
+                raise ValueError(f"{env_id} has no reward factors for a factor model")
+            base = RewardModel(n_factors=len(REWARD_FACTORS[env_id].names), device=self.device)
+        else:
+            base = RewardModel(probe.observation_space, probe.action_space, device=self.device)
+        torch.manual_seed(seed)
+        self.model: RewardModel | RewardEnsemble = (
+            base if ensemble_size == 1 else RewardEnsemble.of(base, ensemble_size, aggregate, seed=seed)
+        )
+        self.fragmenter = fragmenter or RandomFragmenter()
+        self.fragment_length, self.rounds, self.initial_fraction = fragment_length, rounds, float(initial_fraction)
+        self.episodes_per_round, self.reward_epochs, self.held_out = episodes_per_round, reward_epochs, held_out
+        self.true_reward = true_reward
+        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.eval_env = self.make_env()
+        from stable_baselines3.common.monitor import Monitor
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        self.venv = VecLearnedReward(DummyVecEnv([lambda: Monitor(self.make_env())]), self.model)
+        self.venv.seed(seed)
+        self.agent = ALGORITHMS[algo](
+            "MlpPolicy", self.venv, seed=seed, device=self.device, verbose=0, **(algo_kwargs or {})
+        )
+        self.dataset: PreferenceDataset | None = None
+        self.test_set: PreferenceDataset | None = None
+        self.timesteps = 0
+        self.untrained_return = float("nan")  # of the first round's random-action episodes
+        self.history: list[dict[str, Any]] = []
+
+    def _gather(self, n_pairs: int, policy: Any) -> tuple[Fragments, np.ndarray]:
+        fragments, returns = rollout_fragments(
+            self.eval_env, policy, self.episodes_per_round, self.fragment_length, self.rng
+        )
+        first, second = self.fragmenter(fragments, n_pairs, self.model, self.rng)
+        labelled = self.gatherer(fragments, first, second)
+        train, test = labelled.split(self.held_out, self.rng)
+        self.dataset = train if self.dataset is None else self.dataset.extend(train)
+        if len(test):
+            self.test_set = test if self.test_set is None else self.test_set.extend(test)
+        return fragments, returns
+
+    def _train_reward(self) -> None:
+        assert self.dataset is not None
+        if isinstance(self.model, RewardEnsemble):
+            self.model.train_members(self.dataset, seed=self.seed, epochs=self.reward_epochs)
+        else:
+            train_reward_model(self.model, self.dataset, epochs=self.reward_epochs, seed=self.seed)
+
+    def train(
+        self, total_timesteps: int, total_comparisons: int, callback: Callable | None = None
+    ) -> PreferenceLearning:
+        """Run the rounds: gather, retrain the reward, train the agent for ``total_timesteps / rounds``."""
+        if total_timesteps < self.rounds or total_comparisons < 2:
+            raise ValueError("need at least one timestep per round and two comparisons")
+        initial = max(1, int(self.initial_fraction * total_comparisons))
+        later = (total_comparisons - initial) // max(1, self.rounds - 1) if self.rounds > 1 else 0
+        per_round_steps = total_timesteps // self.rounds
+        comparisons = 0
+        for r in range(self.rounds):
+            n_pairs = initial if r == 0 else later
+            policy = None if r == 0 else self.agent
+            fragments, returns = self._gather(max(n_pairs, 1), policy)
+            if r == 0:
+                self.untrained_return = float(np.mean(returns))
+            comparisons += n_pairs
+            self._train_reward()
+            self.agent.learn(per_round_steps, reset_num_timesteps=False)
+            self.timesteps += per_round_steps
+            row = self._evaluate(comparisons)
+            self.history.append(row)
+            if callback is not None:
+                callback(row)
+        return self
+
+    def _evaluate(self, comparisons: int) -> dict[str, Any]:
+        fragments, returns = rollout_fragments(
+            self.eval_env, self.agent, 5, self.fragment_length, self.rng, deterministic=True
+        )
+        with torch.no_grad():
+            learned = float(self.model.fragment_returns(fragments).mean())
+        row: dict[str, Any] = {
+            "timesteps": self.timesteps,
+            "comparisons": comparisons,
+            "true_return": float(np.mean(returns)),
+            "learned_fragment_return": learned,
+            "accuracy": preference_accuracy(self.model, self.test_set) if self.test_set is not None else float("nan"),
+        }
+        if self.true_reward is not None and getattr(self.model, "n_factors", 1) is None:
+            from rewarddesign.distances import Transitions, sample_epic_distance
+
+            n, length = len(fragments), fragments.length
+            obs = fragments.obs.reshape(n * length, -1)
+            acts = fragments.acts.reshape(n * length, *fragments.acts.shape[2:])
+            transitions = Transitions(obs[:-1], acts[:-1], obs[1:])
+            row["epic"] = sample_epic_distance(
+                self.model.predict, self.true_reward, transitions, 0.99, n_mean_samples=64, rng=self.seed
+            )
+        return row
