@@ -39,6 +39,7 @@ bench: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/games_solvers.py
 	OMP_NUM_THREADS=1 $(PY) benchmarks/psro_driving.py --workers 2
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bilevel_alignment.py --workers 2
+	$(PY) benchmarks/preference_labels_speed.py
 
 # On a machine with CUDA: the GPU checks and the Ant benchmark at full length (benchmarks/gpu_check.sh).
 gpu-check: setup

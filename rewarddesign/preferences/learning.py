@@ -121,10 +121,13 @@ class PreferenceLearning:
         seed: Seeds everything.
 
     Attributes:
-        model: The reward model or ensemble; dataset: all training pairs; agent: the SB3 model;
-        untrained_return: the true return of the first round's uniformly random episodes;
-        history: One dict per round: timesteps, comparisons, true return of the policy's episodes,
-        learned return of those episodes, held-out accuracy, EPIC distance (when computed).
+        model: The reward model or ensemble.
+        dataset: All training pairs so far.
+        agent: The SB3 model.
+        untrained_return: The true return of the first round's uniformly random episodes.
+        history: One dict per round: timesteps, comparisons, true return of the policy's
+            episodes, learned return of its fragments, held-out accuracy, EPIC distance (when
+            computed).
     """
 
     def __init__(
