@@ -30,7 +30,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["FactorSpec", "REWARD_FACTORS", "RewardFactors", "with_reward_factors"]
+__all__ = ["FactorSpec", "REWARD_FACTORS", "RewardFactors", "with_reward_factors", "FactorWeightedReward"]
 
 
 @dataclass(frozen=True)
@@ -114,3 +114,35 @@ def with_reward_factors(env: gym.Env) -> RewardFactors:
     if env_id not in REWARD_FACTORS:
         raise ValueError(f"no reward factors known for {env_id!r}; known: {', '.join(REWARD_FACTORS)}")
     return RewardFactors(env, REWARD_FACTORS[env_id])
+
+
+class FactorWeightedReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """A hand-weighted sum of the reward factors as the reward: ``sum_k w_k s_k f_k`` (``s_k`` the factor's sign).
+
+    The env's reward stays in ``info["true_reward"]``. The env is wrapped with its factors if it
+    is not already.
+
+    Args:
+        env: The env (its id must be in :data:`REWARD_FACTORS`).
+        weights: One non-negative weight per factor.
+    """
+
+    def __init__(self, env: gym.Env, weights: Any) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, weights=weights)
+        if not isinstance(env, RewardFactors):
+            env = with_reward_factors(env)
+        super().__init__(env)
+        spec = env.factor_spec
+        self.weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+        if (
+            self.weights.shape != (len(spec.names),)
+            or np.any(self.weights < 0)
+            or not np.all(np.isfinite(self.weights))
+        ):
+            raise ValueError(f"weights must be {len(spec.names)} finite values >= 0 ({spec.names}), got {weights!r}")
+        self._signed = self.weights * np.asarray(spec.signs)
+
+    def step(self, action: Any):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        designed = float(self._signed @ info["reward_factors"])
+        return obs, designed, terminated, truncated, dict(info, true_reward=float(reward))

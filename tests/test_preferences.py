@@ -227,3 +227,51 @@ def test_a_short_heron_run_on_pendulum_beats_the_untrained_policy():
     # SAC on the learned reward swings the pendulum up: far above the random policy (about -1200)
     assert last["true_return"] > learner.untrained_return + 500
     assert last["accuracy"] > 0.7
+
+
+def test_weighted_factor_reward_and_fragments_from_rollouts(rng):
+    from rewarddesign.envs.reward_factors import FactorWeightedReward
+
+    from rewarddesign.preferences.learning import rollout_fragments
+
+    env = FactorWeightedReward(gym.make("Pendulum-v1"), [1.0, 0.5, 0.25])
+    env.reset(seed=0)
+    _, reward, *_, info = env.step(np.array([2.0], dtype=np.float32))
+    f = info["reward_factors"]
+    assert reward == pytest.approx(-(f[0] + 0.5 * f[1] + 0.25 * f[2]))
+    assert info["true_reward"] == pytest.approx(-(f[0] + 0.1 * f[1] + 0.001 * f[2]))
+    with pytest.raises(ValueError, match="weights"):
+        FactorWeightedReward(gym.make("Pendulum-v1"), [1.0, -1.0, 0.0])
+    from rewarddesign.envs.reward_factors import with_reward_factors
+
+    fragments, returns = rollout_fragments(with_reward_factors(gym.make("Pendulum-v1")), None, 2, 25, rng)
+    assert len(fragments) == 2 * (200 // 25) and fragments.factors.shape == (16, 25, 3)
+    np.testing.assert_allclose(
+        fragments.rewards, -(fragments.factors @ np.array([1.0, 0.1, 0.001])), rtol=1e-5, atol=1e-6
+    )
+    assert returns.shape == (2,)
+    with pytest.raises(ValueError, match="shorter"):
+        rollout_fragments(gym.make("Pendulum-v1"), None, 1, 500, rng)
+
+
+def test_disagreement_fragmenter_picks_the_pairs_the_ensemble_disagrees_on(rng):
+    from rewarddesign.preferences import DisagreementFragmenter
+
+    fragments, _ = linear_fragments(rng, n=60)
+    ensemble = RewardEnsemble.of(RewardModel(*SPACES, device="cpu"), 3)
+    first, second = DisagreementFragmenter(oversample=5)(fragments, 10, ensemble, np.random.default_rng(0))
+    all_first, all_second = random_pairs(60, 50, np.random.default_rng(0))
+
+    def spread(a, b):
+        import torch
+
+        with torch.no_grad():
+            p = torch.stack(
+                [
+                    torch.sigmoid(m.fragment_returns(fragments, a) - m.fragment_returns(fragments, b))
+                    for m in ensemble.members
+                ]
+            )
+        return p.std(0).numpy()
+
+    assert len(first) == 10 and spread(first, second).min() >= np.sort(spread(all_first, all_second))[-10] - 1e-6
