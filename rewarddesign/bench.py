@@ -84,10 +84,33 @@ def _grid_centre_blend(learn: bool) -> Callable[[str, int], Callable[[Any], Any]
     return factory
 
 
+def _pendulum_heron(env_id: str, seed: int) -> Callable[[Any], Any]:
+    """A reward model from HERON labels on random-action fragments of Pendulum (angle, then speed, then torque)."""
+    import gymnasium as gym
+
+    from rewarddesign.envs.reward_factors import with_reward_factors
+    from rewarddesign.preferences import (
+        HeronGatherer,
+        LearnedReward,
+        RewardModel,
+        rollout_fragments,
+        train_reward_model,
+    )
+
+    rng = np.random.default_rng(seed)
+    env = with_reward_factors(gym.make(env_id))
+    fragments, _ = rollout_fragments(env, None, 20, 25, rng)
+    data = HeronGatherer(ranking=[0, 1, 2], signs=[-1, -1, -1], sigmas=[0.1, 0.1, 0.1]).all_pairs(fragments)
+    model = RewardModel(env.observation_space, env.action_space, device="cpu")
+    train_reward_model(model, data, epochs=5, seed=seed)
+    return lambda inner: LearnedReward(inner, model)
+
+
 #: Reward-design wrappers by name: ``factory(env_id, seed) -> (env -> wrapped env)``, called once per run.
 DESIGN_WRAPPERS: dict[str, Callable[[str, int], Callable[[Any], Any]]] = {
     "grid_centre_naive": _grid_centre_blend(learn=False),
     "grid_centre_barfi": _grid_centre_blend(learn=True),
+    "pendulum_heron": _pendulum_heron,
 }
 
 
@@ -141,12 +164,13 @@ _MAZE = ("rewarddesign/GridMaze-v0",)
 _COVERAGE = ("rewarddesign/CoverageGrid-v0",)
 _TRUST = ("rewarddesign/TrustDilemma-v0",)
 _GRID = ("rewarddesign/ContinuousGrid-v0",)
+_PENDULUM = ("Pendulum-v1",)
 
 #: Built-in suites by name.
 SUITES: dict[str, Suite] = {
     "quick": Suite(
         name="quick",
-        env_ids=_MAZE + _COVERAGE + _TRUST + _GRID,
+        env_ids=_MAZE + _COVERAGE + _TRUST + _GRID + _PENDULUM,
         designs=(
             Design("original"),
             Design("maze_distance", "maze_distance", envs=_MAZE),
@@ -154,6 +178,7 @@ SUITES: dict[str, Suite] = {
             Design("risk_averse", env_kwargs=(("risk_aversion", 0.5),), envs=_TRUST),
             Design("naive_heuristic", wrapper="grid_centre_naive", envs=_GRID),
             Design("barfi", wrapper="grid_centre_barfi", envs=_GRID),
+            Design("heron", wrapper="pendulum_heron", envs=_PENDULUM),
         ),
         algos=("ppo",),
         seeds=(0, 1, 2),

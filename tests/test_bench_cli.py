@@ -78,8 +78,10 @@ def test_quick_suite_has_the_coverage_case_with_designs_limited_to_their_envs():
         ("rewarddesign/ContinuousGrid-v0", "original"),
         ("rewarddesign/ContinuousGrid-v0", "naive_heuristic"),
         ("rewarddesign/ContinuousGrid-v0", "barfi"),
+        ("Pendulum-v1", "original"),
+        ("Pendulum-v1", "heron"),
     }
-    assert len(runs) == 27
+    assert len(runs) == 33
 
 
 def test_design_wrappers_train_on_the_blend_and_evaluate_on_the_primary_reward(tmp_path):
