@@ -105,11 +105,12 @@ def main() -> None:
         seconds = np.mean([r["seconds"] for r in reports if r["method"] == method])
         per_seed = ", ".join(f"{v:.0f}" for v in values)
         lines.append(f"| {method} | {values.mean():.0f} ± {half:.0f} | {per_seed} | {seconds:.0f} |")
-    gap = (means["ground_truth"] - means["heron"]) / abs(means["ground_truth"])
+    gap = (means["heron"] - means["ground_truth"]) / abs(means["ground_truth"])
     lines += [
         "",
-        f"HERON against the heuristic sum: {means['heron']:.0f} vs {means['heuristic_sum']:.0f}; HERON's shortfall "
-        f"from the ground truth: {100 * gap:.0f}% of its return (target: within 10%).",
+        f"HERON against the heuristic sum: {means['heron']:.0f} vs {means['heuristic_sum']:.0f}; HERON against the "
+        f"ground truth: {100 * gap:+.0f}% of the ground truth's return magnitude (positive: HERON does better; "
+        "target: no worse than -10%).",
     ]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "preference_learning.md").write_text("\n".join(lines) + "\n")

@@ -33,6 +33,7 @@ def rollout_fragments(
     model (``predict``) or None for uniformly random actions.
     """
     obs_f, act_f, fac_f, rew_f, returns = [], [], [], [], []
+    env.action_space.seed(int(rng.integers(2**31)))  # random actions are drawn reproducibly too
     for _ in range(episodes):
         obs, _ = env.reset(seed=int(rng.integers(2**31)))
         steps: dict[str, list[Any]] = {"obs": [], "act": [], "factors": [], "reward": []}
