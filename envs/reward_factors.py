@@ -30,6 +30,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rewarddesign.rewards import TransitionRewardWrapper
+
 __all__ = ["FactorSpec", "REWARD_FACTORS", "RewardFactors", "with_reward_factors", "FactorWeightedReward"]
 
 
@@ -82,7 +84,7 @@ REWARD_FACTORS: dict[str, FactorSpec] = {
 }
 
 
-class RewardFactors(gym.Wrapper, gym.utils.RecordConstructorArgs):
+class RewardFactors(TransitionRewardWrapper, gym.utils.RecordConstructorArgs):
     """Adds ``info["reward_factors"]`` (a float vector ``[K]``) to every step.
 
     Args:
@@ -94,18 +96,10 @@ class RewardFactors(gym.Wrapper, gym.utils.RecordConstructorArgs):
         gym.utils.RecordConstructorArgs.__init__(self, spec=spec)
         super().__init__(env)
         self.factor_spec = spec
-        self._obs: Any = None
 
-    def reset(self, **kwargs: Any):
-        obs, info = self.env.reset(**kwargs)
-        self._obs = obs
-        return obs, info
-
-    def step(self, action: Any):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        factors = self.factor_spec.compute(self.env, self._obs, action, obs, reward, terminated, info)
-        self._obs = obs
-        return obs, reward, terminated, truncated, dict(info, reward_factors=np.asarray(factors, dtype=np.float64))
+    def transition_reward(self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool, info: dict):
+        factors = self.factor_spec.compute(self.env, obs, action, next_obs, reward, terminated, info)
+        return reward, dict(info, reward_factors=np.asarray(factors, dtype=np.float64))
 
 
 def with_reward_factors(env: gym.Env) -> RewardFactors:

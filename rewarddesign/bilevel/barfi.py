@@ -27,7 +27,7 @@ from stable_baselines3.common.utils import get_device
 from rewarddesign.bilevel.blend import BlendedReward
 from rewarddesign.bilevel.hypergradient import implicit_hypergradient
 from rewarddesign.bilevel.learners import ActorCritic, Batch, PolicyNet, Reinforce, _mlp, collect_episodes
-from rewarddesign.rewards import check_rewards
+from rewarddesign.rewards import TransitionRewardWrapper, check_rewards
 
 __all__ = ["BehaviorAlignment", "BehaviorAlignedReward", "LEARNERS", "potential_shaping"]
 
@@ -304,7 +304,7 @@ def _blend_numpy(
         return blend(as_t(feats), as_t(primary_arr), as_t(aux)).cpu().numpy().astype(np.float64)
 
 
-class BehaviorAlignedReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
+class BehaviorAlignedReward(TransitionRewardWrapper, gym.utils.RecordConstructorArgs):
     """An env whose reward is a (frozen) learned blend of its own reward and heuristics.
 
     ``info["original_reward"]`` keeps the env's reward (so a ``Monitor`` inside reports the true
@@ -335,30 +335,23 @@ class BehaviorAlignedReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         for p in self.blend.parameters():
             p.requires_grad_(False)
         self.aux_rewards, self.features = list(aux_rewards), features or _flat_features
-        self._obs: Any = None
 
     @property
     def gamma(self) -> float:
         return self.blend.gamma.item()
 
-    def reset(self, **kwargs: Any):
-        obs, info = self.env.reset(**kwargs)
-        self._obs = obs
-        return obs, info
-
-    def step(self, action: Any):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        aligned = _blend_numpy(
-            self.blend,
-            self.features,
-            self.aux_rewards,
-            np.asarray(self._obs)[None],
-            np.asarray(action)[None],
-            np.asarray(obs)[None],
-            np.array([terminated]),
-            np.array([reward], dtype=np.float64),
-            torch.device("cpu"),
-        )[0]
-        self._obs = obs
-        info = dict(info, original_reward=float(reward), aligned_reward=float(aligned))
-        return obs, float(aligned), terminated, truncated, info
+    def transition_reward(self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool, info: dict):
+        aligned = float(
+            _blend_numpy(
+                self.blend,
+                self.features,
+                self.aux_rewards,
+                np.asarray(obs)[None],
+                np.asarray(action)[None],
+                np.asarray(next_obs)[None],
+                np.array([terminated]),
+                np.array([reward], dtype=np.float64),
+                torch.device("cpu"),
+            )[0]
+        )
+        return aligned, dict(info, original_reward=reward, aligned_reward=aligned)

@@ -14,6 +14,8 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
+from rewarddesign.rewards import TransitionRewardWrapper
+
 __all__ = ["LearnedReward", "VecLearnedReward"]
 
 MODES = ("replace", "add")
@@ -31,7 +33,7 @@ def _score(model: Any, obs: np.ndarray, act: np.ndarray, infos: list[dict[str, A
     return model.predict(obs, act)
 
 
-class LearnedReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
+class LearnedReward(TransitionRewardWrapper, gym.utils.RecordConstructorArgs):
     """An env whose reward is a learned model's (or the env's plus the model's).
 
     Args:
@@ -47,21 +49,11 @@ class LearnedReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         gym.utils.RecordConstructorArgs.__init__(self, model=model, mode=mode, scale=scale)
         super().__init__(env)
         self.model, self.mode, self.scale = model, mode, float(scale)
-        self._obs: Any = None
 
-    def reset(self, **kwargs: Any):
-        obs, info = self.env.reset(**kwargs)
-        self._obs = obs
-        return obs, info
-
-    def step(self, action: Any):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        learned = self.scale * float(
-            _score(self.model, np.asarray(self._obs)[None], np.asarray(action)[None], [info])[0]
-        )
-        self._obs = obs
-        new = learned if self.mode == "replace" else float(reward) + learned
-        return obs, new, terminated, truncated, dict(info, true_reward=float(reward), learned_reward=learned)
+    def transition_reward(self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool, info: dict):
+        learned = self.scale * float(_score(self.model, np.asarray(obs)[None], np.asarray(action)[None], [info])[0])
+        new = learned if self.mode == "replace" else reward + learned
+        return new, dict(info, true_reward=reward, learned_reward=learned)
 
 
 class VecLearnedReward(VecEnvWrapper):
