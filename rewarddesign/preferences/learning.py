@@ -262,10 +262,13 @@ class PreferenceLearning:
         if self.true_reward is not None and getattr(self.model, "n_factors", 1) is None:
             from rewarddesign.distances import Transitions, sample_epic_distance
 
-            n, length = len(fragments), fragments.length
-            obs = fragments.obs.reshape(n * length, -1)
-            acts = fragments.acts.reshape(n * length, *fragments.acts.shape[2:])
-            transitions = Transitions(obs[:-1], acts[:-1], obs[1:])
+            n, steps = len(fragments), fragments.length - 1  # transitions inside each fragment
+            obs, acts = fragments.obs, fragments.acts
+            transitions = Transitions(
+                obs[:, :-1].reshape(n * steps, *obs.shape[2:]),
+                acts[:, :-1].reshape(n * steps, *acts.shape[2:]),
+                obs[:, 1:].reshape(n * steps, *obs.shape[2:]),
+            )
             row["epic"] = sample_epic_distance(
                 self.model.predict, self.true_reward, transitions, 0.99, n_mean_samples=64, rng=self.seed
             )
