@@ -40,6 +40,8 @@ bench: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/psro_driving.py --workers 2
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bilevel_alignment.py --workers 2
 	$(PY) benchmarks/preference_labels_speed.py
+	OMP_NUM_THREADS=1 $(PY) benchmarks/preference_learning.py --env Pendulum-v1 --workers 2
+	OMP_NUM_THREADS=1 $(PY) benchmarks/preference_learning.py --env MountainCarContinuous-v0 --workers 2
 
 # On a machine with CUDA: the GPU checks and the Ant benchmark at full length (benchmarks/gpu_check.sh).
 gpu-check: setup
