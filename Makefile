@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev,docs]'
+	$(PY) -m pip install --quiet -e '.[dev,docs,ray]'
 	touch $(STAMP)
 
 lint: setup
@@ -40,6 +40,8 @@ bench: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/psro_driving.py --workers 2
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bilevel_alignment.py --workers 2
 	$(PY) benchmarks/preference_labels_speed.py
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_runner_overhead.py
+	OMP_NUM_THREADS=1 $(VENV)/bin/rewarddesign bench --suite control --workers 2 --device cpu --no-progress
 	OMP_NUM_THREADS=1 $(PY) benchmarks/preference_learning.py --env Pendulum-v1 --workers 2
 	OMP_NUM_THREADS=1 $(PY) benchmarks/preference_learning.py --env MountainCarContinuous-v0 --workers 2
 

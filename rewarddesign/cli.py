@@ -4,6 +4,8 @@
 
     rewarddesign train --env MountainCar-v0 --algo ppo --shaping mountaincar_energy --timesteps 100000 --seed 0
     rewarddesign bench --suite quick
+    rewarddesign bench --suite control --executor ray --ray-address auto
+    rewarddesign bench report benchmarks/results/control
     rewarddesign distance rewards.npz --env FrozenLake-v1 --metric starc-val-l2 --heatmap distances.png
     rewarddesign potentials
 """
@@ -60,19 +62,32 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from rewarddesign.bench import SUITES, format_table, plot_curves, run_suite, summarize
+    from rewarddesign.bench import SUITES, report, run_suite
 
     if args.suite not in SUITES:
         print(f"unknown suite {args.suite!r}; built in: {', '.join(sorted(SUITES))}", file=sys.stderr)
         return 2
-    suite = SUITES[args.suite]
+    suite = SUITES[args.suite].subset(args.envs, args.designs, args.seeds)
     out = Path(args.out or f"benchmarks/results/{suite.name}")
-    rows = run_suite(suite, out, workers=args.workers, device=args.device, progress=not args.no_progress)
-    table = format_table(summarize(rows, suite.solved_at))
-    (out / "table.md").write_text(table + "\n")
-    png = plot_curves(rows, out / "curves.png", title=f"suite {suite.name}")
-    print(table)
-    print(f"\nrows: {out / 'runs'}  table: {out / 'table.md'}  plot: {png}")
+    run_suite(
+        suite,
+        out,
+        workers=args.workers,
+        device=args.device,
+        progress=not args.no_progress,
+        executor=args.executor,
+        ray_address=args.ray_address,
+        ray_fallback=args.ray_fallback,
+    )
+    print(report(out, reps=args.reps))
+    print(f"\nrows: {out / 'runs'}  report: {out / 'README.md'}  plots: {out / 'curves.png'}, {out / 'profiles.png'}")
+    return 0
+
+
+def _bench_report(args: argparse.Namespace) -> int:
+    from rewarddesign.bench import report
+
+    print(report(args.results, baseline=args.baseline, reps=args.reps))
     return 0
 
 
@@ -176,13 +191,29 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     train.set_defaults(func=_train)
 
-    bench = sub.add_parser("bench", help="run a benchmark suite and print its table")
-    bench.add_argument("--suite", default="quick")
+    bench = sub.add_parser(
+        "bench",
+        help="run a benchmark suite (resumable) and report it; `bench report DIR` reports a results directory",
+    )
+    bench.add_argument("--suite", default="quick", help="quick, control or shaping")
     bench.add_argument("--out", default=None, help="results directory (default benchmarks/results/SUITE)")
-    bench.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    bench.add_argument("--envs", nargs="+", default=None, help="only these env ids of the suite")
+    bench.add_argument("--designs", nargs="+", default=None, help="only these designs of the suite")
+    bench.add_argument("--seeds", nargs="+", type=int, default=None, help="these seeds instead of the suite's")
+    bench.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="local processes")
     bench.add_argument("--device", default="auto")
+    bench.add_argument("--executor", choices=("local", "ray"), default="local")
+    bench.add_argument("--ray-address", default=None, help="auto or host:port of a Ray cluster (default: start one)")
+    bench.add_argument("--ray-fallback", action="store_true", help="run locally when the Ray cluster does not answer")
+    bench.add_argument("--reps", type=int, default=2000, help="bootstrap replicates of the report")
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(func=_bench)
+    bench_sub = bench.add_subparsers(dest="bench_command")
+    bench_report = bench_sub.add_parser("report", help="tables, aggregates with bootstrap intervals and plots")
+    bench_report.add_argument("results", help="a results directory written by `rewarddesign bench`")
+    bench_report.add_argument("--baseline", default="original", help="design the others are compared with")
+    bench_report.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
+    bench_report.set_defaults(func=_bench_report)
 
     distance = sub.add_parser("distance", help="distance matrix between the reward arrays of an .npz file")
     distance.add_argument("rewards", help=".npz file of named reward arrays [S], [S, A] or [S, A, S']")
@@ -204,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, ConnectionError, ImportError) as err:
         print(f"rewarddesign: error: {err}", file=sys.stderr)
         return 2
 

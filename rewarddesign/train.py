@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -64,6 +65,13 @@ def _algorithm(name: str) -> type[BaseAlgorithm]:
         raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {name!r}") from None
 
 
+def register_namespace(env_id: str) -> None:
+    """Import what registers ``env_id``'s namespace: shimmy for ``dm_control/...`` ids (one import per process)."""
+    if env_id.startswith("dm_control/"):
+        os.environ.setdefault("MUJOCO_GL", "egl")  # headless; before dm-control imports mujoco's GL
+        import shimmy  # noqa: F401
+
+
 def make_env_factory(
     env_id: str,
     *,
@@ -83,8 +91,13 @@ def make_env_factory(
         env_kwargs: Keyword arguments of ``gym.make``, to check a named potential against the env early.
     """
     gamma = check_gamma(gamma)
+    register_namespace(env_id)
+
+    flatten = env_id.startswith("dm_control/")
 
     def wrap(env: gym.Env) -> gym.Env:
+        if flatten:  # dm-control's dicts of feature vectors (some of them scalars) as one vector, for MlpPolicy
+            env = gym.wrappers.FlattenObservation(env)
         if isinstance(shaping, str) and shaping != "none":
             env = PotentialShaping(env, get_potential(shaping, env, gamma), gamma)
         elif shaping is not None and shaping != "none":
@@ -95,6 +108,7 @@ def make_env_factory(
 
     if isinstance(shaping, str) and shaping != "none":  # fail early on an unknown name or a potential for another env
         probe = gym.make(env_id, **(env_kwargs or {}))
+        probe = gym.wrappers.FlattenObservation(probe) if flatten else probe
         try:
             get_potential(shaping, probe, gamma)
         finally:
@@ -158,6 +172,7 @@ class RewardDesignCallback(BaseCallback):
         self.designed_returns: deque[float] = deque(maxlen=window)
         self.true_returns: deque[float] = deque(maxlen=window)
         self.evaluations: list[tuple[int, float, float, float]] = []
+        self.eval_time = 0.0  # seconds spent in evaluations
         self._running: np.ndarray | None = None
         self._next_eval = 0
 
@@ -171,9 +186,11 @@ class RewardDesignCallback(BaseCallback):
         return float(np.mean(self.designed_returns)) if self.designed_returns else float("nan")
 
     def _evaluate(self) -> None:
+        start = time.perf_counter()
         mean, std = evaluate_policy(
             self.model, self.eval_env, n_eval_episodes=self.n_eval_episodes, deterministic=True, warn=False
         )
+        self.eval_time += time.perf_counter() - start
         self.evaluations.append((int(self.num_timesteps), float(mean), float(std), self._designed_mean()))
         self.logger.record("eval/true_return", float(mean))
         self.logger.record("eval/true_return_std", float(std))
@@ -214,7 +231,10 @@ class TrainResult:
     evaluations: list[tuple[int, float, float, float]] = field(default_factory=list)
     designed_returns: list[float] = field(default_factory=list)
     true_returns: list[float] = field(default_factory=list)
+    #: Seconds of ``learn``, evaluations included.
     wall_time: float = 0.0
+    #: Seconds of the evaluations on the true reward within ``learn``.
+    eval_time: float = 0.0
     device: str = "cpu"
     log_dir: str | None = None
 
@@ -263,7 +283,8 @@ def train(
             ``Monitor`` inside them reports the true return); evaluation uses the env without them.
         verbose: SB3 verbosity.
 
-    Dict observations get SB3's ``MultiInputPolicy``, others ``MlpPolicy``.
+    Dict observations get SB3's ``MultiInputPolicy``, others ``MlpPolicy``; dm-control's dict
+    observations (``dm_control/...`` ids, through shimmy) are flattened into one vector first.
     """
     algorithm = _algorithm(algo)
     if not isinstance(timesteps, int) or timesteps < 1:
@@ -288,6 +309,7 @@ def train(
         designed_returns=list(callback.designed_returns),
         true_returns=list(callback.true_returns),
         wall_time=wall,
+        eval_time=callback.eval_time,
         device=str(model.device),
         log_dir=None if log_dir is None else str(log_dir),
     )

@@ -17,11 +17,15 @@ Built in:
 - ``cartpole_upright``: minus the pole angle over its failure threshold (``CartPole-v1``).
 - ``mountaincar_energy``: the car's mechanical energy over the gravity constant (about -0.3 to
   1.3; ``MountainCar-v0``), see :func:`mountaincar_energy`.
+- ``control_posture``: an upright posture (torso pitch, pole angle, distance to the target,
+  torso height) of the Gymnasium MuJoCo and dm-control tasks of the ``control`` benchmark
+  suite, chosen by env id; see :func:`control_posture`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -29,7 +33,14 @@ import numpy as np
 from rewarddesign.mdp import from_gymnasium
 from rewarddesign.shaping.potentials import CallablePotential, Potential, TabularPotential, optimal_value_potential
 
-__all__ = ["POTENTIALS", "register_potential", "get_potential", "mountaincar_energy"]
+__all__ = [
+    "POTENTIALS",
+    "register_potential",
+    "get_potential",
+    "mountaincar_energy",
+    "control_posture",
+    "CONTROL_POSTURES",
+]
 
 PotentialFactory = Callable[[gym.Env, float], Potential]
 
@@ -113,3 +124,69 @@ def mountaincar_energy(obs: np.ndarray, gravity: float = 0.0025) -> np.ndarray:
 def _mountaincar_energy(env: gym.Env, gamma: float) -> Potential:
     gravity = float(getattr(env.unwrapped, "gravity", 0.0025))
     return CallablePotential(lambda obs: mountaincar_energy(obs, gravity), batched=True)
+
+
+def _pitch(index: int, scale: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda x: -((x[..., index] / scale) ** 2)
+
+
+#: ``control_posture`` by env id: ``(observation key or None, function of that part of the observation)``.
+CONTROL_POSTURES: dict[str, tuple[str | None, Callable[[np.ndarray], np.ndarray]]] = {
+    # Gymnasium MuJoCo: the torso's pitch (observation 1), over the range the task tolerates
+    "HalfCheetah-v5": (None, _pitch(1, 1.0)),
+    "Hopper-v5": (None, _pitch(1, 0.2)),
+    "Walker2d-v5": (None, _pitch(1, 1.0)),
+    # dm-control through shimmy: a part of the dict observation
+    "dm_control/cartpole-swingup-v0": ("position", lambda x: x[..., 1]),  # cosine of the pole angle
+    "dm_control/reacher-easy-v0": ("to_target", lambda x: -np.linalg.norm(x, axis=-1) / 0.2),
+    "dm_control/cheetah-run-v0": ("position", _pitch(1, 1.0)),
+    "dm_control/walker-walk-v0": ("height", lambda x: x[..., 0]),
+}
+
+
+def _dict_space(env: gym.Env) -> gym.spaces.Dict | None:
+    """The innermost dict observation space under ``env``'s wrappers (before a flattening), if any."""
+    space: gym.spaces.Dict | None = None
+    while True:
+        if isinstance(env.observation_space, gym.spaces.Dict):
+            space = env.observation_space
+        if not isinstance(env, gym.Wrapper):
+            return space
+        env = env.env
+
+
+def control_posture(env: gym.Env) -> Callable[[Any], np.ndarray]:
+    """The batched posture potential of a control task, chosen by ``env``'s id.
+
+    - Gymnasium ``HalfCheetah-v5``, ``Hopper-v5``, ``Walker2d-v5``: minus the squared pitch of the
+      torso (observation 1) over the range the task tolerates (0.2 rad for the Hopper, 1 rad else):
+      shaping pays for coming back upright and charges for tipping over.
+    - dm-control ``cartpole-swingup``: the cosine of the pole angle (1 upright);
+      ``reacher-easy``: minus the distance to the target over 0.2; ``cheetah-run``: minus the
+      squared torso pitch; ``walker-walk``: the torso height. Observations may be the env's dicts
+      or their flattening (``FlattenObservation``, as :func:`rewarddesign.train.train` uses).
+    """
+    env_id = env.spec.id if env.spec is not None else None
+    if env_id not in CONTROL_POSTURES:
+        raise ValueError(f"no control posture for {env_id!r}; known: {', '.join(CONTROL_POSTURES)}")
+    key, fn = CONTROL_POSTURES[env_id]
+    if key is None:
+        return lambda obs: fn(np.asarray(obs, dtype=np.float64))
+    if isinstance(env.observation_space, gym.spaces.Dict):
+        return lambda obs: fn(np.asarray(obs[key], dtype=np.float64).reshape(*np.shape(obs[key])[:1], -1))
+    inner = _dict_space(env)  # flattened: the key's slice of the vector, in the dict's order
+    if inner is None:
+        raise ValueError(f"{env_id} has neither a dict observation nor a flattened one")
+    start = 0
+    for name, sub in inner.spaces.items():
+        size = gym.spaces.flatdim(sub)
+        if name == key:
+            part = slice(start, start + size)
+            return lambda obs: fn(np.asarray(obs, dtype=np.float64)[..., part])
+        start += size
+    raise ValueError(f"{env_id}'s observation has no {key!r}")
+
+
+@register_potential("control_posture")
+def _control_posture(env: gym.Env, gamma: float) -> Potential:
+    return CallablePotential(control_posture(env), batched=True)

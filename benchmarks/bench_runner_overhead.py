@@ -1,0 +1,104 @@
+"""Overhead of the benchmark runner: its time beyond SB3's own training, side by side in one process.
+
+Reproduce (about 4 minutes on 2 cores)::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_runner_overhead.py
+
+For each env (Gymnasium ``HalfCheetah-v5`` and dm-control ``cartpole-swingup`` through shimmy),
+PPO trains for 20,480 steps on one env and one thread, alternately (three times each):
+
+- **bare**: ``PPO(policy, DummyVecEnv([Monitor(gym.make(env))]), seed=0).learn(steps)``, timed
+  around ``learn`` alone;
+- **runner**: ``run_suite`` of a one-run suite with the same settings, timed around the whole
+  call (suite checks, env and model construction, the reward-design callback on every step,
+  result files and manifest), less the time of its evaluations on the true reward (one episode
+  at the start and one at the end, which the bare run does not do; reported apart).
+
+Overhead = median(runner - evaluations) / median(bare) - 1. Target: below 2%. Writes
+``benchmarks/results/bench_runner_overhead.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+import gymnasium as gym
+import numpy as np
+import shimmy  # noqa: F401  (registers dm_control/...)
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from rewarddesign.bench import Design, Suite, run_suite
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ENVS = ("HalfCheetah-v5", "dm_control/cartpole-swingup-v0")
+STEPS, REPEATS = 20_480, 3
+
+
+def bare(env_id: str) -> float:
+    venv = DummyVecEnv([lambda: Monitor(gym.make(env_id))])
+    venv.seed(0)
+    policy = "MultiInputPolicy" if isinstance(venv.observation_space, gym.spaces.Dict) else "MlpPolicy"
+    model = PPO(policy, venv, seed=0, device="cpu", verbose=0)
+    start = time.perf_counter()
+    model.learn(STEPS)
+    return time.perf_counter() - start
+
+
+def runner(env_id: str) -> tuple[float, float]:
+    suite = Suite(
+        name="overhead",
+        env_ids=(env_id,),
+        designs=(Design("original"),),
+        algos=("ppo",),
+        seeds=(0,),
+        timesteps=STEPS,
+        eval_freq=STEPS,
+        eval_episodes=1,
+    )
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        run_suite(suite, out, progress=False, device="cpu")
+        total = time.perf_counter() - start
+        seconds = json.loads((Path(out) / "suite.json").read_text())["seconds"]
+    return total, next(iter(seconds.values()))["eval_time"]
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    lines = [
+        "# Benchmark runner overhead",
+        "",
+        f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_runner_overhead.py` (PPO, {STEPS:,} steps, one env, "
+        f"one thread, CPU {platform.processor() or platform.machine()}; medians of {REPEATS} alternating repeats).",
+        "",
+        "| env | bare SB3 learn (s) | runner, whole run_suite (s) | its evaluations (s) | overhead beyond SB3 |",
+        "|---|---|---|---|---|",
+    ]
+    for env_id in ENVS:
+        bare_times, runner_times, eval_times = [], [], []
+        for _ in range(REPEATS):
+            bare_times.append(bare(env_id))
+            total, evaluation = runner(env_id)
+            runner_times.append(total - evaluation)
+            eval_times.append(evaluation)
+        b, r, e = np.median(bare_times), np.median(runner_times), np.median(eval_times)
+        lines.append(f"| {env_id} | {b:.2f} | {r + e:.2f} | {e:.2f} | {100 * (r / b - 1):+.2f}% |")
+        print(lines[-1], flush=True)
+    lines += ["", "Target: overhead below 2%."]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bench_runner_overhead.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
