@@ -62,12 +62,19 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from rewarddesign.bench import SUITES, report, run_suite
+    from rewarddesign.bench import SUITES, load_suite, report, run_suite
 
-    if args.suite not in SUITES:
-        print(f"unknown suite {args.suite!r}; built in: {', '.join(sorted(SUITES))}", file=sys.stderr)
+    if args.suite.endswith((".toml", ".json")):
+        suite = load_suite(args.suite)
+    elif args.suite in SUITES:
+        suite = SUITES[args.suite]
+    else:
+        print(
+            f"unknown suite {args.suite!r}; built in: {', '.join(sorted(SUITES))}, or a .toml/.json file",
+            file=sys.stderr,
+        )
         return 2
-    suite = SUITES[args.suite].subset(args.envs, args.designs, args.seeds)
+    suite = suite.subset(args.envs, args.designs, args.seeds)
     out = Path(args.out or f"benchmarks/results/{suite.name}")
     run_suite(
         suite,
@@ -195,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="run a benchmark suite (resumable) and report it; `bench report DIR` reports a results directory",
     )
-    bench.add_argument("--suite", default="quick", help="quick, control or shaping")
+    bench.add_argument("--suite", default="quick", help="quick, control, shaping, or a suite file (.toml, .json)")
     bench.add_argument("--out", default=None, help="results directory (default benchmarks/results/SUITE)")
     bench.add_argument("--envs", nargs="+", default=None, help="only these env ids of the suite")
     bench.add_argument("--designs", nargs="+", default=None, help="only these designs of the suite")

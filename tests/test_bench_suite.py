@@ -92,6 +92,47 @@ def test_control_postures_read_the_right_observations():
         get_potential("control_posture", gym.make("CartPole-v1"), 0.99)
 
 
+TINY_TOML = """
+name = "tiny"
+env_ids = ["CartPole-v1"]
+algos = ["ppo"]
+seeds = [0]
+timesteps = 256
+eval_freq = 128
+eval_episodes = 2
+designs = ["original", { name = "upright", shaping = "cartpole_upright" }]
+
+[algo_kwargs.ppo]
+n_steps = 128
+batch_size = 64
+n_epochs = 1
+"""
+
+
+def test_suites_parse_from_toml_and_json_files(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_TOML)
+    assert bench.load_suite(path) == TINY
+    as_json = tmp_path / "tiny.json"
+    as_json.write_text(
+        json.dumps(
+            {**dataclasses.asdict(TINY), "designs": ["original", {"name": "upright", "shaping": "cartpole_upright"}]}
+        )
+    )
+    assert bench.load_suite(as_json) == TINY
+    data = {"name": "x", "env_ids": ["CartPole-v1"], "designs": ["original"], "algos": ["ppo"], "seeds": [0]}
+    with pytest.raises(ValueError, match=r"missing keys \['timesteps', 'eval_freq'\], unknown keys \['budget'\]"):
+        bench.suite_from_dict({**data, "budget": 5})
+    with pytest.raises(ValueError, match="seeds must be a list"):
+        bench.suite_from_dict({**data, "seeds": 3, "timesteps": 10, "eval_freq": 5})
+    with pytest.raises(ValueError, match=r"unknown design keys \['potential'\]"):
+        bench.suite_from_dict({**data, "designs": [{"name": "a", "potential": "p"}], "timesteps": 10, "eval_freq": 5})
+    with pytest.raises(ValueError, match="unknown env 'CartPole-v9'"):
+        bench.suite_from_dict({**data, "env_ids": ["CartPole-v9"], "timesteps": 10, "eval_freq": 5})
+    with pytest.raises(ValueError, match=".toml or .json"):
+        bench.load_suite(tmp_path / "suite.yaml")
+
+
 # ---------------------------------------------------------------- the runner
 
 
@@ -233,9 +274,11 @@ def test_report_writes_tables_aggregates_and_plots_and_the_cli_prints_them(tmp_p
         report(tmp_path / "empty")
 
 
-def test_the_cli_runs_a_subset_of_a_suite_with_the_report(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(bench.SUITES, "tiny", TINY)
-    args = ["bench", "--suite", "tiny", "--designs", "upright", "--out", str(tmp_path), "--no-progress", "--reps", "50"]
+def test_the_cli_runs_a_subset_of_a_suite_with_the_report(tmp_path, capsys):
+    suite_file = tmp_path / "tiny.toml"  # a suite file, as users declare their own
+    suite_file.write_text(TINY_TOML)
+    out = str(tmp_path / "out")
+    args = ["bench", "--suite", str(suite_file), "--designs", "upright", "--out", out, "--no-progress", "--reps", "50"]
     assert cli.main(args + ["--device", "cpu", "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "| CartPole-v1 | upright | ppo | 1 |" in out and "original" not in out

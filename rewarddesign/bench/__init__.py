@@ -33,6 +33,8 @@ from rewarddesign.bench.suites import (
     RunSpec,
     Suite,
     known_env_ids,
+    load_suite,
+    suite_from_dict,
 )
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "SUITES",
     "REFERENCE_SCORES",
     "known_env_ids",
+    "suite_from_dict",
+    "load_suite",
     "COLUMNS",
     "run_suite",
     "run_one",

@@ -10,16 +10,28 @@ across suite versions.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Design", "DESIGN_WRAPPERS", "Suite", "RunSpec", "SUITES", "REFERENCE_SCORES", "known_env_ids"]
+__all__ = [
+    "Design",
+    "DESIGN_WRAPPERS",
+    "Suite",
+    "RunSpec",
+    "SUITES",
+    "REFERENCE_SCORES",
+    "known_env_ids",
+    "suite_from_dict",
+    "load_suite",
+]
 
 
 @dataclass(frozen=True)
@@ -207,6 +219,70 @@ class Suite:
             designs=tuple(d for d in self.designs if designs is None or d.name in designs),
             seeds=tuple(seeds) if seeds is not None else self.seeds,
         )
+
+
+def _design_from(data: Any) -> Design:
+    if isinstance(data, str):
+        return Design(data)
+    if not isinstance(data, dict) or "name" not in data:
+        raise ValueError(f"a design is a name or a table with a name, got {data!r}")
+    known = {f.name for f in dataclasses.fields(Design)}
+    extra = sorted(set(data) - known)
+    if extra:
+        raise ValueError(f"unknown design keys {extra}; known: {', '.join(sorted(known))}")
+    return Design(
+        name=str(data["name"]),
+        shaping=data.get("shaping"),
+        env_kwargs=tuple(sorted(dict(data.get("env_kwargs", {})).items())),
+        envs=tuple(data["envs"]) if data.get("envs") is not None else None,
+        wrapper=data.get("wrapper"),
+    )
+
+
+def suite_from_dict(data: dict[str, Any]) -> Suite:
+    """A :class:`Suite` from plain data (a parsed TOML or JSON table), checked.
+
+    Keys are the suite's fields; ``designs`` holds names or tables (``{name, shaping, env_kwargs,
+    envs, wrapper}``), ``reference_scores`` maps env ids to ``[low, high]``.
+
+    Raises:
+        ValueError: Missing or unknown keys, or any check of :meth:`Suite.validate`.
+    """
+    known = {f.name: f for f in dataclasses.fields(Suite)}
+    required = [
+        name
+        for name, f in known.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [name for name in required if name not in data]
+    extra = sorted(set(data) - set(known))
+    if missing or extra:
+        raise ValueError(f"suite data: missing keys {missing}, unknown keys {extra}; keys: {', '.join(known)}")
+    fields = dict(data)
+    for key in ("env_ids", "algos", "seeds"):
+        if isinstance(fields[key], (str, int)) or not isinstance(fields[key], (list, tuple)):
+            raise ValueError(f"suite data: {key} must be a list, got {fields[key]!r}")
+        fields[key] = tuple(fields[key])
+    fields["designs"] = tuple(_design_from(d) for d in fields["designs"])
+    if "reference_scores" in fields:
+        fields["reference_scores"] = {env: tuple(map(float, pair)) for env, pair in fields["reference_scores"].items()}
+    return Suite(**fields).validate()
+
+
+def load_suite(path: str | Path) -> Suite:
+    """A suite from a ``.toml`` or ``.json`` file (see :func:`suite_from_dict` for the keys)."""
+    path = Path(path)
+    if path.suffix == ".json":
+        data = json.loads(path.read_text())
+    elif path.suffix == ".toml":
+        try:
+            import tomllib
+        except ImportError as error:  # Python 3.10
+            raise ValueError("TOML suites need Python 3.11 or later; use JSON") from error
+        data = tomllib.loads(path.read_text())
+    else:
+        raise ValueError(f"a suite file is .toml or .json, got {path.name}")
+    return suite_from_dict(data)
 
 
 @dataclass(frozen=True)
