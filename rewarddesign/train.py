@@ -196,22 +196,24 @@ class RewardDesignCallback(BaseCallback):
         self.logger.record("eval/true_return_std", float(std))
         self._next_eval = self.num_timesteps + self.eval_freq
 
-    def _on_step(self) -> bool:
-        rewards = np.asarray(self.locals["rewards"], dtype=np.float64).reshape(-1)
-        self._running += rewards
-        for i, done in enumerate(np.asarray(self.locals["dones"]).reshape(-1)):
-            if done:
+    def _on_step(self) -> bool:  # every env step: keep it cheap
+        self._running += np.asarray(self.locals["rewards"], dtype=np.float64).reshape(-1)
+        dones = np.asarray(self.locals["dones"]).reshape(-1)
+        if dones.any():
+            for i in np.flatnonzero(dones):
                 self.designed_returns.append(float(self._running[i]))
                 episode = self.locals["infos"][i].get("episode")
                 if episode is not None:
                     self.true_returns.append(float(episode["r"]))
                 self._running[i] = 0.0
-        if self.designed_returns:
-            self.logger.record("rollout/designed_return_mean", self._designed_mean())
-            self.logger.record("rollout/true_return_mean", float(np.mean(self.true_returns)))
         if self.eval_env is not None and self.eval_freq > 0 and self.num_timesteps >= self._next_eval:
             self._evaluate()
         return True
+
+    def _on_rollout_end(self) -> None:  # SB3 logs its rollout statistics at this point too
+        if self.designed_returns:
+            self.logger.record("rollout/designed_return_mean", self._designed_mean())
+            self.logger.record("rollout/true_return_mean", float(np.mean(self.true_returns)))
 
     def _on_training_end(self) -> None:
         if (
