@@ -1,11 +1,12 @@
-"""Overhead of the benchmark runner: its time beyond SB3's own training, side by side in one process.
+"""Overhead of the benchmark runner: its time beyond SB3's own training, side by side in one run.
 
-Reproduce (about 4 minutes on 2 cores)::
+Reproduce (about 6 minutes; run it alone on the machine)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_runner_overhead.py
 
 For each env (Gymnasium ``HalfCheetah-v5`` and dm-control ``cartpole-swingup`` through shimmy),
-PPO trains for 20,480 steps on one env and one thread, alternately (three times each):
+PPO trains for 20,480 steps on one env and one thread, each measurement in a fresh process, in
+alternating order (three times each):
 
 - **SB3 alone**: ``PPO("MlpPolicy", DummyVecEnv([Monitor(gym.make(env))]), seed=0).learn(steps)``
   (dm-control observations flattened, as the runner does), timed from making the env to the end
@@ -23,6 +24,7 @@ inside ``learn`` (the reward-design callback on every step). Target: below 2%. W
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import platform
 import tempfile
@@ -48,6 +50,7 @@ STEPS, REPEATS = 20_480, 3
 
 def bare(env_id: str) -> tuple[float, float]:
     """SB3 alone: (env and model construction plus learn, learn alone) in seconds."""
+    torch.set_num_threads(1)
     start = time.perf_counter()
     wrap = gym.wrappers.FlattenObservation if env_id.startswith("dm_control/") else (lambda env: env)
     venv = DummyVecEnv([lambda: Monitor(wrap(gym.make(env_id)))])
@@ -90,16 +93,22 @@ def main() -> None:
         "| overhead beyond SB3 | of which in learn (the per-step callback) |",
         "|---|---|---|---|---|---|",
     ]
+    context = multiprocessing.get_context("spawn")
     for env_id in ENVS:
         bare_times, bare_learn, runner_times, eval_times, runner_learn = [], [], [], [], []
-        for _ in range(REPEATS):
-            whole, learn = bare(env_id)
-            bare_times.append(whole)
-            bare_learn.append(learn)
-            total, seconds = runner(env_id)
-            runner_times.append(total - seconds["eval_time"])
-            eval_times.append(seconds["eval_time"])
-            runner_learn.append(seconds["train_time"] - seconds["eval_time"])
+        for repeat in range(REPEATS):
+            # each measurement in a fresh process (as the runner's workers are), the order alternating
+            for which in ("bare", "runner") if repeat % 2 == 0 else ("runner", "bare"):
+                with context.Pool(1) as pool:
+                    if which == "bare":
+                        whole, learn = pool.apply(bare, (env_id,))
+                        bare_times.append(whole)
+                        bare_learn.append(learn)
+                    else:
+                        total, seconds = pool.apply(runner, (env_id,))
+                        runner_times.append(total - seconds["eval_time"])
+                        eval_times.append(seconds["eval_time"])
+                        runner_learn.append(seconds["train_time"] - seconds["eval_time"])
         b, r, e = np.median(bare_times), np.median(runner_times), np.median(eval_times)
         in_learn = np.median(runner_learn) / np.median(bare_learn) - 1
         lines.append(

@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -114,6 +115,7 @@ def known_env_ids() -> list[str]:
 
     import rewarddesign.envs  # noqa: F401  (registers rewarddesign/...)
 
+    os.environ.setdefault("MUJOCO_GL", "egl")  # headless, before dm-control imports mujoco's GL
     try:
         import shimmy  # noqa: F401  (registers dm_control/...)
     except ImportError:  # pragma: no cover - shimmy is a dependency
@@ -123,9 +125,9 @@ def known_env_ids() -> list[str]:
 
 def _unknown(kind: str, name: str, known: list[str]) -> ValueError:
     close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
     listing = ", ".join(known) if len(known) <= 30 else f"{len(known)} registered (see gymnasium.registry)"
-    return ValueError(f"unknown {kind} {name!r}{hint} Known: {listing}")
+    return ValueError(f"unknown {kind} {name!r}{hint}; known: {listing}")
 
 
 @dataclass(frozen=True)
