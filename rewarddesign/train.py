@@ -65,7 +65,7 @@ def _algorithm(name: str) -> type[BaseAlgorithm]:
         raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {name!r}") from None
 
 
-def register_namespace(env_id: str) -> None:
+def _register_namespace(env_id: str) -> None:
     """Import what registers ``env_id``'s namespace: shimmy for ``dm_control/...`` ids (one import per process)."""
     if env_id.startswith("dm_control/"):
         os.environ.setdefault("MUJOCO_GL", "egl")  # headless; before dm-control imports mujoco's GL
@@ -91,7 +91,7 @@ def make_env_factory(
         env_kwargs: Keyword arguments of ``gym.make``, to check a named potential against the env early.
     """
     gamma = check_gamma(gamma)
-    register_namespace(env_id)
+    _register_namespace(env_id)
 
     flatten = env_id.startswith("dm_control/")
 
