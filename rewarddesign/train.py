@@ -197,8 +197,8 @@ class RewardDesignCallback(BaseCallback):
         self._next_eval = self.num_timesteps + self.eval_freq
 
     def _on_step(self) -> bool:  # every env step: keep it cheap
-        self._running += np.asarray(self.locals["rewards"], dtype=np.float64).reshape(-1)
-        dones = np.asarray(self.locals["dones"]).reshape(-1)
+        self._running += self.locals["rewards"]  # VecEnv arrays [n_envs]
+        dones = self.locals["dones"]
         if dones.any():
             for i in np.flatnonzero(dones):
                 self.designed_returns.append(float(self._running[i]))

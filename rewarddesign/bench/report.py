@@ -114,8 +114,12 @@ def plot_curves(rows: Sequence[dict[str, Any]], path: str | Path, title: str = "
 
     groups = _groups(rows)
     envs = sorted({env for env, _, _ in groups})
-    fig, axes = plt.subplots(1, len(envs), figsize=(5.5 * len(envs), 3.8), squeeze=False)
-    for ax, env in zip(axes[0], envs):
+    cols = min(4, len(envs))  # panels wrap after four envs
+    rows_ = math.ceil(len(envs) / cols)
+    fig, axes = plt.subplots(rows_, cols, figsize=(5.0 * cols, 3.6 * rows_), squeeze=False)
+    for ax in axes.flat[len(envs) :]:
+        ax.set_visible(False)
+    for ax, env in zip(axes.flat, envs):
         for (group_env, design, algo), seeds in sorted(groups.items()):
             if group_env != env:
                 continue
