@@ -12,7 +12,6 @@ directory written by another version of the suite is refused.
 from __future__ import annotations
 
 import csv
-import gc
 import json
 import os
 import time
@@ -41,8 +40,6 @@ def run_one(spec: RunSpec, device: str = "auto") -> dict[str, Any]:
     from rewarddesign.train import train
 
     torch.set_num_threads(1)  # runs go in parallel processes; one thread each avoids oversubscription
-    gc.collect()
-    gc.freeze()  # the imported modules' objects: out of the garbage collector's way during training
     suite = spec.suite
     result = train(
         spec.env_id,
