@@ -224,12 +224,7 @@ def plot_profiles(scores: dict[str, dict[str, np.ndarray]], path: str | Path, re
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for label, per_env in scores.items():
         arrays = list(per_env.values())
-        samples = np.stack(
-            [
-                stats.performance_profile(resampled, taus)
-                for resampled in _resamples(arrays, reps, np.random.default_rng(seed))
-            ]
-        )
+        samples = stats.stratified_bootstrap([arrays], lambda s: stats.performance_profile(s, taus), reps, seed)
         name = label if len(per_env) == total else f"{label} ({len(per_env)} of {total} envs)"
         line = ax.plot(taus, stats.performance_profile(arrays, taus), label=name)[0]
         low, high = np.percentile(samples, [2.5, 97.5], axis=0)
@@ -239,11 +234,6 @@ def plot_profiles(scores: dict[str, dict[str, np.ndarray]], path: str | Path, re
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, path)
-
-
-def _resamples(per_env: list[np.ndarray], reps: int, rng: np.random.Generator) -> Iterable[list[np.ndarray]]:
-    for _ in range(reps):
-        yield [a[rng.integers(a.size, size=a.size)] for a in per_env]
 
 
 def report(

@@ -92,7 +92,8 @@ AGGREGATES: dict[str, Callable[[Scores], float]] = {
 def stratified_bootstrap(
     scores: Sequence[Scores], statistic: Callable[..., float], reps: int = 2000, rng: int | np.random.Generator = 0
 ) -> np.ndarray:
-    """``reps`` values of ``statistic(*resampled)``, each resampling runs within each task of each argument.
+    """``reps`` values of ``statistic(*resampled)`` (``[reps, ...]`` for a vector statistic), each replicate
+    resampling runs within each task of each argument.
 
     Args:
         scores: One or more score lists (say, two designs for the probability of improvement);
@@ -105,11 +106,19 @@ def stratified_bootstrap(
         raise ValueError(f"reps must be positive, got {reps}")
     rng = np.random.default_rng(rng)
     checked = [_check(s) for s in scores]
-    out = np.empty(reps)
-    for r in range(reps):
+    out = []
+    for _ in range(reps):
         resampled = [[task[rng.integers(task.size, size=task.size)] for task in s] for s in checked]
-        out[r] = statistic(*resampled)
-    return out
+        out.append(statistic(*resampled))
+    return np.asarray(out, dtype=np.float64)
+
+
+def _percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(samples, [tail, 100 - tail])
+    return float(low), float(high)
 
 
 def interval_estimate(
@@ -120,12 +129,8 @@ def interval_estimate(
     rng: int | np.random.Generator = 0,
 ) -> tuple[float, float, float]:
     """The point estimate and the stratified-bootstrap percentile interval: ``(value, low, high)``."""
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     samples = stratified_bootstrap([scores], statistic, reps, rng)
-    tail = 100 * (1 - confidence) / 2
-    low, high = np.percentile(samples, [tail, 100 - tail])
-    return statistic(scores), float(low), float(high)
+    return (statistic(scores), *_percentile_interval(samples, confidence))
 
 
 def probability_of_improvement(x: Scores, y: Scores) -> float:
@@ -144,9 +149,7 @@ def improvement_estimate(
 ) -> tuple[float, float, float]:
     """``P(X > Y)`` with its stratified-bootstrap percentile interval: ``(value, low, high)``."""
     samples = stratified_bootstrap([x, y], probability_of_improvement, reps, rng)
-    tail = 100 * (1 - confidence) / 2
-    low, high = np.percentile(samples, [tail, 100 - tail])
-    return probability_of_improvement(x, y), float(low), float(high)
+    return (probability_of_improvement(x, y), *_percentile_interval(samples, confidence))
 
 
 def performance_profile(scores: Scores, thresholds: np.ndarray) -> np.ndarray:
