@@ -16,8 +16,13 @@ alternating order (five times each):
   result files and manifest), less the time of its evaluations on the true reward (one episode
   at the start and one at the end, which the bare run does not do; reported apart).
 
-Overhead = min(runner - evaluations) / min(SB3 alone) - 1 (noise only adds time); the last column is the part
-inside ``learn`` (the reward-design callback on every step). Target: below 2%. Writes
+Overhead = min(runner - evaluations) / min(SB3 alone) - 1 (noise only adds time), in wall time;
+the next column is the part inside ``learn`` (the reward-design callback on every step), the last
+the same overhead in the process's CPU time (``time.process_time``), which time spent waiting for
+a core on a busy machine does not inflate. The side-by-side differences carry this machine's noise
+(a few percent between identical runs), so the runner's own work is also counted directly: the
+time inside the reward-design callback (its evaluations excluded) and the driver's time around the
+run (suite checks, executor, result files and manifest), as a share of SB3's time. Target: below 2%. Writes
 ``benchmarks/results/bench_runner_overhead.md``.
 """
 
@@ -48,10 +53,10 @@ ENVS = ("HalfCheetah-v5", "dm_control/cartpole-swingup-v0")
 STEPS, REPEATS = 20_480, 5
 
 
-def bare(env_id: str) -> tuple[float, float]:
-    """SB3 alone: (env and model construction plus learn, learn alone) in seconds."""
+def bare(env_id: str) -> tuple[float, float, float]:
+    """SB3 alone: (construction plus learn, learn alone, CPU time of construction plus learn) in seconds."""
     torch.set_num_threads(1)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     wrap = gym.wrappers.FlattenObservation if env_id.startswith("dm_control/") else (lambda env: env)
     venv = DummyVecEnv([lambda: Monitor(wrap(gym.make(env_id)))])
     venv.seed(0)
@@ -59,10 +64,10 @@ def bare(env_id: str) -> tuple[float, float]:
     learn_start = time.perf_counter()
     model.learn(STEPS)
     end = time.perf_counter()
-    return end - start, end - learn_start
+    return end - start, end - learn_start, time.process_time() - cpu_start
 
 
-def runner(env_id: str) -> tuple[float, dict]:
+def runner(env_id: str) -> tuple[float, dict, float, float]:
     suite = Suite(
         name="overhead",
         env_ids=(env_id,),
@@ -73,12 +78,24 @@ def runner(env_id: str) -> tuple[float, dict]:
         eval_freq=STEPS,
         eval_episodes=1,
     )
+    from rewarddesign.train import RewardDesignCallback
+
+    in_callback = [0.0]
+    on_step = RewardDesignCallback._on_step
+
+    def timed(self: RewardDesignCallback) -> bool:  # the callback's own time, its evaluations excluded
+        begin, evaluated = time.perf_counter(), self.eval_time
+        result = on_step(self)
+        in_callback[0] += time.perf_counter() - begin - (self.eval_time - evaluated)
+        return result
+
+    RewardDesignCallback._on_step = timed
     with tempfile.TemporaryDirectory() as out:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         run_suite(suite, out, progress=False, device="cpu")
-        total = time.perf_counter() - start
+        total, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         seconds = json.loads((Path(out) / "suite.json").read_text())["seconds"]
-    return total, next(iter(seconds.values()))
+    return total, next(iter(seconds.values())), cpu, in_callback[0]
 
 
 def main() -> None:
@@ -91,30 +108,42 @@ def main() -> None:
         "each in a fresh process).",
         "",
         "| env | SB3 alone: construction + learn (s) | runner: whole run_suite (s) | its evaluations (s) "
-        "| overhead beyond SB3 | of which in learn (the per-step callback) |",
-        "|---|---|---|---|---|---|",
+        "| overhead beyond SB3 (wall) | of which in learn (the per-step callback) | overhead in CPU time "
+        "| counted: callback s + driver s = share of SB3's time |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     context = multiprocessing.get_context("spawn")
     for env_id in ENVS:
-        bare_times, bare_learn, runner_times, eval_times, runner_learn = [], [], [], [], []
+        bare_times, bare_learn, bare_cpu, runner_times, eval_times, runner_learn, runner_cpu = ([] for _ in range(7))
+        callback_times, outside_run = [], []
         for repeat in range(REPEATS):
             # each measurement in a fresh process (as the runner's workers are), the order alternating
             for which in ("bare", "runner") if repeat % 2 == 0 else ("runner", "bare"):
                 with context.Pool(1) as pool:
                     if which == "bare":
-                        whole, learn = pool.apply(bare, (env_id,))
+                        whole, learn, cpu = pool.apply(bare, (env_id,))
                         bare_times.append(whole)
                         bare_learn.append(learn)
+                        bare_cpu.append(cpu)
                     else:
-                        total, seconds = pool.apply(runner, (env_id,))
+                        total, seconds, cpu, in_callback = pool.apply(runner, (env_id,))
+                        callback_times.append(in_callback)
+                        outside_run.append(total - seconds["total_time"])
                         runner_times.append(total - seconds["eval_time"])
+                        runner_cpu.append(cpu - seconds["eval_time"])
                         eval_times.append(seconds["eval_time"])
                         runner_learn.append(seconds["train_time"] - seconds["eval_time"])
         # noise on a shared machine only adds time, so the fastest of the repeats is the estimate
         b, r, e = np.min(bare_times), np.min(runner_times), np.median(eval_times)
         in_learn = np.min(runner_learn) / np.min(bare_learn) - 1
+        on_cpu = np.min(runner_cpu) / np.min(bare_cpu) - 1
+        # counted directly, not as a difference of two noisy totals: the callback's time per run and the
+        # driver's time around run_one (suite checks, executor, result files, manifest)
+        direct = (np.median(callback_times) + np.median(outside_run)) / b
         lines.append(
-            f"| {env_id} | {b:.2f} | {r + e:.2f} | {e:.2f} | {100 * (r / b - 1):+.2f}% | {100 * in_learn:+.2f}% |"
+            f"| {env_id} | {b:.2f} | {r + e:.2f} | {e:.2f} | {100 * (r / b - 1):+.2f}% | {100 * in_learn:+.2f}% "
+            f"| {100 * on_cpu:+.2f}% | {np.median(callback_times):.3f} + {np.median(outside_run):.3f} "
+            f"= {100 * direct:.2f}% |"
         )
         print(lines[-1], flush=True)
     lines += ["", "Target: overhead below 2%."]

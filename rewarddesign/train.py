@@ -65,11 +65,16 @@ def _algorithm(name: str) -> type[BaseAlgorithm]:
         raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {name!r}") from None
 
 
+def register_dm_control() -> None:
+    """Register dm-control's ``dm_control/...`` env ids (shimmy), rendering headless unless told otherwise."""
+    os.environ.setdefault("MUJOCO_GL", "egl")  # before dm-control imports mujoco's GL
+    import shimmy  # noqa: F401
+
+
 def _register_namespace(env_id: str) -> None:
     """Import what registers ``env_id``'s namespace: shimmy for ``dm_control/...`` ids (one import per process)."""
     if env_id.startswith("dm_control/"):
-        os.environ.setdefault("MUJOCO_GL", "egl")  # headless; before dm-control imports mujoco's GL
-        import shimmy  # noqa: F401
+        register_dm_control()
 
 
 def make_env_factory(

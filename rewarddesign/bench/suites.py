@@ -14,7 +14,6 @@ import dataclasses
 import difflib
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -114,12 +113,9 @@ def known_env_ids() -> list[str]:
     import gymnasium as gym
 
     import rewarddesign.envs  # noqa: F401  (registers rewarddesign/...)
+    from rewarddesign.train import register_dm_control
 
-    os.environ.setdefault("MUJOCO_GL", "egl")  # headless, before dm-control imports mujoco's GL
-    try:
-        import shimmy  # noqa: F401  (registers dm_control/...)
-    except ImportError:  # pragma: no cover - shimmy is a dependency
-        pass
+    register_dm_control()
     return sorted(gym.registry)
 
 
