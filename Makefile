@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev,docs,ray]'
+	$(PY) -m pip install --quiet -e '.[dev,docs,ray,offline]'
 	touch $(STAMP)
 
 lint: setup
@@ -44,6 +44,7 @@ bench: setup
 	OMP_NUM_THREADS=1 $(VENV)/bin/rewarddesign bench --suite control --workers 2 --device cpu --no-progress
 	OMP_NUM_THREADS=1 $(PY) benchmarks/preference_learning.py --env Pendulum-v1 --workers 2
 	OMP_NUM_THREADS=1 $(PY) benchmarks/preference_learning.py --env MountainCarContinuous-v0 --workers 2
+	OMP_NUM_THREADS=1 $(PY) benchmarks/offline_preferences.py --workers 2
 
 # On a machine with CUDA: the GPU checks and the Ant benchmark at full length (benchmarks/gpu_check.sh).
 gpu-check: setup

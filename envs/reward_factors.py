@@ -10,6 +10,7 @@ factors by importance; the hand-weighted sum and the env's own reward serve as b
 | ``MountainCarContinuous-v0`` | goal reached (0/1), action^2 | higher, lower | ``100 f0 - 0.1 f1`` |
 | ``HalfCheetah-v5`` | forward progress, control cost | higher, lower | ``f0 - f1`` |
 | ``Hopper-v5`` | forward progress, control cost, health | higher, lower, higher | ``f0 - f1 + f2`` |
+| ``Walker2d-v5`` | forward progress, control cost, health | higher, lower, higher | ``f0 - f1 + f2`` |
 
 Example:
     >>> import gymnasium as gym
@@ -79,6 +80,9 @@ REWARD_FACTORS: dict[str, FactorSpec] = {
     "MountainCarContinuous-v0": FactorSpec(("goal", "action^2"), (1.0, -1.0), _mountain_car),
     "HalfCheetah-v5": FactorSpec(("forward", "control cost"), (1.0, -1.0), _locomotion("reward_forward")),
     "Hopper-v5": FactorSpec(
+        ("forward", "control cost", "health"), (1.0, -1.0, 1.0), _locomotion("reward_forward", "reward_survive")
+    ),
+    "Walker2d-v5": FactorSpec(
         ("forward", "control cost", "health"), (1.0, -1.0, 1.0), _locomotion("reward_forward", "reward_survive")
     ),
 }

@@ -8,6 +8,9 @@
     rewarddesign bench report benchmarks/results/control
     rewarddesign distance rewards.npz --env FrozenLake-v1 --metric starc-val-l2 --heatmap distances.png
     rewarddesign potentials
+    rewarddesign offline generate --env Hopper-v5 --kinds medium-replay --medium-steps 50000
+    rewarddesign offline train rewarddesign/hopper/medium-replay-v0 --algo oppo --out runs/oppo
+    rewarddesign offline evaluate runs/oppo/policy --episodes 10
 """
 
 from __future__ import annotations
@@ -171,6 +174,71 @@ def _potentials(args: argparse.Namespace) -> int:
     return 0
 
 
+def _offline_generate(args: argparse.Namespace) -> int:
+    from rewarddesign.offline import generate_datasets
+
+    ids = generate_datasets(
+        args.env,
+        kinds=args.kinds,
+        medium_steps=args.medium_steps,
+        expert_steps=args.expert_steps,
+        n_transitions=args.transitions,
+        seed=args.seed,
+        root=args.root,
+        device=args.device,
+        overwrite=args.overwrite,
+        ref_scores=args.ref_scores,
+        verbose=True,
+    )
+    for kind, identifier in ids.items():
+        print(f"{kind}: {identifier}")
+    return 0
+
+
+def _offline_train(args: argparse.Namespace) -> int:
+    from rewarddesign.offline import load_dataset
+    from rewarddesign.offline.pipeline import train_offline
+
+    data = load_dataset(args.dataset, root=args.root)
+    result = train_offline(
+        args.algo,
+        data,
+        steps=args.steps,
+        n_pairs=args.pairs,
+        segment_length=args.segment_length,
+        labels=args.labels,
+        top=args.top,
+        eval_episodes=args.eval_episodes,
+        seed=args.seed,
+        device=args.device,
+        out=args.out,
+        dataset=args.dataset,
+    )
+    score = "" if result["score_mean"] is None else f", normalised score {result['score_mean']:.1f}"
+    print(f"{args.algo} on {args.dataset} ({data.env_id}), seed {args.seed}, device {result['device']}")
+    print(f"true return over {args.eval_episodes} episodes: {result['return_mean']:.1f}{score}")
+    print(f"training {result['train_seconds']:.1f} s; policy and result.json in {args.out}")
+    return 0
+
+
+def _offline_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from rewarddesign.offline import D4RL_REFERENCE_SCORES, evaluate_agent
+    from rewarddesign.offline.pipeline import load_agent
+
+    agent = load_agent(args.policy, device=args.device)
+    env_id = args.env or getattr(agent, "env_id", None)
+    if env_id is None:
+        raise ValueError("the saved policy names no env: pass --env")
+    returns = evaluate_agent(agent, env_id, args.episodes, seed=args.seed)
+    print(f"{env_id}: true return {returns.mean():.1f} ± {returns.std():.1f} over {args.episodes} episodes")
+    if env_id in D4RL_REFERENCE_SCORES:
+        low, high = D4RL_REFERENCE_SCORES[env_id]
+        print(f"normalised score (D4RL references): {100 * (np.mean(returns) - low) / (high - low):.1f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from rewarddesign.train import ALGORITHMS
 
@@ -235,6 +303,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     potentials = sub.add_parser("potentials", help="list the registered potentials")
     potentials.set_defaults(func=_potentials)
+
+    offline = sub.add_parser("offline", help="offline preference learning: generate datasets, train, evaluate")
+    offline_sub = offline.add_subparsers(dest="offline_command", required=True)
+    generate = offline_sub.add_parser("generate", help="make D4RL-style Minari datasets with SB3 SAC")
+    generate.add_argument("--env", required=True, help="continuous-action Gymnasium env id, e.g. Hopper-v5")
+    generate.add_argument("--kinds", nargs="+", default=["random", "medium", "medium-replay", "medium-expert"])
+    generate.add_argument("--medium-steps", type=int, default=50_000, help="SAC steps to the medium policy")
+    generate.add_argument("--expert-steps", type=int, default=150_000, help="SAC steps to the expert policy")
+    generate.add_argument("--transitions", type=int, default=50_000, help="transitions per rolled-out dataset")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--root", default=None, help="Minari dataset root (default MINARI_DATASETS_PATH)")
+    generate.add_argument("--device", default="auto")
+    generate.add_argument("--overwrite", action="store_true", help="replace existing datasets of these ids")
+    generate.add_argument(
+        "--ref-scores", nargs=2, type=float, default=None, metavar=("RANDOM", "EXPERT"),
+        help="reference returns of the normalised score (default: D4RL's, else measured)",
+    )  # fmt: skip
+    generate.set_defaults(func=_offline_generate)
+    otrain = offline_sub.add_parser("train", help="train OPPO or a baseline on a dataset and evaluate it")
+    otrain.add_argument("dataset", help="Minari dataset id (rewarddesign/hopper/medium-replay-v0) or directory")
+    otrain.add_argument("--algo", default="oppo", choices=("oppo", "bc", "bc-top", "iql", "iql-bt"))
+    otrain.add_argument("--out", required=True, help="directory for the policy and result.json")
+    otrain.add_argument("--steps", type=int, default=10_000, help="gradient steps")
+    otrain.add_argument("--pairs", type=int, default=500, help="labelled segment pairs")
+    otrain.add_argument("--segment-length", type=int, default=20)
+    otrain.add_argument("--labels", default="return", choices=("return", "bradley-terry", "heron"))
+    otrain.add_argument("--top", type=float, default=0.25, help="fraction of preferred segments bc-top imitates")
+    otrain.add_argument("--eval-episodes", type=int, default=10)
+    otrain.add_argument("--seed", type=int, default=0)
+    otrain.add_argument("--device", default="auto")
+    otrain.add_argument("--root", default=None, help="Minari dataset root")
+    otrain.set_defaults(func=_offline_train)
+    oeval = offline_sub.add_parser("evaluate", help="roll a saved offline policy out on the true reward")
+    oeval.add_argument("policy", help="a policy directory written by `offline train` (OUT/policy)")
+    oeval.add_argument("--env", default=None, help="env id (default: the one the policy was trained for)")
+    oeval.add_argument("--episodes", type=int, default=10)
+    oeval.add_argument("--seed", type=int, default=10_000)
+    oeval.add_argument("--device", default="auto")
+    oeval.set_defaults(func=_offline_evaluate)
     return parser
 
 
@@ -242,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, ConnectionError, ImportError) as err:
+    except (ValueError, TypeError, ConnectionError, ImportError, FileNotFoundError, FileExistsError) as err:
         print(f"rewarddesign: error: {err}", file=sys.stderr)
         return 2
 

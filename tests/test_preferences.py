@@ -193,6 +193,7 @@ def test_bad_input_is_rejected(rng):
         ("MountainCarContinuous-v0", lambda f: 100 * f[0] - 0.1 * f[1]),
         ("HalfCheetah-v5", lambda f: f[0] - f[1]),
         ("Hopper-v5", lambda f: f[0] - f[1] + f[2]),
+        ("Walker2d-v5", lambda f: f[0] - f[1] + f[2]),
     ],
 )
 def test_reward_factors_add_up_to_the_env_reward(env_id, reward_of):

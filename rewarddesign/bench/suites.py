@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from rewarddesign.offline.datasets import D4RL_REFERENCE_SCORES
+
 __all__ = [
     "Design",
     "DESIGN_WRAPPERS",
@@ -337,9 +339,7 @@ _CONTROL = (
 #: references for the Gymnasium MuJoCo tasks (Fu et al. 2020), 0 and the most a 1000-step episode
 #: can earn for dm-control.
 REFERENCE_SCORES: dict[str, tuple[float, float]] = {
-    "HalfCheetah-v5": (-280.18, 12135.0),
-    "Hopper-v5": (-20.27, 3234.3),
-    "Walker2d-v5": (1.63, 4592.3),
+    **D4RL_REFERENCE_SCORES,
     **{env_id: (0.0, 1000.0) for env_id in _CONTROL if env_id.startswith("dm_control/")},
 }
 

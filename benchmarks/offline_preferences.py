@@ -1,0 +1,216 @@
+"""Offline preference learning: OPPO against behaviour cloning, top-fraction BC and IQL, on datasets made here.
+
+Reproduce (reduced CPU scale, about an hour on 2 cores; resumable: finished runs are skipped)::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/offline_preferences.py --workers 2
+
+Full scale (where a GPU is lent; the datasets of the reduced scale are not reused)::
+
+    python benchmarks/offline_preferences.py --scale full --device cuda --workers 4
+
+Datasets (made by ``rewarddesign.offline.generate_datasets`` on the first run, stored as Minari
+datasets under ``--root``): Hopper-v5 ``medium-replay`` (every episode SAC saw while training to the
+medium policy) and HalfCheetah-v5 ``medium`` (the medium policy's own episodes). For each dataset,
+algorithm and seed, :func:`rewarddesign.offline.pipeline.train_offline` labels ``--pairs`` random
+segment pairs by their return over ``--segment-length`` steps (the scripted teacher), trains, and
+evaluates on the true reward. Learners: OPPO and top-fraction BC see only the labels; BC sees
+neither labels nor rewards; IQL (TorchRL) learns from the true reward (an oracle) and from a
+Bradley-Terry reward model of the same labels. Scores are D4RL-normalised (0 random, 100 expert).
+
+Writes ``benchmarks/results/offline_preferences/<dataset>/<algo>/seed<k>/result.json`` per run,
+``benchmarks/results/offline_preferences.md`` (table) and ``offline_preferences.png`` (plot).
+Target: OPPO above BC on both datasets and not below top-fraction BC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+OUT = RESULTS / "offline_preferences"
+ALGOS = ("oppo", "bc", "bc-top", "iql-bt", "iql")
+LABELS = {
+    "oppo": "OPPO",
+    "bc": "BC (all data)",
+    "bc-top": "BC (top 25% preferred)",
+    "iql-bt": "IQL, Bradley-Terry reward",
+    "iql": "IQL, true reward (oracle)",
+}
+#: (env, dataset kind) pairs of the benchmark.
+DATASETS = (("Hopper-v5", "medium-replay"), ("HalfCheetah-v5", "medium"))
+#: Per scale: SAC steps to the medium policy, transitions of the rolled-out data, gradient steps per learner.
+SCALES = {
+    "reduced": {"medium_steps": 40_000, "n_transitions": 40_000, "steps": {"oppo": 2_000, "default": 5_000}},
+    "full": {"medium_steps": 300_000, "n_transitions": 1_000_000, "steps": {"oppo": 100_000, "default": 500_000}},
+}
+
+
+def generate(env_id: str, kind: str, scale: str, root: str, device: str) -> str:
+    import torch
+
+    from rewarddesign.offline import dataset_id, generate_datasets
+
+    torch.set_num_threads(1)
+    settings = SCALES[scale]
+    generate_datasets(
+        env_id,
+        kinds=(kind,),
+        medium_steps=settings["medium_steps"],
+        n_transitions=settings["n_transitions"],
+        seed=0,
+        root=root,
+        device=device,
+        overwrite=True,
+        verbose=True,
+    )
+    return dataset_id(env_id, kind)
+
+
+def run(env_id: str, kind: str, algo: str, seed: int, args: dict) -> dict:
+    import torch
+
+    from rewarddesign.offline import dataset_id, load_dataset
+    from rewarddesign.offline.pipeline import train_offline
+
+    torch.set_num_threads(1)
+    identifier = dataset_id(env_id, kind)
+    data = load_dataset(identifier, root=args["root"])
+    steps = SCALES[args["scale"]]["steps"]
+    out = OUT / f"{env_id}-{kind}" / algo / f"seed{seed}"
+    return train_offline(
+        algo,
+        data,
+        steps=steps.get(algo, steps["default"]),
+        n_pairs=args["pairs"],
+        segment_length=args["segment_length"],
+        eval_episodes=args["eval_episodes"],
+        seed=seed,
+        device=args["device"],
+        out=out,
+        dataset=identifier,
+    )
+
+
+def report(args: argparse.Namespace) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows, scores = [], {}
+    for env_id, kind in DATASETS:
+        name = f"{env_id}-{kind}"
+        for algo in ALGOS:
+            found = sorted((OUT / name / algo).glob("seed*/result.json"))
+            results = [json.loads(path.read_text()) for path in found]
+            if not results:
+                continue
+            values = np.array([r["score_mean"] for r in results])
+            scores[name, algo] = values
+            seconds = np.mean([r["train_seconds"] for r in results])
+            rows.append(
+                f"| {name} | {LABELS[algo]} | {values.mean():.1f} ± {values.std():.1f} | "
+                f"{', '.join(f'{v:.1f}' for v in values)} | {results[0]['steps']:,} | {seconds:.0f} | "
+                f"{results[0]['device']} |"
+            )
+    scale = SCALES[args.scale]
+    lines = [
+        "# Offline preference learning: OPPO and baselines",
+        "",
+        f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/offline_preferences.py --scale {args.scale}` "
+        f"({platform.processor() or platform.machine()}). Datasets made here: SAC {scale['medium_steps']:,} steps "
+        f"to the medium policy; medium data {scale['n_transitions']:,} transitions. {args.pairs} segment pairs "
+        f"of {args.segment_length} steps labelled by their return (scripted teacher); evaluation "
+        f"{args.eval_episodes} episodes on the true reward per seed. Scores: D4RL-normalised (0 random, 100 expert), "
+        "mean ± std over seeds.",
+        "",
+        "| dataset | learner | score | per seed | gradient steps | train s | device |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+    ]
+    for env_id, kind in DATASETS:
+        name = f"{env_id}-{kind}"
+        if all((name, algo) in scores for algo in ("oppo", "bc", "bc-top")):
+            oppo, bc, top = (scores[name, a].mean() for a in ("oppo", "bc", "bc-top"))
+            verdict = "met" if oppo > bc and oppo >= top else "not met"
+            lines.append("")
+            lines.append(
+                f"{name}: OPPO {oppo:.1f}, BC {bc:.1f}, top-fraction BC {top:.1f}: target (OPPO > BC and "
+                f">= top-fraction BC) {verdict}."
+            )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "offline_preferences.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+    fig, axes = plt.subplots(1, len(DATASETS), figsize=(5 * len(DATASETS), 3.6), squeeze=False)
+    for ax, (env_id, kind) in zip(axes[0], DATASETS):
+        name = f"{env_id}-{kind}"
+        present = [a for a in ALGOS if (name, a) in scores]
+        for i, algo in enumerate(present):
+            values = scores[name, algo]
+            ax.bar(i, values.mean(), color="C0" if algo == "oppo" else "C7", alpha=0.8)
+            ax.scatter(np.full(len(values), i), values, color="k", s=12, zorder=3)
+        ax.set_xticks(range(len(present)), [LABELS[a].replace(", ", "\n") for a in present], fontsize=7)
+        ax.set_title(name)
+        ax.set_ylabel("normalised score")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "offline_preferences.png", dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="reduced")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pairs", type=int, default=500)
+    parser.add_argument("--segment-length", type=int, default=20)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--root", default=str(Path("runs") / "offline_datasets"), help="Minari dataset root")
+    parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    if not args.report_only:
+        from rewarddesign.offline import dataset_id
+
+        start = time.perf_counter()
+        root = Path(args.root) / args.scale
+        args.root = str(root)
+        context = multiprocessing.get_context("spawn")
+        missing = [(e, k) for e, k in DATASETS if not (root / dataset_id(e, k) / "data").is_dir()]
+        with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
+            made = [pool.submit(generate, e, k, args.scale, args.root, args.device) for e, k in missing]
+            for future in as_completed(made):
+                print("made", future.result(), f"({time.perf_counter() - start:.0f} s)", flush=True)
+            todo = [
+                (e, k, a, s)
+                for s in range(args.seeds)
+                for e, k in DATASETS
+                for a in args.algos
+                if not (OUT / f"{e}-{k}" / a / f"seed{s}" / "result.json").exists()
+            ]
+            keys = ("root", "scale", "pairs", "segment_length", "eval_episodes", "device")
+            settings = {key: getattr(args, key) for key in keys}
+            futures = {pool.submit(run, *job, settings): job for job in todo}
+            for future in as_completed(futures):
+                result = future.result()
+                print(
+                    f"{result['env_id']} {result['algo']} seed {result['seed']}: score {result['score_mean']:.1f} "
+                    f"({result['train_seconds']:.0f} s training; {time.perf_counter() - start:.0f} s so far)",
+                    flush=True,
+                )
+    report(args)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    main()

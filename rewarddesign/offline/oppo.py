@@ -1,0 +1,464 @@
+"""OPPO: offline preference-guided policy optimisation (Kang et al., ICML 2023).
+
+OPPO learns a policy from a fixed dataset and preferences between its segments without a reward
+model. Three pieces train together:
+
+- a **context encoder** ``E``: a transformer over the ``(s, a)`` tokens of a segment, mean-pooled
+  into a context ``z`` (:class:`ContextEncoder`);
+- a **contextual policy** ``pi(a_t | s_{<=t}, z)``: a causal transformer over the last states,
+  conditioned on ``z`` (:class:`ContextualPolicy`); "hindsight information matching" trains it to
+  reproduce a segment's actions from that segment's own context;
+- the **optimal context** ``z*``, a free vector: the triplet loss pulls it towards the contexts of
+  preferred segments and away from the others.
+
+The loss of encoder and policy is ``recon + pref_weight * triplet(z*, z+, z-) + norm_weight * norm``
+(action reconstruction as mean squared error, the triplet margin loss with ``z*`` held fixed, and
+``(||z|| - 1)^2`` against the contexts' collapse or growth); after each such step ``z*`` takes a
+step on the triplet loss with the contexts held fixed. To act, the policy conditions on ``z*``.
+
+Reconstruction uses windows of all the data (unlabelled trajectories teach the policy what it can
+do), the triplet loss the labelled pairs. Windows near an episode's start are left-padded and the
+padding masked, so short episodes and the first steps of a rollout are handled alike.
+
+Example:
+    >>> import numpy as np
+    >>> from rewarddesign.offline import OfflineData, OPPO, OPPOConfig, preference_pairs
+    >>> rng = np.random.default_rng(0)
+    >>> data = OfflineData(rng.normal(size=(200, 3)), rng.uniform(-1, 1, (200, 2)), rng.normal(size=200),
+    ...     rng.normal(size=(200, 3)), np.zeros(200, bool), np.arange(200) % 50 == 49, np.full(4, 50))
+    >>> pairs = preference_pairs(data, length=10, n_pairs=20)
+    >>> oppo = OPPO(data, pairs, OPPOConfig(context_length=10, embed_dim=16, n_layers=1, batch_size=8), device="cpu")
+    >>> history = oppo.train(5)
+    >>> oppo.act(data.observations[0]).shape
+    (2,)
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from stable_baselines3.common.utils import get_device
+from torch import nn
+
+from rewarddesign.offline._common import Scaling
+from rewarddesign.offline.datasets import OfflineData
+from rewarddesign.offline.segments import window_index
+from rewarddesign.preferences import PreferenceDataset
+
+__all__ = [
+    "OPPOConfig",
+    "ContextEncoder",
+    "ContextualPolicy",
+    "OPPO",
+    "reconstruction_loss",
+    "triplet_loss",
+    "norm_loss",
+]
+
+
+@dataclass(frozen=True)
+class OPPOConfig:
+    """OPPO's settings (defaults after the paper's code where it has them).
+
+    Attributes:
+        context_length: Steps the policy sees (its window) and the longest segment the encoder reads.
+        z_dim: Size of a context.
+        embed_dim, n_layers, n_heads, dropout: The transformers' width, depth, heads and dropout.
+        batch_size: Windows for reconstruction and labelled pairs for the triplet loss per step.
+        lr, weight_decay: AdamW of encoder and policy; z_lr: Adam of ``z*``.
+        margin: The triplet loss's margin.
+        pref_weight, norm_weight: Weights of the triplet and norm terms.
+        grad_clip: Gradient-norm clip of encoder and policy.
+    """
+
+    context_length: int = 20
+    z_dim: int = 16
+    embed_dim: int = 64
+    n_layers: int = 2
+    n_heads: int = 2
+    dropout: float = 0.1
+    batch_size: int = 64
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+    z_lr: float = 1e-3
+    margin: float = 1.0
+    pref_weight: float = 0.1
+    norm_weight: float = 0.1
+    grad_clip: float = 0.25
+
+    def __post_init__(self) -> None:
+        for name in ("context_length", "z_dim", "embed_dim", "n_layers", "n_heads", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.embed_dim % self.n_heads:
+            raise ValueError(f"embed_dim ({self.embed_dim}) must be divisible by n_heads ({self.n_heads})")
+        for name in ("lr", "z_lr", "grad_clip"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        for name in ("dropout", "weight_decay", "margin", "pref_weight", "norm_weight"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)!r}")
+
+
+class _Transformer(nn.Module):
+    """Learned positions, pre-norm transformer layers, a final layer norm."""
+
+    def __init__(self, config: OPPOConfig, causal: bool) -> None:
+        super().__init__()
+        d = config.embed_dim
+        self.causal = causal
+        self.n_heads = config.n_heads
+        self.positions = nn.Parameter(torch.randn(1, config.context_length, d) * 0.02)
+        layer = nn.TransformerEncoderLayer(
+            d, config.n_heads, 4 * d, config.dropout, activation="gelu", batch_first=True, norm_first=True
+        )
+        self.layers = nn.TransformerEncoder(layer, config.n_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d)
+
+    def forward(self, tokens: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        batch, length = tokens.shape[:2]
+        if length > self.positions.shape[1]:
+            raise ValueError(f"sequences of {length} steps exceed the context length {self.positions.shape[1]}")
+        x = tokens + self.positions[:, :length]
+        # a query sees the valid keys (and, if causal, only earlier ones); every position sees itself, so
+        # no row is all masked (left padding would otherwise give NaN rows that leak through 0 * NaN)
+        eye = torch.eye(length, dtype=torch.bool, device=x.device)
+        blocked = ~valid[:, None, :]
+        if self.causal:
+            blocked = blocked | torch.ones(length, length, dtype=torch.bool, device=x.device).triu(1)
+        mask = torch.zeros(blocked.shape, dtype=x.dtype, device=x.device).masked_fill(blocked & ~eye, float("-inf"))
+        x = self.layers(x, mask=mask.repeat_interleave(self.n_heads, dim=0))
+        return self.norm(x)
+
+
+class ContextEncoder(nn.Module):
+    """``E(s_{1:H}, a_{1:H}) -> z``: a transformer over ``(s, a)`` tokens, mean-pooled over the valid steps."""
+
+    def __init__(self, obs_dim: int, act_dim: int, config: OPPOConfig) -> None:
+        super().__init__()
+        self.embed = nn.Linear(obs_dim + act_dim, config.embed_dim)
+        self.body = _Transformer(config, causal=False)
+        self.head = nn.Linear(config.embed_dim, config.z_dim)
+
+    def forward(self, obs: torch.Tensor, acts: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        """``obs [B, H, obs_dim]``, ``acts [B, H, act_dim]``, ``valid [B, H]`` -> ``z [B, z_dim]``."""
+        if valid is None:
+            valid = torch.ones(obs.shape[:2], dtype=torch.bool, device=obs.device)
+        x = self.body(self.embed(torch.cat([obs, acts], dim=-1)), valid)
+        weights = valid.unsqueeze(-1).to(x.dtype)
+        return self.head((x * weights).sum(1) / weights.sum(1).clamp_min(1.0))
+
+
+class ContextualPolicy(nn.Module):
+    """``pi(a_t | s_{<=t}, z)``: a causal transformer over state tokens plus the context, actions in ``[-1, 1]``."""
+
+    def __init__(self, obs_dim: int, act_dim: int, config: OPPOConfig) -> None:
+        super().__init__()
+        self.embed_obs = nn.Linear(obs_dim, config.embed_dim)
+        self.embed_z = nn.Linear(config.z_dim, config.embed_dim)
+        self.body = _Transformer(config, causal=True)
+        self.head = nn.Linear(config.embed_dim, act_dim)
+
+    def forward(self, obs: torch.Tensor, z: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        """``obs [B, K, obs_dim]``, ``z [B, z_dim]``, ``valid [B, K]`` -> actions ``[B, K, act_dim]``."""
+        if valid is None:
+            valid = torch.ones(obs.shape[:2], dtype=torch.bool, device=obs.device)
+        tokens = self.embed_obs(obs) + self.embed_z(z).unsqueeze(1)
+        return torch.tanh(self.head(self.body(tokens, valid)))
+
+
+def reconstruction_loss(predicted: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Mean squared action error over the valid steps: ``predicted, target [B, K, A]``, ``valid [B, K]``."""
+    error = ((predicted - target) ** 2).mean(-1)
+    return (error * valid).sum() / valid.sum().clamp_min(1)
+
+
+def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, margin: float) -> torch.Tensor:
+    """``mean(max(0, ||a - p|| - ||a - n|| + margin))`` (torch's triplet margin loss, Euclidean)."""
+    return F.triplet_margin_loss(anchor, positive, negative, margin=margin, p=2.0)
+
+
+def norm_loss(z: torch.Tensor) -> torch.Tensor:
+    """``mean((||z|| - 1)^2)``: keeps contexts near the unit sphere."""
+    return ((z.norm(dim=-1) - 1.0) ** 2).mean()
+
+
+class OPPO:
+    """OPPO on an offline dataset and labelled pairs of its segments.
+
+    Args:
+        data: The dataset (its rewards are not used).
+        preferences: Labelled pairs of segments (:func:`~rewarddesign.offline.preference_pairs`);
+            ties and segments longer than ``config.context_length`` are refused.
+        config: :class:`OPPOConfig`.
+        seed: Seeds the networks, ``z*`` and the batches.
+        device: ``"auto"`` (CUDA when there is one), ``"cpu"``, ...
+
+    Attributes:
+        z_star: The optimal context ``[z_dim]`` (a parameter).
+        steps: Training steps taken so far.
+    """
+
+    def __init__(
+        self,
+        data: OfflineData | None,
+        preferences: PreferenceDataset | None,
+        config: OPPOConfig | None = None,
+        *,
+        seed: int = 0,
+        device: torch.device | str = "auto",
+        _dims: tuple[int, int] | None = None,
+        _scaling: Scaling | None = None,
+    ) -> None:
+        self.config = config = config or OPPOConfig()
+        self.device = get_device(device)
+        self.data = data
+        self.seed = seed
+        self.env_id = None if data is None else data.env_id
+        if data is not None:
+            obs_dim, act_dim = data.observations.shape[1], data.actions.shape[1]
+            self.scaling = Scaling.fit(data)
+        elif _dims is not None and _scaling is not None:
+            (obs_dim, act_dim), self.scaling = _dims, _scaling
+        else:
+            raise ValueError("OPPO needs a dataset (or, through OPPO.load, a checkpoint)")
+        self.obs_dim, self.act_dim = obs_dim, act_dim
+        torch.manual_seed(seed)
+        self.encoder = ContextEncoder(obs_dim, act_dim, config).to(self.device)
+        self.policy = ContextualPolicy(obs_dim, act_dim, config).to(self.device)
+        z = torch.randn(config.z_dim)
+        self.z_star = nn.Parameter((z / z.norm()).to(self.device))
+        self.optimizer = torch.optim.AdamW(
+            [*self.encoder.parameters(), *self.policy.parameters()], lr=config.lr, weight_decay=config.weight_decay
+        )
+        self.z_optimizer = torch.optim.Adam([self.z_star], lr=config.z_lr)
+        self.rng = np.random.default_rng(seed)
+        self.steps = 0
+        self._history: deque[np.ndarray] = deque(maxlen=config.context_length)
+        self.pairs: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        if data is not None:
+            self._prepare(data, preferences)
+
+    # --- data -----------------------------------------------------------------------------
+    def _prepare(self, data: OfflineData, preferences: PreferenceDataset | None) -> None:
+        self._obs = torch.as_tensor(self.scaling.obs(data.observations), device=self.device)
+        self._acts = torch.as_tensor(self.scaling.to_unit(data.actions), device=self.device)
+        self._episode_of = np.repeat(data.episode_starts, data.episode_lengths)
+        if preferences is None:
+            return
+        if preferences.fragments.obs.shape[2:] != data.observations.shape[1:]:
+            raise ValueError(
+                f"the preference segments' observations {preferences.fragments.obs.shape[2:]} do not match the "
+                f"dataset's {data.observations.shape[1:]}"
+            )
+        if preferences.fragments.length > self.config.context_length:
+            raise ValueError(
+                f"segments of {preferences.fragments.length} steps exceed context_length {self.config.context_length}"
+            )
+        strict = preferences.labels != 0.5
+        if not np.any(strict):
+            raise ValueError("the preferences hold no strict label (all ties): nothing to learn from")
+        first, second = preferences.first[strict], preferences.second[strict]
+        first_wins = preferences.labels[strict] == 1.0
+        better, worse = np.where(first_wins, first, second), np.where(first_wins, second, first)
+        fragments = preferences.fragments
+        obs = torch.as_tensor(self.scaling.obs(fragments.obs), device=self.device)
+        acts = torch.as_tensor(self.scaling.to_unit(fragments.acts.astype(np.float32)), device=self.device)
+        self.pairs = (obs, acts, torch.as_tensor(better), torch.as_tensor(worse))
+
+    def _windows(self, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``size`` windows of the dataset ending at uniformly drawn steps: obs, actions, valid."""
+        ends = self.rng.integers(len(self._episode_of), size=size)
+        rows, valid = window_index(ends, self._episode_of[ends], self.config.context_length)
+        rows_t = torch.as_tensor(rows, device=self.device)
+        return self._obs[rows_t], self._acts[rows_t], torch.as_tensor(valid, device=self.device)
+
+    # --- training -------------------------------------------------------------------------
+    def losses(
+        self,
+        windows: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+        positive: tuple[torch.Tensor, torch.Tensor],
+        negative: tuple[torch.Tensor, torch.Tensor],
+    ) -> dict[str, torch.Tensor]:
+        """The loss terms on one batch (inputs already normalised, actions in ``[-1, 1]``).
+
+        Args:
+            windows: ``(obs [B, K, obs_dim], acts [B, K, act_dim], valid [B, K])`` for reconstruction.
+            positive: ``(obs, acts)`` ``[P, H, ...]`` of the preferred segments; negative: of the others.
+
+        Returns:
+            ``recon``, ``triplet`` (anchor ``z*`` held fixed), ``norm`` and their weighted ``total``.
+        """
+        return self._terms(windows, positive, negative)[0]
+
+    def _terms(self, windows, positive, negative) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        obs, acts, valid = windows
+        z = self.encoder(obs, acts, valid)
+        recon = reconstruction_loss(self.policy(obs, z, valid), acts, valid)
+        z_pos, z_neg = self.encoder(*positive), self.encoder(*negative)
+        anchor = self.z_star.detach().expand_as(z_pos)
+        triplet = triplet_loss(anchor, z_pos, z_neg, self.config.margin)
+        norm = norm_loss(torch.cat([z, z_pos, z_neg]))
+        total = recon + self.config.pref_weight * triplet + self.config.norm_weight * norm
+        return {"total": total, "recon": recon, "triplet": triplet, "norm": norm}, z_pos, z_neg
+
+    def z_star_loss(self, z_pos: torch.Tensor, z_neg: torch.Tensor) -> torch.Tensor:
+        """The triplet loss as a function of ``z*`` alone, the contexts ``[P, z_dim]`` held fixed."""
+        return triplet_loss(self.z_star.expand_as(z_pos), z_pos.detach(), z_neg.detach(), self.config.margin)
+
+    def train_step(self) -> dict[str, float]:
+        """One step of encoder and policy, then one of ``z*``; returns the loss terms."""
+        if self.data is None or self.pairs is None:
+            raise RuntimeError("this OPPO has no dataset and preferences to train on (loaded for acting only?)")
+        self.encoder.train()
+        self.policy.train()
+        obs, acts, better, worse = self.pairs
+        picks = torch.as_tensor(self.rng.integers(len(better), size=self.config.batch_size))
+        positive = (obs[better[picks]], acts[better[picks]])
+        negative = (obs[worse[picks]], acts[worse[picks]])
+        terms, z_pos, z_neg = self._terms(self._windows(self.config.batch_size), positive, negative)
+        self.optimizer.zero_grad()
+        terms["total"].backward()
+        nn.utils.clip_grad_norm_([*self.encoder.parameters(), *self.policy.parameters()], self.config.grad_clip)
+        self.optimizer.step()
+        # z* steps on this batch's contexts (the paper's code encodes them again after the step above:
+        # one step of lag, for a third less encoder work)
+        z_loss = self.z_star_loss(z_pos, z_neg)
+        self.z_optimizer.zero_grad()
+        z_loss.backward()
+        self.z_optimizer.step()
+        self.steps += 1
+        return {**{name: float(value.detach()) for name, value in terms.items()}, "z_star": float(z_loss.detach())}
+
+    def train(
+        self,
+        steps: int,
+        *,
+        log_every: int = 100,
+        checkpoint: str | Path | None = None,
+        checkpoint_every: int = 1000,
+        callback: Any = None,
+    ) -> list[dict[str, float]]:
+        """Train until :attr:`steps` reaches ``steps`` (so a resumed run continues where it stopped).
+
+        Args:
+            steps: Total training steps.
+            log_every: Average the loss terms over this many steps per history entry.
+            checkpoint: Directory to save to every ``checkpoint_every`` steps and at the end.
+            checkpoint_every: Steps between checkpoints.
+            callback: Called with each history entry; returning False stops training.
+
+        Returns:
+            History entries: ``step`` and the mean loss terms since the previous entry.
+        """
+        if not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+        history: list[dict[str, float]] = []
+        window: list[dict[str, float]] = []
+        while self.steps < steps:
+            window.append(self.train_step())
+            if len(window) == log_every or self.steps == steps:
+                entry = {"step": float(self.steps), **{k: float(np.mean([w[k] for w in window])) for k in window[0]}}
+                history.append(entry)
+                window = []
+                if callback is not None and callback(entry) is False:
+                    break
+            if checkpoint is not None and self.steps % checkpoint_every == 0:
+                self.save(checkpoint)
+        if checkpoint is not None:
+            self.save(checkpoint)
+        return history
+
+    # --- acting ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Start a new episode (clears the window of past observations)."""
+        self._history.clear()
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, z: torch.Tensor | None = None) -> np.ndarray:
+        """The action for ``obs`` given the observations since :meth:`reset`, conditioned on ``z*`` (or ``z``)."""
+        self.policy.eval()
+        self._history.append(self.scaling.obs(obs))
+        k = self.config.context_length
+        window = np.zeros((1, k, self.obs_dim), dtype=np.float32)
+        window[0, k - len(self._history) :] = np.stack(self._history)
+        valid = torch.zeros(1, k, dtype=torch.bool, device=self.device)
+        valid[0, k - len(self._history) :] = True
+        context = (self.z_star if z is None else z).reshape(1, -1).to(self.device)
+        unit = self.policy(torch.as_tensor(window, device=self.device), context, valid)[0, -1]
+        return self.scaling.from_unit(unit.cpu().numpy())
+
+    # --- persistence ----------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write ``path/oppo.pt`` (tensors: networks, ``z*``, optimisers, scaling) and ``path/oppo.json``."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        state = {
+            "encoder": self.encoder.state_dict(),
+            "policy": self.policy.state_dict(),
+            "z_star": self.z_star.detach().cpu(),
+            "optimizer": self.optimizer.state_dict(),
+            "z_optimizer": self.z_optimizer.state_dict(),
+            "scaling": self.scaling.state_dict(),
+        }
+        tmp = path / "oppo.pt.tmp"
+        torch.save(state, tmp)
+        tmp.replace(path / "oppo.pt")
+        meta = {
+            "algo": "oppo",
+            "config": asdict(self.config),
+            "obs_dim": self.obs_dim,
+            "act_dim": self.act_dim,
+            "steps": self.steps,
+            "seed": self.seed,
+            "rng": self.rng.bit_generator.state,
+            "env_id": self.env_id,
+        }
+        (path / "oppo.json").write_text(json.dumps(meta, indent=1))
+        return path
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        data: OfflineData | None = None,
+        preferences: PreferenceDataset | None = None,
+        device: torch.device | str = "auto",
+    ) -> OPPO:
+        """Restore a checkpoint (``torch.load(weights_only=True)``); with data and preferences it can train on."""
+        path = Path(path)
+        meta = json.loads((path / "oppo.json").read_text())
+        state = torch.load(path / "oppo.pt", map_location="cpu", weights_only=True)
+        scaling = Scaling.from_state_dict(state["scaling"])
+        oppo = cls(
+            None,
+            None,
+            OPPOConfig(**meta["config"]),
+            seed=meta["seed"],
+            device=device,
+            _dims=(meta["obs_dim"], meta["act_dim"]),
+            _scaling=scaling,
+        )
+        oppo.encoder.load_state_dict(state["encoder"])
+        oppo.policy.load_state_dict(state["policy"])
+        with torch.no_grad():
+            oppo.z_star.copy_(state["z_star"].to(oppo.device))
+        oppo.optimizer.load_state_dict(state["optimizer"])
+        oppo.z_optimizer.load_state_dict(state["z_optimizer"])
+        oppo.steps = int(meta["steps"])
+        oppo.rng.bit_generator.state = meta["rng"]
+        oppo.env_id = meta.get("env_id")
+        if data is not None:
+            if (data.observations.shape[1], data.actions.shape[1]) != (oppo.obs_dim, oppo.act_dim):
+                raise ValueError("the dataset's dimensions differ from the checkpoint's")
+            oppo.data = data
+            oppo._prepare(data, preferences)
+        return oppo

@@ -1,0 +1,158 @@
+"""One offline run, end to end: preferences, a learner, evaluation, files. Used by the CLI and the benchmark.
+
+:func:`train_offline` labels segment pairs of a dataset, trains one of :data:`ALGOS`, evaluates
+the policy on the true reward, and (given ``out``) writes ``out/policy`` (tensors and JSON) and
+``out/result.json``. :func:`load_agent` restores a saved policy of any of them.
+
+- ``oppo``: OPPO on the labelled pairs;
+- ``bc``: behaviour cloning on all data; ``bc-top``: on the top fraction of preferred segments;
+- ``iql``: IQL on the true reward (the oracle: it sees the rewards the others never do);
+- ``iql-bt``: IQL on a Bradley-Terry reward model learned from the same pairs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rewarddesign.offline._common import Agent, evaluate_agent
+from rewarddesign.offline.baselines import IQL, BehaviorCloning, relabel_rewards, top_fraction
+from rewarddesign.offline.datasets import OfflineData
+from rewarddesign.offline.oppo import OPPO, OPPOConfig
+from rewarddesign.offline.segments import preference_pairs
+
+__all__ = ["ALGOS", "train_offline", "load_agent"]
+
+#: The learners :func:`train_offline` runs.
+ALGOS = ("oppo", "bc", "bc-top", "iql", "iql-bt")
+
+
+def train_offline(
+    algo: str,
+    data: OfflineData,
+    *,
+    steps: int = 10_000,
+    n_pairs: int = 500,
+    segment_length: int = 20,
+    labels: str = "return",
+    top: float = 0.25,
+    eval_episodes: int = 10,
+    seed: int = 0,
+    device: str = "auto",
+    out: str | Path | None = None,
+    oppo_config: OPPOConfig | None = None,
+    dataset: str | None = None,
+) -> dict[str, Any]:
+    """Train ``algo`` on ``data`` and evaluate it; return (and, given ``out``, save) the result.
+
+    Args:
+        algo: One of :data:`ALGOS`.
+        data: The dataset; it needs ``env_id`` for the evaluation rollouts.
+        steps: Gradient steps of the learner.
+        n_pairs: Labelled segment pairs (all learners but ``bc`` and ``iql`` see only these labels).
+        segment_length: Steps per segment.
+        labels: Gatherer name (``return``, ``bradley-terry``, ``heron``).
+        top: Fraction of segments ``bc-top`` imitates.
+        eval_episodes: Evaluation episodes on the true reward.
+        seed: Seeds labels, learner and evaluation.
+        device: ``"auto"`` (CUDA when there is one), ``"cpu"``, ...
+        out: Directory for the policy (``out/policy``) and ``out/result.json``; with an OPPO
+            checkpoint there, OPPO resumes from it.
+        oppo_config: OPPO's settings (default: :class:`OPPOConfig` with ``context_length = segment_length``).
+        dataset: The dataset's name, recorded in the result.
+
+    Returns:
+        ``algo``, ``env_id``, ``dataset``, ``seed``, ``steps``, ``returns`` (per episode),
+        ``return_mean``, ``score_mean`` (normalised 0-100, where the data has references),
+        ``train_seconds``, ``device`` and the settings.
+    """
+    if algo not in ALGOS:
+        raise ValueError(f"unknown algorithm {algo!r}; known: {', '.join(ALGOS)}")
+    if data.env_id is None:
+        raise ValueError("the dataset names no env, so its policies cannot be evaluated")
+    out = None if out is None else Path(out)
+    preferences = None
+    if algo in ("oppo", "bc-top", "iql-bt"):
+        preferences = preference_pairs(data, segment_length, n_pairs, labels, seed=seed)
+    start = time.perf_counter()
+    extra: dict[str, Any] = {}
+    agent: Any
+    if algo == "oppo":
+        config = oppo_config or OPPOConfig(context_length=segment_length)
+        checkpoint = None if out is None else out / "policy"
+        if checkpoint is not None and (checkpoint / "oppo.pt").exists():
+            agent = OPPO.load(checkpoint, data, preferences, device=device)
+        else:
+            agent = OPPO(data, preferences, config, seed=seed, device=device)
+        history = agent.train(steps, log_every=max(1, steps // 20), checkpoint=checkpoint)
+        extra = {"config": asdict(config), "history": history}
+    elif algo in ("bc", "bc-top"):
+        obs, acts = (None, None) if preferences is None else top_fraction(preferences, top)
+        agent = BehaviorCloning(data, obs, acts, seed=seed, device=device)
+        extra = {"final_loss": float(np.mean(agent.train(steps)[-100:])), "imitated_steps": len(agent._obs)}
+    else:
+        rewards = None
+        if algo == "iql-bt":
+            from rewarddesign.preferences import RewardModel, preference_accuracy, train_reward_model
+
+            reward_model = RewardModel(_box(data.observations), _box(data.actions), device=device)
+            train, held_out = preferences.split(0.1, np.random.default_rng(seed))
+            train_reward_model(reward_model, train, epochs=50, seed=seed)
+            rewards = relabel_rewards(data, reward_model)
+            extra = {"reward_accuracy": preference_accuracy(reward_model, held_out)}
+        agent = IQL(data, rewards, seed=seed, device=device, normalize_rewards=rewards is not None)
+        agent.train(steps)
+    train_seconds = time.perf_counter() - start
+    returns = evaluate_agent(agent, data.env_id, eval_episodes, seed=seed + 10_000)
+    result = {
+        "algo": algo,
+        "env_id": data.env_id,
+        "dataset": dataset,
+        "seed": seed,
+        "steps": steps,
+        "n_pairs": n_pairs if preferences is not None else 0,
+        "labels": labels if preferences is not None else None,
+        "segment_length": segment_length,
+        "returns": returns.tolist(),
+        "return_mean": float(returns.mean()),
+        "score_mean": float(data.normalized_score(returns).mean()) if data.ref_scores else None,
+        "train_seconds": train_seconds,
+        "device": str(getattr(agent, "device", device)),
+        **extra,
+    }
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        if algo != "oppo":
+            agent.save(out / "policy")
+        tmp = out / "result.json.tmp"
+        tmp.write_text(json.dumps(result, indent=1))
+        tmp.replace(out / "result.json")
+    return result
+
+
+def _box(array: np.ndarray) -> Any:
+    import gymnasium as gym
+
+    return gym.spaces.Box(-np.inf, np.inf, array.shape[1:], np.float32)
+
+
+def load_agent(path: str | Path, device: torch.device | str = "auto") -> Agent:
+    """The policy saved in ``path`` (an ``out/policy`` directory of :func:`train_offline`), ready to act."""
+    path = Path(path)
+    if (path / "oppo.json").exists():
+        return OPPO.load(path, device=device)
+    meta_path = path / "policy.json"
+    if not meta_path.exists():
+        raise FileNotFoundError(f"no saved offline policy in {path} (oppo.json or policy.json)")
+    algo = json.loads(meta_path.read_text()).get("algo")
+    if algo == "bc":
+        return BehaviorCloning.load(path, device=device)
+    if algo == "iql":
+        return IQL.load(path, device=device)
+    raise ValueError(f"{meta_path} names an unknown algorithm {algo!r}")

@@ -1,0 +1,317 @@
+"""Offline preference learning: datasets, scripted preferences, OPPO and the baselines."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from rewarddesign.offline import (
+    IQL,
+    OPPO,
+    BehaviorCloning,
+    OfflineData,
+    OPPOConfig,
+    collect_episodes,
+    dataset_id,
+    evaluate_agent,
+    generate_datasets,
+    load_dataset,
+    make_gatherer,
+    norm_loss,
+    preference_pairs,
+    reconstruction_loss,
+    relabel_rewards,
+    sample_segments,
+    save_dataset,
+    top_fraction,
+    triplet_loss,
+    window_index,
+)
+from rewarddesign.offline.pipeline import load_agent, train_offline
+from rewarddesign.preferences import Fragments, PreferenceDataset, RewardModel, SyntheticGatherer
+
+TINY = OPPOConfig(context_length=8, z_dim=4, embed_dim=16, n_layers=1, n_heads=2, dropout=0.0, batch_size=16)
+
+
+def _toy(n_episodes: int = 6, length: int = 30, seed: int = 0) -> OfflineData:
+    """Two behaviours: actions near +0.8 (reward 1 a step) in even episodes, near -0.8 (reward 0) in odd ones."""
+    rng = np.random.default_rng(seed)
+    n = n_episodes * length
+    sign = np.repeat(np.where(np.arange(n_episodes) % 2 == 0, 1.0, -1.0), length)
+    obs = rng.normal(size=(n, 3)).astype(np.float32)
+    acts = (0.8 * sign[:, None] + 0.05 * rng.normal(size=(n, 1))).clip(-1, 1)
+    ends = np.zeros(n, bool)
+    ends[length - 1 :: length] = True
+    return OfflineData(
+        obs, acts, (sign > 0).astype(float), obs + 0.1, np.zeros(n, bool), ends, np.full(n_episodes, length)
+    )
+
+
+# --- datasets ---------------------------------------------------------------------------------
+
+
+def test_dataset_round_trip_offline(tmp_path, monkeypatch):
+    episodes = collect_episodes("Pendulum-v1", None, 450, seed=3)  # 200-step episodes: the last one is cut
+    assert [len(e["actions"]) for e in episodes] == [200, 200, 50]
+    assert episodes[-1]["truncations"][-1] and "factors" in episodes[0]
+    import minari.storage.hosting as hosting
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("loading must not touch the network")
+
+    monkeypatch.setattr(hosting, "download_dataset", no_network)
+    save_dataset("rewarddesign/pendulum/random-v0", "Pendulum-v1", episodes, (-1500.0, -150.0), root=tmp_path)
+    loaded = load_dataset("rewarddesign/pendulum/random-v0", root=tmp_path)
+    expected = OfflineData.from_episodes(episodes)
+    for name in ("observations", "next_observations", "actions", "rewards", "terminations", "truncations", "factors"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(expected, name), err_msg=name)
+    np.testing.assert_array_equal(loaded.episode_lengths, [200, 200, 50])
+    assert loaded.env_id == "Pendulum-v1" and loaded.ref_scores == (-1500.0, -150.0)
+    np.testing.assert_allclose(loaded.normalized_score([-1500.0, -150.0]), [0.0, 100.0])
+    # a dataset directory works as well as an id
+    again = load_dataset(tmp_path / "rewarddesign/pendulum/random-v0")
+    np.testing.assert_array_equal(again.actions, loaded.actions)
+
+
+def test_generate_datasets_makes_every_kind(tmp_path):
+    ids = generate_datasets(
+        "Pendulum-v1",
+        kinds=("random", "medium", "medium-replay", "medium-expert"),
+        medium_steps=400,
+        expert_steps=600,
+        n_transitions=200,
+        root=tmp_path,
+        device="cpu",
+        ref_scores=(-1500.0, -150.0),
+        algo_kwargs={"learning_starts": 100},
+    )
+    assert (
+        ids["medium-replay"] == dataset_id("Pendulum-v1", "medium-replay") == "rewarddesign/pendulum/medium-replay-v0"
+    )
+    sizes = {kind: len(load_dataset(identifier, root=tmp_path)) for kind, identifier in ids.items()}
+    assert sizes == {"random": 200, "medium": 200, "medium-replay": 400, "medium-expert": 400}
+    assert load_dataset(ids["medium"], root=tmp_path).ref_scores == (-1500.0, -150.0)
+    with pytest.raises(FileExistsError, match="overwrite"):
+        generate_datasets("Pendulum-v1", kinds=("random",), n_transitions=10, root=tmp_path)
+
+
+def test_bad_datasets_are_refused(tmp_path):
+    good = _toy()
+    with pytest.raises(ValueError, match="one row per transition"):
+        OfflineData(good.observations, good.actions[:-1], good.rewards, good.next_observations,
+                    good.terminations, good.truncations, good.episode_lengths)  # fmt: skip
+    with pytest.raises(ValueError, match="sum to"):
+        OfflineData(good.observations, good.actions, good.rewards, good.next_observations,
+                    good.terminations, good.truncations, [30, 30])  # fmt: skip
+    episode = {"observations": np.zeros((4, 2)), "actions": np.zeros((3, 1)), "rewards": np.zeros(3)}
+    with pytest.raises(ValueError, match=r"lacks \['terminations', 'truncations'\]"):
+        OfflineData.from_episodes([episode])
+    episode.update(terminations=np.zeros(3), truncations=np.zeros(3), observations=np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="one row more than actions"):
+        OfflineData.from_episodes([episode])
+    with pytest.raises(ValueError, match="unknown dataset kind"):
+        dataset_id("Hopper-v5", "expert-replay")
+    with pytest.raises(FileNotFoundError, match="offline generate"):
+        load_dataset("rewarddesign/nothing/random-v0", root=tmp_path)
+    with pytest.raises(ValueError, match="longer than every episode"):
+        sample_segments(good, 31, 4, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="labels must be 0, 0.5 or 1"):
+        PreferenceDataset(sample_segments(good, 5, 4, np.random.default_rng(0)), [0], [1], [0.7])
+    with pytest.raises(ValueError, match="reward factors"):
+        make_gatherer("heron", good)
+
+
+# --- segments and labels ----------------------------------------------------------------------
+
+
+def test_segments_stay_inside_episodes_and_scripted_labels_follow_returns():
+    data = _toy(n_episodes=4, length=10)
+    data.rewards[:] = np.arange(len(data), dtype=np.float32)  # a known reward: the row number
+    fragments = sample_segments(data, 4, 500, np.random.default_rng(1))
+    starts = fragments.rewards[:, 0].astype(int)
+    assert np.all(np.diff(fragments.rewards, axis=1) == 1)  # consecutive steps
+    assert np.all(starts // 10 == (starts + 3) // 10)  # never across an episode boundary
+    assert set(starts % 10) == set(range(7))  # every start inside an episode occurs
+    # the scripted teacher prefers the higher return over the horizon: here, the later segment
+    pairs = preference_pairs(data, 4, 50, "return", seed=2)
+    returns = pairs.fragments.returns()
+    expected = np.where(returns[pairs.first] > returns[pairs.second], 1.0, 0.0)
+    expected[returns[pairs.first] == returns[pairs.second]] = 0.5
+    np.testing.assert_array_equal(pairs.labels, expected)
+    # HERON on factors: the first factor decides, the second only breaks its ties
+    data.factors = np.stack([np.repeat([0.0, 1.0, 0.0, 1.0], 10), -np.arange(len(data))], axis=1)
+    heron = preference_pairs(data, 4, 200, "heron", seed=3)
+    first_factor = heron.fragments.factor_sums()[:, 0]
+    decided = first_factor[heron.first] != first_factor[heron.second]
+    np.testing.assert_array_equal(
+        heron.labels[decided], (first_factor[heron.first] > first_factor[heron.second])[decided].astype(float)
+    )
+
+
+def test_window_index_pads_at_the_episode_start():
+    rows, valid = window_index(np.array([11, 13]), np.array([10, 10]), 4)
+    np.testing.assert_array_equal(rows, [[10, 10, 10, 11], [10, 11, 12, 13]])
+    np.testing.assert_array_equal(valid, [[False, False, True, True], [True, True, True, True]])
+
+
+# --- OPPO -------------------------------------------------------------------------------------
+
+
+def test_oppo_loss_terms_on_a_hand_built_batch():
+    predicted = torch.tensor([[[0.5], [1.0]], [[0.0], [9.0]]])
+    target = torch.zeros(2, 2, 1)
+    valid = torch.tensor([[True, True], [True, False]])  # the 9 is padding
+    assert reconstruction_loss(predicted, target, valid).item() == pytest.approx((0.25 + 1.0 + 0.0) / 3)
+    anchor = torch.zeros(2, 2)
+    positive = torch.tensor([[1.0, 0.0], [2.0, 0.0]])
+    negative = torch.tensor([[3.0, 0.0], [1.0, 0.0]])
+    # max(0, 1 - 3 + 1) = 0 and max(0, 2 - 1 + 1) = 2
+    assert triplet_loss(anchor, positive, negative, margin=1.0).item() == pytest.approx(1.0, abs=1e-5)
+    assert norm_loss(torch.tensor([[3.0, 4.0], [0.6, 0.8]])).item() == pytest.approx(16 / 2)
+    # OPPO's total is recon + pref_weight * triplet + norm_weight * norm
+    data = _toy()
+    oppo = OPPO(data, preference_pairs(data, 8, 20), TINY, device="cpu")
+    obs, acts, valid = oppo._windows(4)
+    segments = (obs[:2], acts[:2])
+    terms = oppo.losses((obs, acts, valid), segments, (obs[2:], acts[2:]))
+    total = terms["recon"] + TINY.pref_weight * terms["triplet"] + TINY.norm_weight * terms["norm"]
+    assert terms["total"].item() == pytest.approx(total.item())
+
+
+def test_oppo_learns_the_preferred_behaviour_and_z_star_moves_to_it():
+    """Known answer: the preferred segments act near +0.8, the others near -0.8."""
+    data = _toy(n_episodes=8, length=40)
+    pairs = preference_pairs(data, 8, 200, "return")
+    oppo = OPPO(data, pairs, OPPOConfig(**{**TINY.__dict__, "batch_size": 32}), seed=0, device="cpu")
+    z_before = oppo.z_star.detach().clone()
+    history = oppo.train(300, log_every=50)
+    assert history[-1]["recon"] < 0.5 * history[0]["recon"]
+    obs, acts, better, worse = oppo.pairs
+    with torch.no_grad():
+        z_good = oppo.encoder(obs[better], acts[better]).mean(0)
+        z_bad = oppo.encoder(obs[worse], acts[worse]).mean(0)
+    distance = lambda z: float((oppo.z_star.detach() - z).norm())  # noqa: E731
+    assert distance(z_good) < distance(z_bad)
+    assert distance(z_good) < float((z_before - z_good).norm())  # z* moved towards the preferred contexts
+    oppo.reset()
+    with_z_star = [float(oppo.act(o)[0]) for o in data.observations[:10]]
+    oppo.reset()
+    with_bad_z = [float(oppo.act(o, z=z_bad)[0]) for o in data.observations[:10]]
+    assert np.mean(with_z_star) > 0.5 and np.mean(with_bad_z) < -0.5
+
+
+def test_oppo_short_run_on_a_real_env_and_resume(tmp_path):
+    data = OfflineData.from_episodes(collect_episodes("Pendulum-v1", None, 800, seed=0), env_id="Pendulum-v1")
+    pairs = preference_pairs(data, 8, 60, "return")
+    straight = OPPO(data, pairs, TINY, seed=1, device="cpu")
+    history = straight.train(40, log_every=10)
+    assert history[-1]["total"] < history[0]["total"]
+    returns = evaluate_agent(straight, "Pendulum-v1", n_episodes=1)
+    assert returns.shape == (1,) and np.isfinite(returns).all()
+    # interrupted at 20 steps, restored from its checkpoint, continued to 40: the same parameters
+    first = OPPO(data, pairs, TINY, seed=1, device="cpu")
+    first.train(20, checkpoint=tmp_path / "ckpt")
+    resumed = OPPO.load(tmp_path / "ckpt", data, pairs, device="cpu")
+    assert resumed.steps == 20
+    resumed.train(40)
+    for a, b in zip(straight.policy.state_dict().values(), resumed.policy.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(straight.z_star, resumed.z_star)
+    acting = OPPO.load(tmp_path / "ckpt", device="cpu")  # no data: it acts, and refuses to train
+    assert acting.act(data.observations[0]).shape == (1,)
+    with pytest.raises(RuntimeError, match="no dataset"):
+        acting.train(30)
+
+
+def test_oppo_refuses_bad_preferences():
+    data = _toy()
+    ties = PreferenceDataset(sample_segments(data, 8, 4, np.random.default_rng(0)), [0, 1], [2, 3], [0.5, 0.5])
+    with pytest.raises(ValueError, match="no strict label"):
+        OPPO(data, ties, TINY, device="cpu")
+    with pytest.raises(ValueError, match="exceed context_length"):
+        OPPO(data, preference_pairs(data, 12, 5), TINY, device="cpu")
+    with pytest.raises(ValueError, match="divisible"):
+        OPPOConfig(embed_dim=10, n_heads=3)
+
+
+# --- baselines --------------------------------------------------------------------------------
+
+
+def test_top_fraction_takes_the_segments_that_win_most():
+    obs = np.arange(4, dtype=np.float32).reshape(4, 1, 1) * np.ones((1, 2, 1), np.float32)
+    fragments = Fragments(obs, obs.copy())
+    # fragment 2 wins both its pairs, 0 one of two, 1 and 3 none
+    prefs = PreferenceDataset(fragments, [2, 0, 2], [0, 1, 3], [1.0, 1.0, 1.0])
+    top_obs, top_acts = top_fraction(prefs, 0.25)
+    np.testing.assert_array_equal(top_obs.ravel(), [2, 2])
+    top_obs, _ = top_fraction(prefs, 0.5)
+    np.testing.assert_array_equal(sorted(top_obs.ravel()), [0, 0, 2, 2])
+
+
+def test_bc_top_fraction_beats_bc_on_mixed_data():
+    data = _toy(n_episodes=8, length=40)
+    pairs = preference_pairs(data, 8, 100, "return")
+    bc = BehaviorCloning(data, hidden_sizes=(32,), seed=0, device="cpu")
+    bc.train(300)
+    top = BehaviorCloning(data, *top_fraction(pairs, 0.25), hidden_sizes=(32,), seed=0, device="cpu")
+    top.train(300)
+    act = lambda agent: np.mean([agent.act(o)[0] for o in data.observations[:20]])  # noqa: E731
+    assert act(top) > 0.6 > abs(act(bc))  # BC averages the two behaviours; top-fraction BC takes the good one
+
+
+def test_iql_and_learned_rewards_run_and_save(tmp_path):
+    data = OfflineData.from_episodes(collect_episodes("Pendulum-v1", None, 600, seed=0), env_id="Pendulum-v1")
+    model = RewardModel(*[__import__("gymnasium").spaces.Box(-np.inf, np.inf, (d,)) for d in (3, 1)], device="cpu")
+    rewards = relabel_rewards(data, model)
+    assert rewards.shape == (600,) and np.isfinite(rewards).all()
+    iql = IQL(data, rewards, hidden_sizes=(32, 32), batch_size=64, seed=0, device="cpu")
+    history = iql.train(30)
+    assert all(np.isfinite(list(h.values())).all() for h in history)
+    action = iql.act(data.observations[0])
+    assert action.shape == (1,) and -2.0 <= action[0] <= 2.0  # Pendulum's bounds
+    iql.save(tmp_path / "iql")
+    restored = load_agent(tmp_path / "iql", device="cpu")
+    np.testing.assert_allclose(restored.act(data.observations[0]), action, rtol=1e-5)
+    with pytest.raises(ValueError, match="one entry per transition"):
+        IQL(data, rewards[:-1], device="cpu")
+
+
+# --- pipeline and CLI -------------------------------------------------------------------------
+
+
+def test_cli_generate_train_evaluate(tmp_path, capsys):
+    from rewarddesign.cli import main
+
+    root = str(tmp_path / "datasets")
+    assert main(["offline", "generate", "--env", "Pendulum-v1", "--kinds", "random", "--transitions", "400",
+                 "--ref-scores", "-1500", "-150", "--root", root, "--device", "cpu"]) == 0  # fmt: skip
+    out = tmp_path / "bc"
+    assert main(["offline", "train", "rewarddesign/pendulum/random-v0", "--algo", "bc-top", "--steps", "20",
+                 "--pairs", "20", "--segment-length", "10", "--eval-episodes", "1", "--root", root,
+                 "--out", str(out), "--device", "cpu"]) == 0  # fmt: skip
+    result = json.loads((out / "result.json").read_text())
+    assert result["algo"] == "bc-top" and result["n_pairs"] == 20 and len(result["returns"]) == 1
+    assert main(["offline", "evaluate", str(out / "policy"), "--episodes", "1", "--device", "cpu"]) == 0
+    assert "Pendulum-v1: true return" in capsys.readouterr().out
+    assert main(["offline", "train", "rewarddesign/none/random-v0", "--out", str(out), "--root", root]) == 2
+    assert "offline generate" in capsys.readouterr().err
+
+
+def test_train_offline_oppo_resumes_from_its_checkpoint(tmp_path):
+    data = OfflineData.from_episodes(collect_episodes("Pendulum-v1", None, 600, seed=0), env_id="Pendulum-v1")
+    kwargs = dict(n_pairs=30, segment_length=8, eval_episodes=1, device="cpu", out=tmp_path, oppo_config=TINY)
+    first = train_offline("oppo", data, steps=10, **kwargs)
+    assert first["steps"] == 10 and (tmp_path / "policy" / "oppo.pt").exists()
+    second = train_offline("oppo", data, steps=20, **kwargs)
+    assert second["history"][0]["step"] > 10  # continued from step 10, not from scratch
+    assert isinstance(load_agent(tmp_path / "policy", device="cpu"), OPPO)
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        train_offline("cql", data)
+
+
+def test_synthetic_gatherer_is_the_scripted_teacher():
+    gatherer = make_gatherer("return")
+    assert isinstance(gatherer, SyntheticGatherer) and gatherer.temperature == 0.0
