@@ -129,27 +129,16 @@ class BehaviorCloning:
         return self.scaling.from_unit(unit.cpu().numpy())
 
     def save(self, path: str | Path) -> Path:
-        """Write ``path/policy.pt`` (tensors) and ``path/policy.json``."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        torch.save({"net": self.net.state_dict(), "scaling": self.scaling.state_dict()}, path / "policy.pt")
-        meta = {"algo": self.algo, "hidden_sizes": list(self.hidden_sizes), "env_id": self.env_id, "steps": self.steps}
-        (path / "policy.json").write_text(json.dumps(meta, indent=1))
-        return path
+        """Write ``path/policy.pt`` (the network's tensors and the scaling) and ``path/policy.json``."""
+        return _save(self, path, self.net)
 
     @classmethod
     def load(cls, path: str | Path, device: torch.device | str = "auto") -> BehaviorCloning:
         """Restore what :meth:`save` wrote (``torch.load(weights_only=True)``), ready to act."""
-        path = Path(path)
-        meta = json.loads((path / "policy.json").read_text())
-        state = torch.load(path / "policy.pt", map_location="cpu", weights_only=True)
-        scaling = Scaling.from_state_dict(state["scaling"])
-        agent = cls.__new__(cls)
-        agent.scaling, agent.device, agent.env_id = scaling, get_device(device), meta.get("env_id")
-        agent.hidden_sizes, agent.steps = tuple(meta["hidden_sizes"]), int(meta["steps"])
-        obs_dim, act_dim = len(scaling.obs_mean), len(scaling.act_low)
+        agent, state = _restore(cls, path, device)
+        obs_dim, act_dim = len(agent.scaling.obs_mean), len(agent.scaling.act_low)
         agent.net = nn.Sequential(*create_mlp(obs_dim, act_dim, list(agent.hidden_sizes), nn.ReLU), nn.Tanh())
-        agent.net.load_state_dict(state["net"])
+        agent.net.load_state_dict(state["module"])
         agent.net.to(agent.device)
         return agent
 
@@ -291,30 +280,42 @@ class IQL:
 
     def save(self, path: str | Path) -> Path:
         """Write ``path/policy.pt`` (the actor's tensors and the scaling) and ``path/policy.json``."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        torch.save({"actor": self.actor.state_dict(), "scaling": self.scaling.state_dict()}, path / "policy.pt")
-        meta = {"algo": self.algo, "hidden_sizes": list(self.hidden_sizes), "env_id": self.env_id, "steps": self.steps}
-        (path / "policy.json").write_text(json.dumps(meta, indent=1))
-        return path
+        return _save(self, path, self.actor)
 
     @classmethod
     def load(cls, path: str | Path, device: torch.device | str = "auto") -> IQL:
         """Restore the actor that :meth:`save` wrote (``torch.load(weights_only=True)``), ready to act."""
         from tensordict import TensorDict
 
-        path = Path(path)
-        meta = json.loads((path / "policy.json").read_text())
-        state = torch.load(path / "policy.pt", map_location="cpu", weights_only=True)
-        agent = cls.__new__(cls)
-        agent.scaling = Scaling.from_state_dict(state["scaling"])
-        agent.device, agent.env_id, agent.steps = get_device(device), meta.get("env_id"), int(meta["steps"])
-        agent.hidden_sizes, agent._TensorDict = tuple(meta["hidden_sizes"]), TensorDict
+        agent, state = _restore(cls, path, device)
+        agent._TensorDict = TensorDict
         obs_dim, act_dim = len(agent.scaling.obs_mean), len(agent.scaling.act_low)
         agent.actor = _iql_actor(obs_dim, act_dim, agent.hidden_sizes)
-        agent.actor.load_state_dict(state["actor"])
+        agent.actor.load_state_dict(state["module"])
         agent.actor.to(agent.device)
         return agent
+
+
+def _save(agent: Any, path: str | Path, module: nn.Module) -> Path:
+    """``path/policy.pt``: the module's tensors and the scaling; ``path/policy.json``: what rebuilds it."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    torch.save({"module": module.state_dict(), "scaling": agent.scaling.state_dict()}, path / "policy.pt")
+    meta = {"algo": agent.algo, "hidden_sizes": list(agent.hidden_sizes), "env_id": agent.env_id, "steps": agent.steps}
+    (path / "policy.json").write_text(json.dumps(meta, indent=1))
+    return path
+
+
+def _restore(cls: type, path: str | Path, device: torch.device | str) -> tuple[Any, dict[str, Any]]:
+    """An agent of ``cls`` with what :func:`_save` wrote (scaling, device, env, sizes), and the saved tensors."""
+    path = Path(path)
+    meta = json.loads((path / "policy.json").read_text())
+    state = torch.load(path / "policy.pt", map_location="cpu", weights_only=True)
+    agent = cls.__new__(cls)
+    agent.scaling = Scaling.from_state_dict(state["scaling"])
+    agent.device, agent.env_id, agent.steps = get_device(device), meta.get("env_id"), int(meta["steps"])
+    agent.hidden_sizes = tuple(meta["hidden_sizes"])
+    return agent, state
 
 
 def _iql_actor(obs_dim: int, act_dim: int, hidden_sizes: tuple[int, ...]) -> nn.Module:
