@@ -96,6 +96,9 @@ def test_generate_datasets_makes_every_kind(tmp_path):
     assert load_dataset(ids["medium"], root=tmp_path).ref_scores == (-1500.0, -150.0)
     with pytest.raises(FileExistsError, match="overwrite"):
         generate_datasets("Pendulum-v1", kinds=("random",), n_transitions=10, root=tmp_path)
+    generate_datasets("Pendulum-v1", kinds=("random",), n_transitions=50, root=tmp_path, ref_scores=(-1.0, 0.0),
+                      overwrite=True)  # fmt: skip
+    assert len(load_dataset(ids["random"], root=tmp_path)) == 50
 
 
 def test_bad_datasets_are_refused(tmp_path):

@@ -448,8 +448,6 @@ def generate_datasets(
         clash = [identifier for identifier in ids.values() if identifier in existing]
         if clash and not overwrite:
             raise FileExistsError(f"datasets {clash} exist; pass overwrite=True to replace them")
-        for identifier in clash:
-            minari.delete_dataset(identifier)
 
         def say(message: str) -> None:
             if verbose:
@@ -501,6 +499,8 @@ def generate_datasets(
                 f"medium at {medium_steps} steps, expert at {expert_steps}); reference scores: {source}."
             )
             say(f"storing {ids[kind]}: {len(made[kind])} episodes, mean return {_mean_return(made[kind]):.1f}")
+            if ids[kind] in clash:  # replaced only now that its successor is made
+                minari.delete_dataset(ids[kind])
             save_dataset(ids[kind], env_id, made[kind], ref, description=description)
     return ids
 
