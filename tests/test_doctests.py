@@ -24,6 +24,8 @@ MODULES = [
     "rewarddesign.envs.alignment",
     "rewarddesign.envs.reward_factors",
     "rewarddesign.preferences.gatherers",
+    "rewarddesign.offline.datasets",
+    "rewarddesign.offline.oppo",
 ]
 
 
