@@ -45,6 +45,7 @@ LABELS = {
     "iql-bt": "IQL, Bradley-Terry reward",
     "iql": "IQL, true reward (oracle)",
 }
+SHORT = {"oppo": "OPPO", "bc": "BC", "bc-top": "BC top 25%", "iql-bt": "IQL (BT)", "iql": "IQL (true r)"}
 #: (env, dataset kind) pairs of the benchmark.
 DATASETS = (("Hopper-v5", "medium-replay"), ("HalfCheetah-v5", "medium"))
 #: Per scale: SAC steps to the medium policy, transitions of the rolled-out data, gradient steps per
@@ -174,7 +175,7 @@ def report(args: argparse.Namespace) -> None:
             values = scores[name, algo]
             ax.bar(i, values.mean(), color="C0" if algo == "oppo" else "C7", alpha=0.8)
             ax.scatter(np.full(len(values), i), values, color="k", s=12, zorder=3)
-        ax.set_xticks(range(len(present)), [LABELS[a].replace(", ", "\n") for a in present], fontsize=7)
+        ax.set_xticks(range(len(present)), [SHORT[a] for a in present], fontsize=8)
         ax.set_title(name)
         ax.set_ylabel("normalised score")
     fig.tight_layout()
