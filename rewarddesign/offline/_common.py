@@ -45,9 +45,12 @@ class Scaling:
         low, high = data.actions.min(axis=0), data.actions.max(axis=0)
         if data.env_id is not None:
             try:
-                space = gym.spec(data.env_id).make().action_space
+                env = gym.make(data.env_id)
             except Exception:  # noqa: BLE001 - an env that cannot be made here: keep the data's range
                 space = None
+            else:
+                space = env.action_space
+                env.close()
             if isinstance(space, gym.spaces.Box) and np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high)):
                 low, high = space.low, space.high
         high = np.where(high > low, high, low + 1.0)

@@ -40,9 +40,10 @@ def _positive_int(name: str, value: Any) -> int:
 def top_fraction(preferences: PreferenceDataset, fraction: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
     """The observations and actions of the preferred segments: those with the highest win rate.
 
-    Each segment's win rate is its share of wins (ties count half) among the pairs it is in;
-    segments in no pair are left out. Returns ``obs [M, obs_dim]`` and ``acts [M, act_dim]`` of
-    the top ``fraction`` of the compared segments, all their steps.
+    Each segment's win rate is its share of wins (ties count half) among the pairs it is in, equal
+    rates ranked by the number of wins; segments in no pair are left out. Returns
+    ``obs [M, obs_dim]`` and ``acts [M, act_dim]`` of the top ``fraction`` of the compared
+    segments, all their steps.
     """
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
@@ -55,7 +56,8 @@ def top_fraction(preferences: PreferenceDataset, fraction: float = 0.25) -> tupl
     if len(compared) == 0:
         raise ValueError("the preferences compare no segment")
     rate = wins[compared] / games[compared]
-    keep = compared[np.argsort(-rate, kind="stable")[: max(1, int(round(fraction * len(compared))))]]
+    order = np.lexsort((-wins[compared], -rate))  # by rate, then by wins
+    keep = compared[order[: max(1, int(round(fraction * len(compared))))]]
     fragments = preferences.fragments
     return fragments.obs[keep].reshape(-1, fragments.obs.shape[-1]), fragments.acts[keep].reshape(
         -1, fragments.acts.shape[-1]

@@ -91,7 +91,7 @@ def train_offline(
         else:
             agent = OPPO(data, preferences, config, seed=seed, device=device)
         history = agent.train(steps, log_every=max(1, steps // 20), checkpoint=checkpoint)
-        extra = {"config": asdict(config), "history": history}
+        extra = {"config": asdict(agent.config), "history": history}  # a resumed run keeps its checkpoint's
     elif algo in ("bc", "bc-top"):
         obs, acts = (None, None) if preferences is None else top_fraction(preferences, top)
         agent = BehaviorCloning(data, obs, acts, seed=seed, device=device)
