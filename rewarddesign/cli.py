@@ -240,6 +240,8 @@ def _offline_evaluate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from rewarddesign.offline.pipeline import ALGOS as OFFLINE_ALGOS
+    from rewarddesign.offline.segments import GATHERERS
     from rewarddesign.train import ALGORITHMS
 
     parser = argparse.ArgumentParser(
@@ -323,12 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.set_defaults(func=_offline_generate)
     otrain = offline_sub.add_parser("train", help="train OPPO or a baseline on a dataset and evaluate it")
     otrain.add_argument("dataset", help="Minari dataset id (rewarddesign/hopper/medium-replay-v0) or directory")
-    otrain.add_argument("--algo", default="oppo", choices=("oppo", "bc", "bc-top", "iql", "iql-bt"))
+    otrain.add_argument("--algo", default="oppo", choices=OFFLINE_ALGOS)
     otrain.add_argument("--out", required=True, help="directory for the policy and result.json")
     otrain.add_argument("--steps", type=int, default=10_000, help="gradient steps")
     otrain.add_argument("--pairs", type=int, default=500, help="labelled segment pairs")
     otrain.add_argument("--segment-length", type=int, default=20)
-    otrain.add_argument("--labels", default="return", choices=("return", "bradley-terry", "heron"))
+    otrain.add_argument("--labels", default="return", choices=GATHERERS)
     otrain.add_argument("--top", type=float, default=0.25, help="fraction of preferred segments bc-top imitates")
     otrain.add_argument("--eval-episodes", type=int, default=10)
     otrain.add_argument("--seed", type=int, default=0)
