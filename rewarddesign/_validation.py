@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_gamma", "check_finite", "as_float_array", "check_probabilities"]
+__all__ = ["check_gamma", "check_finite", "check_positive_int", "as_float_array", "check_probabilities"]
 
 
 def check_gamma(gamma: Any, name: str = "gamma") -> float:
@@ -27,6 +27,13 @@ def check_gamma(gamma: Any, name: str = "gamma") -> float:
     value = float(gamma)
     if not math.isfinite(value) or not 0.0 < value <= 1.0:
         raise ValueError(f"{name} must lie in (0, 1], got {gamma!r}")
+    return value
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Return ``value`` after checking that it is an integer of at least 1, naming ``name`` otherwise."""
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return value
 
 

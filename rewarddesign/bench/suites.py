@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from rewarddesign.offline.datasets import D4RL_REFERENCE_SCORES
+from rewarddesign._references import D4RL_REFERENCE_SCORES
 
 __all__ = [
     "Design",

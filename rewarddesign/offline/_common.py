@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rewarddesign._validation import check_positive_int
 from rewarddesign.offline.datasets import OfflineData
 
 __all__ = ["Agent", "Scaling", "evaluate_agent"]
@@ -80,8 +81,7 @@ class Scaling:
 
 def evaluate_agent(agent: Agent, env_id: str, n_episodes: int = 10, seed: int = 0) -> np.ndarray:
     """``[n_episodes]`` undiscounted true returns of ``agent`` on ``env_id`` (episode ``i`` reset with ``seed + i``)."""
-    if not isinstance(n_episodes, int) or n_episodes < 1:
-        raise ValueError(f"n_episodes must be a positive integer, got {n_episodes!r}")
+    check_positive_int(n_episodes, "n_episodes")
     env = gym.make(env_id)
     returns = np.zeros(n_episodes)
     for episode in range(n_episodes):

@@ -24,17 +24,12 @@ from stable_baselines3.common.torch_layers import create_mlp
 from stable_baselines3.common.utils import get_device
 from torch import nn
 
+from rewarddesign._validation import check_finite, check_positive_int
 from rewarddesign.offline._common import Scaling
 from rewarddesign.offline.datasets import OfflineData
 from rewarddesign.preferences import PreferenceDataset, RewardModel
 
 __all__ = ["BehaviorCloning", "IQL", "top_fraction", "relabel_rewards"]
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def top_fraction(preferences: PreferenceDataset, fraction: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +93,7 @@ class BehaviorCloning:
         acts = data.actions if acts is None else acts
         if len(obs) != len(acts) or len(obs) == 0:
             raise ValueError(f"obs and acts must be non-empty with one row each, got {len(obs)} and {len(acts)}")
-        self.batch_size = _positive_int("batch_size", batch_size)
+        self.batch_size = check_positive_int(batch_size, "batch_size")
         self.hidden_sizes = tuple(hidden_sizes)
         torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
@@ -112,7 +107,7 @@ class BehaviorCloning:
     def train(self, steps: int) -> list[float]:
         """Take ``steps`` gradient steps; return the loss of each."""
         losses = []
-        for _ in range(_positive_int("steps", steps)):
+        for _ in range(check_positive_int(steps, "steps")):
             batch = torch.as_tensor(self.rng.integers(len(self._obs), size=self.batch_size), device=self.device)
             loss = ((self.net(self._obs[batch]) - self._acts[batch]) ** 2).mean()
             self.optimizer.zero_grad()
@@ -199,14 +194,13 @@ class IQL:
         rewards = data.rewards if rewards is None else np.asarray(rewards, dtype=np.float32).reshape(-1)
         if len(rewards) != len(data):
             raise ValueError(f"rewards need one entry per transition ({len(data)}), got {len(rewards)}")
-        if not np.all(np.isfinite(rewards)):
-            raise ValueError("rewards must be finite")
+        check_finite(rewards, "rewards")
         if normalize_rewards:
             rewards = (rewards - rewards.mean()) / max(float(rewards.std()), 1e-8)
         self.scaling = Scaling.fit(data)
         self.device = get_device(device)
         self.env_id = data.env_id
-        self.batch_size = _positive_int("batch_size", batch_size)
+        self.batch_size = check_positive_int(batch_size, "batch_size")
         torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
         obs_dim, act_dim = data.observations.shape[1], data.actions.shape[1]
@@ -254,7 +248,7 @@ class IQL:
     def train(self, steps: int) -> list[dict[str, float]]:
         """Take ``steps`` gradient steps (actor, Q and value losses summed); return the losses of each."""
         history = []
-        for _ in range(_positive_int("steps", steps)):
+        for _ in range(check_positive_int(steps, "steps")):
             out = self.loss(self._batch())
             total = out["loss_actor"] + out["loss_qvalue"] + out["loss_value"]
             self.optimizer.zero_grad()

@@ -43,6 +43,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rewarddesign._references import D4RL_REFERENCE_SCORES
+from rewarddesign._validation import check_finite, check_positive_int
+
 __all__ = [
     "OfflineData",
     "KINDS",
@@ -58,12 +61,6 @@ __all__ = [
 #: The dataset kinds :func:`generate_datasets` makes, in the order it makes them.
 KINDS = ("random", "medium", "medium-replay", "expert", "medium-expert")
 
-#: D4RL's reference returns (random policy, expert policy) by env id, for normalised 0-100 scores.
-D4RL_REFERENCE_SCORES: dict[str, tuple[float, float]] = {
-    "HalfCheetah-v5": (-280.178953, 12135.0),
-    "Hopper-v5": (-20.272305, 3234.3),
-    "Walker2d-v5": (1.629008, 4592.3),
-}
 
 _REQUIRED = ("observations", "actions", "rewards", "next_observations", "terminations", "truncations")
 _EPISODE_KEYS = ("observations", "actions", "rewards", "terminations", "truncations")
@@ -73,9 +70,7 @@ def _as_float(name: str, value: Any, ndim: int | None = None) -> np.ndarray:
     array = np.asarray(value, dtype=np.float32)
     if ndim is not None and array.ndim == ndim - 1:
         array = array.reshape(-1, 1)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite")
-    return array
+    return check_finite(array, name)
 
 
 @dataclass
@@ -315,8 +310,7 @@ def collect_episodes(
 
     The last episode is cut at ``n_transitions`` and marked truncated, as D4RL's datasets are.
     """
-    if not isinstance(n_transitions, int) or n_transitions < 1:
-        raise ValueError(f"n_transitions must be a positive integer, got {n_transitions!r}")
+    check_positive_int(n_transitions, "n_transitions")
     env = EpisodeRecorder(_make_env(env_id))
     env.action_space.seed(seed)
     obs, _ = env.reset(seed=seed)
@@ -429,9 +423,8 @@ def generate_datasets(
     unknown = [kind for kind in kinds if kind not in KINDS]
     if unknown or not kinds:
         raise ValueError(f"unknown dataset kinds {unknown}; known: {', '.join(KINDS)}")
-    for name, value in (("medium_steps", medium_steps), ("expert_steps", expert_steps)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    check_positive_int(medium_steps, "medium_steps")
+    check_positive_int(expert_steps, "expert_steps")
     needs_expert = any(kind in ("expert", "medium-expert") for kind in kinds)
     if needs_expert and expert_steps <= medium_steps:
         raise ValueError(f"expert_steps ({expert_steps}) must exceed medium_steps ({medium_steps})")

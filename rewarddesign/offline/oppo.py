@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from stable_baselines3.common.utils import get_device
 from torch import nn
 
+from rewarddesign._validation import check_positive_int
 from rewarddesign.offline._common import Scaling
 from rewarddesign.offline.datasets import OfflineData
 from rewarddesign.offline.segments import window_index
@@ -95,9 +96,7 @@ class OPPOConfig:
 
     def __post_init__(self) -> None:
         for name in ("context_length", "z_dim", "embed_dim", "n_layers", "n_heads", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(getattr(self, name), name)
         if self.embed_dim % self.n_heads:
             raise ValueError(f"embed_dim ({self.embed_dim}) must be divisible by n_heads ({self.n_heads})")
         for name in ("lr", "z_lr", "grad_clip"):

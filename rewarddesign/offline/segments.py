@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from rewarddesign._validation import check_positive_int
 from rewarddesign.offline.datasets import OfflineData
 from rewarddesign.preferences import Fragments, HeronGatherer, PreferenceDataset, SyntheticGatherer, random_pairs
 
@@ -32,8 +33,7 @@ GATHERERS = ("return", "bradley-terry", "heron")
 
 
 def _check_length(data: OfflineData, length: int) -> np.ndarray:
-    if not isinstance(length, int) or length < 1:
-        raise ValueError(f"segment length must be a positive integer, got {length!r}")
+    check_positive_int(length, "segment length")
     eligible = np.flatnonzero(data.episode_lengths >= length)
     if len(eligible) == 0:
         raise ValueError(
@@ -50,8 +50,7 @@ def sample_segments(data: OfflineData, length: int, n: int, rng: np.random.Gener
     ``length`` exceeds every episode.
     """
     eligible = _check_length(data, length)
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    check_positive_int(n, "n")
     starts_per_episode = data.episode_lengths[eligible] - length + 1
     choice = rng.choice(len(eligible), size=n, p=starts_per_episode / starts_per_episode.sum())
     offsets = (rng.random(n) * starts_per_episode[choice]).astype(np.int64)
@@ -107,8 +106,7 @@ def preference_pairs(
         seed: Seeds the segments, the pairing and the gatherer.
     """
     rng = np.random.default_rng(seed)
-    if not isinstance(n_pairs, int) or n_pairs < 1:
-        raise ValueError(f"n_pairs must be a positive integer, got {n_pairs!r}")
+    check_positive_int(n_pairs, "n_pairs")
     fragments = sample_segments(data, length, 2 * n_pairs, rng)
     if isinstance(gatherer, str):
         gatherer = make_gatherer(gatherer, data, seed=seed)
