@@ -48,19 +48,22 @@ LABELS = {
 SHORT = {"oppo": "OPPO", "bc": "BC", "bc-top": "BC top 25%", "iql-bt": "IQL (BT)", "iql": "IQL (true r)"}
 #: (env, dataset kind) pairs of the benchmark.
 DATASETS = (("Hopper-v5", "medium-replay"), ("HalfCheetah-v5", "medium"))
-#: Per scale: SAC steps to the medium policy, transitions of the rolled-out data, gradient steps per
-#: learner (the same for all), OPPO settings beyond the defaults (the reduced scale uses a 10x larger
-#: step size and no dropout, which CPU pays 20% of a step for; a probe on Hopper reached a lower
-#: reconstruction loss with it and the same score).
+#: Per scale: the medium policy's normalised score (D4RL's medium policies score about a third of
+#: the expert's; SAC stops at the first check that reaches it) and the most SAC steps to it,
+#: transitions of the rolled-out data, gradient steps per learner (the same for all), OPPO settings
+#: beyond the defaults (the reduced scale uses a 10x larger step size and no dropout, which CPU pays
+#: 20% of a step for; a probe on Hopper reached a lower reconstruction loss with it and the same score).
 SCALES = {
     "reduced": {
-        "medium_steps": 40_000,
+        "medium_score": 33.0,
+        "medium_steps": 150_000,
         "n_transitions": 40_000,
         "steps": {"default": 5_000},
         "oppo": {"lr": 1e-3, "dropout": 0.0},
     },
     "full": {
-        "medium_steps": 300_000,
+        "medium_score": 33.0,
+        "medium_steps": 1_000_000,
         "n_transitions": 1_000_000,
         "steps": {"oppo": 100_000, "default": 500_000},  # OPPO: the paper's 100,000
         "oppo": {},
@@ -79,6 +82,7 @@ def generate(env_id: str, kind: str, scale: str, root: str, device: str) -> str:
         env_id,
         kinds=(kind,),
         medium_steps=settings["medium_steps"],
+        medium_score=settings["medium_score"],
         n_transitions=settings["n_transitions"],
         seed=0,
         root=root,

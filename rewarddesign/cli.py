@@ -188,6 +188,8 @@ def _offline_generate(args: argparse.Namespace) -> int:
         device=args.device,
         overwrite=args.overwrite,
         ref_scores=args.ref_scores,
+        medium_score=args.medium_score,
+        check_every=args.check_every,
         verbose=True,
     )
     for kind, identifier in ids.items():
@@ -311,7 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate = offline_sub.add_parser("generate", help="make D4RL-style Minari datasets with SB3 SAC")
     generate.add_argument("--env", required=True, help="continuous-action Gymnasium env id, e.g. Hopper-v5")
     generate.add_argument("--kinds", nargs="+", default=["random", "medium", "medium-replay", "medium-expert"])
-    generate.add_argument("--medium-steps", type=int, default=50_000, help="SAC steps to the medium policy")
+    generate.add_argument("--medium-steps", type=int, default=50_000, help="SAC steps to the medium policy (at most)")
+    generate.add_argument(
+        "--medium-score", type=float, default=None,
+        help="stop SAC once its normalised score reaches this (D4RL's medium: about 33)",
+    )  # fmt: skip
+    generate.add_argument("--check-every", type=int, default=10_000, help="SAC steps between --medium-score checks")
     generate.add_argument("--expert-steps", type=int, default=150_000, help="SAC steps to the expert policy")
     generate.add_argument("--transitions", type=int, default=50_000, help="transitions per rolled-out dataset")
     generate.add_argument("--seed", type=int, default=0)

@@ -101,6 +101,22 @@ def test_generate_datasets_makes_every_kind(tmp_path):
     assert len(load_dataset(ids["random"], root=tmp_path)) == 50
 
 
+def test_medium_policy_stops_at_its_score(tmp_path):
+    common = dict(kinds=("medium-replay",), check_every=400, check_episodes=1, root=tmp_path, device="cpu",
+                  ref_scores=(-1500.0, -150.0), algo_kwargs={"learning_starts": 100}, overwrite=True)  # fmt: skip
+    # A score below random is reached at the first check: SAC stops after 400 of its 1,000 steps.
+    ids = generate_datasets("Pendulum-v1", medium_steps=1_000, medium_score=-1_000.0, **common)
+    assert len(load_dataset(ids["medium-replay"], root=tmp_path)) == 400
+    # A score above expert is never reached: SAC trains to the cap, checked at 400, 800 and 1,000 steps.
+    generate_datasets("Pendulum-v1", medium_steps=1_000, medium_score=1_000.0, **common)
+    data = load_dataset(ids["medium-replay"], root=tmp_path)
+    assert len(data) == 1_000 and data.episode_lengths.tolist() == [200] * 5
+    with pytest.raises(ValueError, match="needs reference scores"):
+        generate_datasets("Pendulum-v1", kinds=("medium",), medium_score=30.0, root=tmp_path)
+    with pytest.raises(ValueError, match="expert > random"):
+        generate_datasets("Pendulum-v1", kinds=("medium",), ref_scores=(1.0, 0.0), root=tmp_path)
+
+
 def test_bad_datasets_are_refused(tmp_path):
     good = _toy()
     with pytest.raises(ValueError, match="one row per transition"):

@@ -5,8 +5,10 @@ D4RL's datasets cannot be downloaded everywhere and target old gym versions, so
 SAC briefly and saves
 
 - ``random``: a uniformly random policy;
-- ``medium``: the policy after ``medium_steps`` of SAC (its stochastic actions, as D4RL);
-- ``medium-replay``: every episode SAC saw while it trained up to ``medium_steps``;
+- ``medium``: the policy after ``medium_steps`` of SAC (its stochastic actions, as D4RL), or, given
+  ``medium_score``, the first policy whose normalised score reaches it (D4RL's medium policies score
+  about a third of the expert's), checked every ``check_every`` steps up to ``medium_steps``;
+- ``medium-replay``: every episode SAC saw while it trained up to the medium policy;
 - ``expert``: the policy after ``expert_steps``;
 - ``medium-expert``: ``medium`` and ``expert`` together.
 
@@ -397,6 +399,9 @@ def generate_datasets(
     device: str = "auto",
     overwrite: bool = False,
     ref_scores: tuple[float, float] | None = None,
+    medium_score: float | None = None,
+    check_every: int = 10_000,
+    check_episodes: int = 5,
     algo_kwargs: dict[str, Any] | None = None,
     verbose: bool = False,
 ) -> dict[str, str]:
@@ -405,7 +410,8 @@ def generate_datasets(
     Args:
         env_id: A continuous-action Gymnasium env id.
         kinds: Which of :data:`KINDS` to make.
-        medium_steps: SAC steps to the medium policy (and the extent of ``medium-replay``).
+        medium_steps: SAC steps to the medium policy (and the extent of ``medium-replay``); with
+            ``medium_score``, the most steps.
         expert_steps: SAC steps to the expert policy (only for ``expert`` and ``medium-expert``).
         n_transitions: Transitions of each rolled-out dataset (``medium-expert`` has twice as many).
         seed: Seeds SAC and the rollouts.
@@ -415,6 +421,11 @@ def generate_datasets(
         ref_scores: ``(random, expert)`` reference returns; default: D4RL's for its tasks, else the
             mean returns of the random data and of the expert policy (which is then trained and
             rolled out even if its kinds are not asked for).
+        medium_score: Stop SAC at the first check where the medium policy's normalised score (0
+            random, 100 expert; the mean return of ``check_episodes`` episodes of its stochastic
+            actions) reaches this; needs reference scores known in advance (D4RL's or ``ref_scores``).
+        check_every: SAC steps between the checks of ``medium_score``.
+        check_episodes: Episodes per check.
         algo_kwargs: Further keyword arguments of SB3's SAC.
         verbose: Print progress.
     """
@@ -428,6 +439,8 @@ def generate_datasets(
     needs_expert = any(kind in ("expert", "medium-expert") for kind in kinds)
     if needs_expert and expert_steps <= medium_steps:
         raise ValueError(f"expert_steps ({expert_steps}) must exceed medium_steps ({medium_steps})")
+    check_positive_int(check_every, "check_every")
+    check_positive_int(check_episodes, "check_episodes")
     env = gym.make(env_id)
     if not isinstance(env.action_space, gym.spaces.Box):
         raise ValueError(f"{env_id} has {env.action_space}; the offline datasets need continuous (Box) actions")
@@ -435,6 +448,17 @@ def generate_datasets(
     if ref_scores is None and env_id in D4RL_REFERENCE_SCORES:
         ref_scores = D4RL_REFERENCE_SCORES[env_id]
     measure_refs = ref_scores is None
+    if not measure_refs:
+        ref = (float(ref_scores[0]), float(ref_scores[1]))
+        if not ref[1] > ref[0]:
+            raise ValueError(f"ref_scores must be (random, expert) with expert > random, got {ref_scores}")
+    if medium_score is not None:
+        check_finite(np.asarray(medium_score, dtype=float), "medium_score")
+        if measure_refs:
+            raise ValueError(
+                f"medium_score needs reference scores before training: pass ref_scores=(random, expert) "
+                f"(D4RL's are known for {', '.join(D4RL_REFERENCE_SCORES)})"
+            )
     ids = {kind: dataset_id(env_id, kind) for kind in kinds}
     with _minari_root(root):
         existing = set(minari.list_local_datasets())
@@ -451,36 +475,51 @@ def generate_datasets(
             say(f"random: {n_transitions} transitions")
             made["random"] = collect_episodes(env_id, None, n_transitions, seed)
         wants_sac = any(kind != "random" for kind in kinds) or measure_refs
+        medium_at = f"medium at {medium_steps} steps"
         if wants_sac:
             from stable_baselines3 import SAC
             from stable_baselines3.common.utils import get_device
 
             recorder = EpisodeRecorder(_make_env(env_id))
             model = SAC("MlpPolicy", recorder, seed=seed, device=get_device(device), **(algo_kwargs or {}))
-            say(f"SAC: {medium_steps} steps to the medium policy")
-            model.learn(medium_steps)
-            made["medium-replay"] = list(recorder.episodes)
 
             def policy(obs: np.ndarray) -> np.ndarray:
                 return model.predict(obs, deterministic=False)[0]
+
+            if medium_score is None:
+                say(f"SAC: {medium_steps} steps to the medium policy")
+                model.learn(medium_steps)
+            else:
+                say(f"SAC: to a normalised score of {medium_score:g}, at most {medium_steps} steps")
+                low, high = ref
+                while model.num_timesteps < medium_steps:
+                    model.learn(min(check_every, medium_steps - model.num_timesteps), reset_num_timesteps=False)
+                    check = _policy_return(env_id, policy, check_episodes, seed + 3)
+                    score = 100.0 * (check - low) / (high - low)
+                    say(f"SAC step {model.num_timesteps}: return {check:.1f}, normalised score {score:.1f}")
+                    if score >= medium_score:
+                        break
+                reached = "reached" if score >= medium_score else "not reached"
+                medium_at = (
+                    f"medium at {model.num_timesteps} steps (normalised score {score:.1f}; "
+                    f"target {medium_score:g} {reached})"
+                )
+            made["medium-replay"] = list(recorder.episodes)
 
             if "medium" in kinds or "medium-expert" in kinds:
                 say(f"medium: {n_transitions} transitions")
                 made["medium"] = collect_episodes(env_id, policy, n_transitions, seed + 1)
             if needs_expert or measure_refs:
-                if expert_steps > medium_steps:
-                    say(f"SAC: {expert_steps - medium_steps} more steps to the expert policy")
-                    model.learn(expert_steps - medium_steps, reset_num_timesteps=False)
+                if expert_steps > model.num_timesteps:
+                    say(f"SAC: {expert_steps - model.num_timesteps} more steps to the expert policy")
+                    model.learn(expert_steps - model.num_timesteps, reset_num_timesteps=False)
                 say(f"expert: {n_transitions} transitions")
                 made["expert"] = collect_episodes(env_id, policy, n_transitions, seed + 2)
             recorder.close()
         if "medium-expert" in kinds:
             made["medium-expert"] = made["medium"] + made["expert"]
         if not measure_refs:
-            ref = (float(ref_scores[0]), float(ref_scores[1]))
             source = "D4RL's random and expert returns" if env_id in D4RL_REFERENCE_SCORES else "given"
-            if not ref[1] > ref[0]:
-                raise ValueError(f"ref_scores must be (random, expert) with expert > random, got {ref_scores}")
         else:
             ref = (_mean_return(made["random"]), _mean_return(made["expert"]))
             source = f"the mean returns of this generation's random and expert ({expert_steps} SAC steps) policies"
@@ -489,7 +528,7 @@ def generate_datasets(
         for kind in kinds:
             description = (
                 f"{kind} data of {env_id}, made by rewarddesign.offline.generate_datasets (SB3 SAC, seed {seed}, "
-                f"medium at {medium_steps} steps, expert at {expert_steps}); reference scores: {source}."
+                f"{medium_at}, expert at {expert_steps}); reference scores: {source}."
             )
             say(f"storing {ids[kind]}: {len(made[kind])} episodes, mean return {_mean_return(made[kind]):.1f}")
             if ids[kind] in clash:  # replaced only now that its successor is made
@@ -500,6 +539,22 @@ def generate_datasets(
 
 def _mean_return(episodes: list[dict[str, np.ndarray]]) -> float:
     return float(np.mean([np.sum(episode["rewards"]) for episode in episodes]))
+
+
+def _policy_return(env_id: str, policy: Callable[[np.ndarray], np.ndarray], episodes: int, seed: int) -> float:
+    """Mean return of ``policy`` over ``episodes`` whole episodes of a fresh ``env_id``."""
+    env = gym.make(env_id)
+    returns = []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed + episode)
+        total, done = 0.0, False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(policy(obs))
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    env.close()
+    return float(np.mean(returns))
 
 
 def load_dataset(identifier: str, root: str | Path | None = None) -> OfflineData:
