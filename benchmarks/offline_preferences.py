@@ -48,22 +48,26 @@ LABELS = {
 SHORT = {"oppo": "OPPO", "bc": "BC", "bc-top": "BC top 25%", "iql-bt": "IQL (BT)", "iql": "IQL (true r)"}
 #: (env, dataset kind) pairs of the benchmark.
 DATASETS = (("Hopper-v5", "medium-replay"), ("HalfCheetah-v5", "medium"))
-#: Per scale: the medium policy's normalised score (D4RL's medium policies score about a third of
-#: the expert's; SAC stops at the first check that reaches it) and the most SAC steps to it,
+#: Per scale: how SAC makes each dataset's medium policy (``medium_score``: the normalised score it
+#: must reach, SAC stopping at the first check that does, D4RL's medium policies scoring about a
+#: third of the expert's; ``medium_steps``: the most SAC steps, or the fixed budget without a score),
 #: transitions of the rolled-out data, gradient steps per learner (the same for all), OPPO settings
 #: beyond the defaults (the reduced scale uses a 10x larger step size and no dropout, which CPU pays
 #: 20% of a step for; a probe on Hopper reached a lower reconstruction loss with it and the same score).
+#: On two CPU cores SAC makes ~45 steps/s with two runs side by side: HalfCheetah's medium level lies
+#: beyond 150,000 steps (score 2.3 after 30,000), so the reduced scale keeps its 40,000-step policy.
 SCALES = {
     "reduced": {
-        "medium_score": 33.0,
-        "medium_steps": 150_000,
+        "medium": {
+            "Hopper-v5": {"medium_score": 33.0, "medium_steps": 150_000},
+            "HalfCheetah-v5": {"medium_score": None, "medium_steps": 40_000},
+        },
         "n_transitions": 40_000,
         "steps": {"default": 5_000},
         "oppo": {"lr": 1e-3, "dropout": 0.0},
     },
     "full": {
-        "medium_score": 33.0,
-        "medium_steps": 1_000_000,
+        "medium": {env_id: {"medium_score": 33.0, "medium_steps": 1_000_000} for env_id, _ in DATASETS},
         "n_transitions": 1_000_000,
         "steps": {"oppo": 100_000, "default": 500_000},  # OPPO: the paper's 100,000
         "oppo": {},
@@ -81,8 +85,7 @@ def generate(env_id: str, kind: str, scale: str, root: str, device: str) -> str:
     generate_datasets(
         env_id,
         kinds=(kind,),
-        medium_steps=settings["medium_steps"],
-        medium_score=settings["medium_score"],
+        **settings["medium"][env_id],
         n_transitions=settings["n_transitions"],
         seed=0,
         root=root,
@@ -120,6 +123,29 @@ def run(env_id: str, kind: str, algo: str, seed: int, args: dict) -> dict:
     )
 
 
+def dataset_lines(args: argparse.Namespace) -> list[str]:
+    """One line per dataset: how its medium policy was made, and what the data holds."""
+    from rewarddesign.offline import dataset_id, load_dataset
+
+    lines = []
+    for env_id, kind in DATASETS:
+        medium = SCALES[args.scale]["medium"][env_id]
+        how = f"SAC {medium['medium_steps']:,} steps"
+        if medium["medium_score"] is not None:
+            how = f"SAC to a normalised score of {medium['medium_score']:g}, at most {medium['medium_steps']:,} steps"
+        try:
+            data = load_dataset(dataset_id(env_id, kind), root=Path(args.root) / args.scale)
+        except FileNotFoundError:
+            lines.append(f"- {env_id} {kind}: {how}; not made yet.")
+            continue
+        scores = data.normalized_score(data.episode_returns())
+        lines.append(
+            f"- {env_id} {kind}: {how}; {data.n_episodes} episodes, {len(data):,} transitions, "
+            f"episode scores mean {scores.mean():.1f}, best {scores.max():.1f}."
+        )
+    return lines
+
+
 def report(args: argparse.Namespace) -> None:
     import matplotlib
 
@@ -147,11 +173,14 @@ def report(args: argparse.Namespace) -> None:
         "# Offline preference learning: OPPO and baselines",
         "",
         f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/offline_preferences.py --scale {args.scale}` "
-        f"({platform.processor() or platform.machine()}). Datasets made here: SAC {scale['medium_steps']:,} steps "
-        f"to the medium policy; medium data {scale['n_transitions']:,} transitions. {args.pairs} segment pairs "
+        f"({platform.processor() or platform.machine()}). {args.pairs} segment pairs "
         f"of {args.segment_length} steps labelled by their return (scripted teacher); evaluation "
         f"{args.eval_episodes} episodes on the true reward per seed. Scores: D4RL-normalised (0 random, 100 expert), "
         "mean ± std over seeds.",
+        "",
+        f"Datasets made here by `generate_datasets` (SB3 SAC; medium data {scale['n_transitions']:,} transitions):",
+        "",
+        *dataset_lines(args),
         "",
         "| dataset | learner | score | per seed | gradient steps | train s | device |",
         "|---|---|---|---|---|---|---|",
@@ -204,11 +233,10 @@ def main() -> None:
 
         start = time.perf_counter()
         root = Path(args.root) / args.scale
-        args.root = str(root)
         context = multiprocessing.get_context("spawn")
         missing = [(e, k) for e, k in DATASETS if not (root / dataset_id(e, k) / "data").is_dir()]
         with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
-            made = [pool.submit(generate, e, k, args.scale, args.root, args.device) for e, k in missing]
+            made = [pool.submit(generate, e, k, args.scale, str(root), args.device) for e, k in missing]
             for future in as_completed(made):
                 print("made", future.result(), f"({time.perf_counter() - start:.0f} s)", flush=True)
             todo = [
@@ -218,8 +246,8 @@ def main() -> None:
                 for a in args.algos
                 if not (OUT / f"{e}-{k}" / a / f"seed{s}" / "result.json").exists()
             ]
-            keys = ("root", "scale", "pairs", "segment_length", "eval_episodes", "device")
-            settings = {key: getattr(args, key) for key in keys}
+            keys = ("scale", "pairs", "segment_length", "eval_episodes", "device")
+            settings = {key: getattr(args, key) for key in keys} | {"root": str(root)}
             futures = {pool.submit(run, *job, settings): job for job in todo}
             for future in as_completed(futures):
                 result = future.result()
