@@ -31,10 +31,10 @@ def check_gamma(gamma: Any, name: str = "gamma") -> float:
 
 
 def check_positive_int(value: Any, name: str) -> int:
-    """Return ``value`` after checking that it is an integer of at least 1, naming ``name`` otherwise."""
-    if not isinstance(value, int) or value < 1:
+    """Return ``value`` as an int after checking that it is an integer of at least 1 (not a bool), naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return int(value)
 
 
 def as_float_array(value: Any, name: str) -> np.ndarray:

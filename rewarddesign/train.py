@@ -37,7 +37,7 @@ from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import VecEnv
 
 import rewarddesign.envs  # noqa: F401  (registers the project's env ids)
-from rewarddesign._validation import check_gamma
+from rewarddesign._validation import check_gamma, check_positive_int
 from rewarddesign.shaping import Potential, PotentialShaping, get_potential
 
 __all__ = [
@@ -144,8 +144,7 @@ def make_vec_env(
         >>> venv.num_envs
         2
     """
-    if not isinstance(n_envs, int) or n_envs < 1:
-        raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
+    check_positive_int(n_envs, "n_envs")
     wrap = make_env_factory(env_id, shaping=shaping, gamma=gamma, wrappers=wrappers, env_kwargs=env_kwargs)
     return sb3_make_vec_env(
         env_id,
@@ -294,8 +293,7 @@ def train(
     observations (``dm_control/...`` ids, through shimmy) are flattened into one vector first.
     """
     algorithm = _algorithm(algo)
-    if not isinstance(timesteps, int) or timesteps < 1:
-        raise ValueError(f"timesteps must be a positive integer, got {timesteps!r}")
+    check_positive_int(timesteps, "timesteps")
     gamma = check_gamma(gamma)
     train_kwargs = {**(env_kwargs or {}), **(design_kwargs or {})} or None
     venv = make_vec_env(env_id, n_envs, seed, shaping=shaping, gamma=gamma, wrappers=wrappers, env_kwargs=train_kwargs)

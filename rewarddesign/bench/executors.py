@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Protocol
 
+from rewarddesign._validation import check_positive_int
+
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "EXECUTORS"]
 
 
@@ -36,8 +38,7 @@ class LocalExecutor:
     """Runs on this machine: in this process for ``workers=1``, else in ``workers`` spawned processes."""
 
     def __init__(self, workers: int = 1) -> None:
-        if not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers must be a positive integer, got {workers!r}")
+        check_positive_int(workers, "workers")
         self.workers = workers
         self.name = f"local, {workers} worker{'s' if workers > 1 else ''}"
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from rewarddesign._validation import check_positive_int
 from rewarddesign.games._normal_form import NormalFormGame, check_strategy, outcome_covariance
 
 __all__ = ["ConvergenceWarning", "RAEResult", "risk_averse_best_response", "risk_averse_equilibrium"]
@@ -300,8 +301,7 @@ def risk_averse_equilibrium(
         (array([0., 1.]), array([0., 1.]))
     """
     lam = _check_lambda(risk_aversion, game.n_players)
-    if not isinstance(iterations, int) or iterations < 1:
-        raise ValueError(f"iterations must be a positive integer, got {iterations!r}")
+    check_positive_int(iterations, "iterations")
     if initial is None:
         current = [np.full(a, 1.0 / a) for a in game.n_actions]
     else:

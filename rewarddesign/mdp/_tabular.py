@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from rewarddesign._validation import as_float_array, check_finite, check_gamma, check_probabilities
+from rewarddesign._validation import as_float_array, check_finite, check_gamma, check_positive_int, check_probabilities
 
 __all__ = ["TabularMDP", "random_mdp", "broadcast_reward", "as_policy_matrix"]
 
@@ -165,8 +165,7 @@ def random_mdp(
         (4, 2, 4)
     """
     for name, value in (("n_states", n_states), ("n_actions", n_actions)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_int(value, name)
     if check_gamma(gamma) >= 1.0:
         raise ValueError(f"gamma must be below 1 for a random MDP without terminal states, got {gamma!r}")
     branching = n_states if branching is None else branching

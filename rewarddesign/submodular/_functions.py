@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg.blas import dtrsm
 
-from rewarddesign._validation import as_float_array, check_finite
+from rewarddesign._validation import as_float_array, check_finite, check_positive_int
 
 __all__ = [
     "BaseSetFunction",
@@ -142,8 +142,7 @@ class SetFunction(BaseSetFunction):
     def __init__(self, fn: Callable[[frozenset[int]], float], n_items: int) -> None:
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-        if not isinstance(n_items, (int, np.integer)) or n_items < 1:
-            raise ValueError(f"n_items must be a positive integer, got {n_items!r}")
+        check_positive_int(n_items, "n_items")
         self.fn = fn
         self.n_items = int(n_items)
         self.empty_value = self.evaluate(frozenset())

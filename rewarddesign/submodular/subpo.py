@@ -29,6 +29,7 @@ from stable_baselines3.common.torch_layers import create_mlp
 from stable_baselines3.common.utils import get_device
 from torch import nn
 
+from rewarddesign._validation import check_positive_int
 from rewarddesign.submodular._functions import BaseSetFunction
 from rewarddesign.submodular.wrappers import SubmodularReward
 
@@ -102,8 +103,7 @@ class SubPO:
             )
         if policy not in ("markov", "history"):
             raise ValueError(f"policy must be 'markov' or 'history', got {policy!r}")
-        if not isinstance(horizon, int) or horizon < 1:
-            raise ValueError(f"horizon must be a positive integer, got {horizon!r}")
+        check_positive_int(horizon, "horizon")
         self.env = SubmodularReward(env, set_function, element, credit=credit)
         self._envs = [self.env]
         self.set_function, self.horizon, self.policy_kind = set_function, horizon, policy
