@@ -26,6 +26,10 @@ MODULES = [
     "rewarddesign.preferences.gatherers",
     "rewarddesign.offline.datasets",
     "rewarddesign.offline.oppo",
+    "rewarddesign.games._normal_form",
+    "rewarddesign.games._solvers",
+    "rewarddesign.games._rae",
+    "rewarddesign.bench.stats",
 ]
 
 

@@ -55,7 +55,7 @@ class NormalFormGame:
         >>> game.n_players, game.n_actions
         (2, (2, 2))
         >>> game.expected_payoffs([[1.0, 0.0], [0.5, 0.5]])  # stag against a coin flip
-        array([2. , 1.5])
+        array([2. , 3.5])
     """
 
     def __init__(self, payoffs: Any, action_names: Sequence[Sequence[str]] | None = None) -> None:
