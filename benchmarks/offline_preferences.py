@@ -139,11 +139,33 @@ def dataset_lines(args: argparse.Namespace) -> list[str]:
             lines.append(f"- {env_id} {kind}: {how}; not made yet.")
             continue
         scores = data.normalized_score(data.episode_returns())
+        rho, top, every = label_alignment(data, args.segment_length)
         lines.append(
             f"- {env_id} {kind}: {how}; {data.n_episodes} episodes, {len(data):,} transitions, "
-            f"episode scores mean {scores.mean():.1f}, best {scores.max():.1f}."
+            f"episode scores mean {scores.mean():.1f}, best {scores.max():.1f}. What the labels see: a "
+            f"segment's {args.segment_length}-step return against its episode's score, Spearman {rho:.2f}; the "
+            f"top quarter of segments by return come from episodes scoring {top:.1f} (all segments: {every:.1f})."
         )
     return lines
+
+
+def label_alignment(data, length: int, n: int = 4000, seed: int = 0) -> tuple[float, float, float]:
+    """How well a segment's return (what the scripted teacher compares) tracks its episode's score.
+
+    Returns the Spearman correlation of the two over ``n`` segments drawn as the benchmark draws
+    them, and the mean episode score of the top quarter of segments by return and of all of them.
+    """
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(seed)
+    eligible = np.flatnonzero(data.episode_lengths >= length)
+    starts = data.episode_lengths[eligible] - length + 1
+    episodes = eligible[rng.choice(len(eligible), size=n, p=starts / starts.sum())]
+    first = data.episode_starts[episodes] + (rng.random(n) * (data.episode_lengths[episodes] - length + 1)).astype(int)
+    returns = data.rewards[first[:, None] + np.arange(length)].sum(axis=1)
+    episode_scores = data.normalized_score(data.episode_returns()[episodes])
+    top = returns >= np.quantile(returns, 0.75)
+    return float(spearmanr(returns, episode_scores)[0]), float(episode_scores[top].mean()), float(episode_scores.mean())
 
 
 def report(args: argparse.Namespace) -> None:
