@@ -1,6 +1,7 @@
 """Offline preference learning: OPPO against behaviour cloning, top-fraction BC and IQL, on datasets made here.
 
-Reproduce (reduced CPU scale, about an hour on 2 cores; resumable: finished runs are skipped)::
+Reproduce (reduced CPU scale, about 75 minutes on 2 cores, the datasets' 30 included; resumable: finished runs
+are skipped; a new dataset needs its results directory cleared)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/offline_preferences.py --workers 2
 
