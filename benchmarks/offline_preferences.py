@@ -158,11 +158,10 @@ def label_alignment(data, length: int, n: int = 4000, seed: int = 0) -> tuple[fl
     """
     from scipy.stats import spearmanr
 
-    rng = np.random.default_rng(seed)
-    eligible = np.flatnonzero(data.episode_lengths >= length)
-    starts = data.episode_lengths[eligible] - length + 1
-    episodes = eligible[rng.choice(len(eligible), size=n, p=starts / starts.sum())]
-    first = data.episode_starts[episodes] + (rng.random(n) * (data.episode_lengths[episodes] - length + 1)).astype(int)
+    from rewarddesign.offline import segment_starts
+
+    first = segment_starts(data, length, n, np.random.default_rng(seed))
+    episodes = np.searchsorted(data.episode_starts, first, side="right") - 1
     returns = data.rewards[first[:, None] + np.arange(length)].sum(axis=1)
     episode_scores = data.normalized_score(data.episode_returns()[episodes])
     top = returns >= np.quantile(returns, 0.75)

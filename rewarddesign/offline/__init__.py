@@ -34,7 +34,14 @@ from rewarddesign.offline.oppo import (
     reconstruction_loss,
     triplet_loss,
 )
-from rewarddesign.offline.segments import GATHERERS, make_gatherer, preference_pairs, sample_segments, window_index
+from rewarddesign.offline.segments import (
+    GATHERERS,
+    make_gatherer,
+    preference_pairs,
+    sample_segments,
+    segment_starts,
+    window_index,
+)
 
 __all__ = [
     "OfflineData",
@@ -46,6 +53,7 @@ __all__ = [
     "save_dataset",
     "collect_episodes",
     "EpisodeRecorder",
+    "segment_starts",
     "sample_segments",
     "preference_pairs",
     "make_gatherer",

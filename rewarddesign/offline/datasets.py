@@ -480,6 +480,8 @@ def generate_datasets(
             from stable_baselines3 import SAC
             from stable_baselines3.common.utils import get_device
 
+            from rewarddesign.offline._common import evaluate_agent  # imports this module: not at the top
+
             recorder = EpisodeRecorder(_make_env(env_id))
             model = SAC("MlpPolicy", recorder, seed=seed, device=get_device(device), **(algo_kwargs or {}))
 
@@ -494,7 +496,7 @@ def generate_datasets(
                 low, high = ref
                 while model.num_timesteps < medium_steps:
                     model.learn(min(check_every, medium_steps - model.num_timesteps), reset_num_timesteps=False)
-                    check = _policy_return(env_id, policy, check_episodes, seed + 3)
+                    check = evaluate_agent(_PolicyAgent(policy), env_id, check_episodes, seed + 3).mean()
                     score = 100.0 * (check - low) / (high - low)
                     say(f"SAC step {model.num_timesteps}: return {check:.1f}, normalised score {score:.1f}")
                     if score >= medium_score:
@@ -541,20 +543,14 @@ def _mean_return(episodes: list[dict[str, np.ndarray]]) -> float:
     return float(np.mean([np.sum(episode["rewards"]) for episode in episodes]))
 
 
-def _policy_return(env_id: str, policy: Callable[[np.ndarray], np.ndarray], episodes: int, seed: int) -> float:
-    """Mean return of ``policy`` over ``episodes`` whole episodes of a fresh ``env_id``."""
-    env = gym.make(env_id)
-    returns = []
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=seed + episode)
-        total, done = 0.0, False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(policy(obs))
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    env.close()
-    return float(np.mean(returns))
+class _PolicyAgent:
+    """A Markov policy (a function of the observation) as an evaluation agent."""
+
+    def __init__(self, policy: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.act = policy
+
+    def reset(self) -> None:
+        """Nothing to forget."""
 
 
 def load_dataset(identifier: str, root: str | Path | None = None) -> OfflineData:

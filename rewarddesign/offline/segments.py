@@ -26,7 +26,7 @@ from rewarddesign._validation import check_positive_int
 from rewarddesign.offline.datasets import OfflineData
 from rewarddesign.preferences import Fragments, HeronGatherer, PreferenceDataset, SyntheticGatherer, random_pairs
 
-__all__ = ["sample_segments", "preference_pairs", "make_gatherer", "window_index", "GATHERERS"]
+__all__ = ["segment_starts", "sample_segments", "preference_pairs", "make_gatherer", "window_index", "GATHERERS"]
 
 #: Gatherer names :func:`make_gatherer` knows.
 GATHERERS = ("return", "bradley-terry", "heron")
@@ -43,8 +43,8 @@ def _check_length(data: OfflineData, length: int) -> np.ndarray:
     return eligible
 
 
-def sample_segments(data: OfflineData, length: int, n: int, rng: np.random.Generator) -> Fragments:
-    """``n`` segments of ``length`` consecutive steps, each inside one episode, drawn uniformly.
+def segment_starts(data: OfflineData, length: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``[n]`` first rows of segments of ``length`` consecutive steps, each inside one episode.
 
     Every start in every long-enough episode is equally likely. Raises ``ValueError`` when
     ``length`` exceeds every episode.
@@ -54,7 +54,16 @@ def sample_segments(data: OfflineData, length: int, n: int, rng: np.random.Gener
     starts_per_episode = data.episode_lengths[eligible] - length + 1
     choice = rng.choice(len(eligible), size=n, p=starts_per_episode / starts_per_episode.sum())
     offsets = (rng.random(n) * starts_per_episode[choice]).astype(np.int64)
-    starts = data.episode_starts[eligible[choice]] + offsets
+    return data.episode_starts[eligible[choice]] + offsets
+
+
+def sample_segments(data: OfflineData, length: int, n: int, rng: np.random.Generator) -> Fragments:
+    """``n`` segments of ``length`` consecutive steps, each inside one episode, drawn uniformly.
+
+    Every start in every long-enough episode is equally likely (:func:`segment_starts`). Raises
+    ``ValueError`` when ``length`` exceeds every episode.
+    """
+    starts = segment_starts(data, length, n, rng)
     rows = starts[:, None] + np.arange(length)[None, :]
     return Fragments(
         data.observations[rows],
