@@ -198,7 +198,7 @@ def _offline_generate(args: argparse.Namespace) -> int:
 
 
 def _offline_train(args: argparse.Namespace) -> int:
-    from rewarddesign.offline import load_dataset
+    from rewarddesign.offline import OPPOConfig, load_dataset
     from rewarddesign.offline.pipeline import train_offline
 
     data = load_dataset(args.dataset, root=args.root)
@@ -214,6 +214,7 @@ def _offline_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         out=args.out,
+        oppo_config=OPPOConfig(context_length=args.segment_length, context=args.context),
         dataset=args.dataset,
     )
     score = "" if result["score_mean"] is None else f", normalised score {result['score_mean']:.1f}"
@@ -242,6 +243,7 @@ def _offline_evaluate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from rewarddesign.offline.oppo import CONTEXTS as OPPO_CONTEXTS
     from rewarddesign.offline.pipeline import ALGOS as OFFLINE_ALGOS
     from rewarddesign.offline.segments import GATHERERS
     from rewarddesign.train import ALGORITHMS
@@ -339,6 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
     otrain.add_argument("--segment-length", type=int, default=20)
     otrain.add_argument("--labels", default="return", choices=GATHERERS)
     otrain.add_argument("--top", type=float, default=0.25, help="fraction of preferred segments bc-top imitates")
+    otrain.add_argument(
+        "--context",
+        default="window",
+        choices=OPPO_CONTEXTS,
+        help="oppo: encode a window's context from the window itself (the paper), another window of its episode, "
+        "or the window before or after it",
+    )
     otrain.add_argument("--eval-episodes", type=int, default=10)
     otrain.add_argument("--seed", type=int, default=0)
     otrain.add_argument("--device", default="auto")

@@ -193,7 +193,7 @@ def test_oppo_loss_terms_on_a_hand_built_batch():
     # OPPO's total is recon + pref_weight * triplet + norm_weight * norm
     data = _toy()
     oppo = OPPO(data, preference_pairs(data, 8, 20), TINY, device="cpu")
-    obs, acts, valid = oppo._windows(4)
+    (obs, acts, valid), _ = oppo._windows(4)
     segments = (obs[:2], acts[:2])
     terms = oppo.losses((obs, acts, valid), segments, (obs[2:], acts[2:]))
     total = terms["recon"] + TINY.pref_weight * terms["triplet"] + TINY.norm_weight * terms["norm"]
@@ -220,6 +220,53 @@ def test_oppo_learns_the_preferred_behaviour_and_z_star_moves_to_it():
     oppo.reset()
     with_bad_z = [float(oppo.act(o, z=z_bad)[0]) for o in data.observations[:10]]
     assert np.mean(with_z_star) > 0.5 and np.mean(with_bad_z) < -0.5
+
+
+def test_oppo_episode_contexts_cannot_copy_the_window():
+    """Actions are noise, so no policy predicts them from states: the paper's context (encoded from the
+    reconstructed window, actions included) lets the policy copy them anyway; another window of the same
+    episode does not."""
+    rng = np.random.default_rng(0)
+    n_episodes, length = 6, 200
+    n = n_episodes * length
+    obs = rng.normal(size=(n, 3)).astype(np.float32)
+    obs[:, 0] = np.repeat(np.arange(n_episodes), length)  # the episode, readable from each window
+    ends = np.zeros(n, bool)
+    ends[length - 1 :: length] = True
+    acts = rng.uniform(-0.9, 0.9, size=(n, 1))  # [-1, 1] once scaled: variance 1/3, the floor without copying
+    data = OfflineData(obs, acts, rng.normal(size=n), obs, np.zeros(n, bool), ends, np.full(n_episodes, length))
+    pairs = preference_pairs(data, 8, 40)
+    final = {}
+    for context in ("window", "episode", "adjacent"):
+        config = OPPOConfig(**{**TINY.__dict__, "z_dim": 8, "embed_dim": 32, "batch_size": 32, "lr": 3e-3})
+        oppo = OPPO(data, pairs, OPPOConfig(**{**config.__dict__, "context": context}), seed=0, device="cpu")
+        (w_obs, _, w_valid), (c_obs, _, c_valid) = oppo._windows(64)
+        same_episode = w_obs[:, -1:, 0] == c_obs[:, :, 0]
+        assert bool(same_episode[c_valid].all())
+        assert torch.equal(w_obs, c_obs) == (context == "window")
+        final[context] = oppo.train(300, log_every=50)[-1]["recon"]
+    assert final["window"] < 0.8 / 3 and final["episode"] > 0.9 / 3 and final["adjacent"] > 0.9 / 3
+
+
+def test_oppo_adjacent_contexts_sit_next_to_their_windows():
+    lengths = np.array([5, 12, 50])  # too short for a neighbour, a neighbour on one side only, both sides
+    n = int(lengths.sum())
+    rng = np.random.default_rng(0)
+    ends = np.zeros(n, bool)
+    ends[np.cumsum(lengths) - 1] = True
+    obs = rng.normal(size=(n, 3))
+    data = OfflineData(obs, rng.uniform(-1, 1, (n, 1)), rng.normal(size=n), obs, np.zeros(n, bool), ends, lengths)
+    oppo = OPPO(
+        data, preference_pairs(data, 4, 10), OPPOConfig(**{**TINY.__dict__, "context": "adjacent"}), device="cpu"
+    )
+    oppo._gather = lambda last_rows, starts: (last_rows, starts)  # read the rows instead of the tensors
+    (window_end, start), (context_end, _) = oppo._windows(500)
+    episode_end = start + np.repeat(lengths, lengths)[window_end]
+    k = TINY.context_length
+    neighbour = (window_end - k >= start) | (window_end + k < episode_end)
+    assert np.all(np.isin(context_end - window_end, [-k, k])[neighbour])
+    assert np.all((context_end >= start) & (context_end < episode_end))
+    assert {-k, k} <= set((context_end - window_end)[neighbour].tolist()) and not neighbour.all()
 
 
 def test_oppo_short_run_on_a_real_env_and_resume(tmp_path):
@@ -254,6 +301,8 @@ def test_oppo_refuses_bad_preferences():
         OPPO(data, preference_pairs(data, 12, 5), TINY, device="cpu")
     with pytest.raises(ValueError, match="divisible"):
         OPPOConfig(embed_dim=10, n_heads=3)
+    with pytest.raises(ValueError, match="context must be one of"):
+        OPPOConfig(context="trajectory")
 
 
 # --- baselines --------------------------------------------------------------------------------
@@ -315,6 +364,11 @@ def test_cli_generate_train_evaluate(tmp_path, capsys):
     assert result["algo"] == "bc-top" and result["n_pairs"] == 20 and len(result["returns"]) == 1
     assert main(["offline", "evaluate", str(out / "policy"), "--episodes", "1", "--device", "cpu"]) == 0
     assert "Pendulum-v1: true return" in capsys.readouterr().out
+    oppo_out = tmp_path / "oppo"
+    assert main(["offline", "train", "rewarddesign/pendulum/random-v0", "--algo", "oppo", "--context", "episode",
+                 "--steps", "2", "--pairs", "20", "--segment-length", "10", "--eval-episodes", "1", "--root", root,
+                 "--out", str(oppo_out), "--device", "cpu"]) == 0  # fmt: skip
+    assert json.loads((oppo_out / "result.json").read_text())["config"]["context"] == "episode"
     assert main(["offline", "train", "rewarddesign/none/random-v0", "--out", str(out), "--root", root]) == 2
     assert "offline generate" in capsys.readouterr().err
 
