@@ -26,11 +26,13 @@ policy can learn to read the actions back out of it instead of learning what beh
 for; acting with ``z*``, which is no window's encoding, it then falls apart. With ``"episode"`` the
 context is encoded from another window of the same episode, drawn uniformly: it can only carry
 what the episode's steps share (which policy made it, how well it moves), the information ``z*`` is
-meant to select. On Hopper medium-replay (the offline benchmark) the paper's policy reconstructs
-with action error 0.09 given its own context but 0.50 given another window's (worse than the
-actions' variance, 0.32) and 0.35 given ``z*``; with episode contexts the errors are 0.12, 0.16 and
-0.15, and the context steers behaviour (the best episodes' context scores 16-25, the worst
-episodes' 11).
+meant to select; ``"adjacent"`` encodes the window just before or after. On Hopper medium-replay
+(the offline benchmark) the paper's policy reconstructs with action error 0.09 given its own
+context but 0.50 given another window's (worse than the actions' variance, 0.32) and 0.35 given
+``z*``; with episode contexts the errors are 0.12, 0.16 and 0.15, and the context steers behaviour
+(the best episodes' context scores 16-25, the worst episodes' 11). Where one policy made every
+episode, a context from elsewhere in the episode carries nothing and OPPO reduces to behaviour
+cloning over sequences; the guide (``docs/offline.md``) has the measurements.
 
 Example:
     >>> import numpy as np
