@@ -1,0 +1,127 @@
+"""What OPPO's context does: action errors and steered scores of the offline benchmark's saved OPPO policies.
+
+Reproduce (after ``benchmarks/offline_preferences.py``, whose policies it reads; about 2 minutes on 1 core)::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/offline_context_probe.py
+
+For each OPPO variant (``OPPOConfig.context``: ``window`` as in the paper, ``episode``, ``adjacent``),
+dataset and seed, on 2,000 windows of the dataset drawn as in training (actions scaled to [-1, 1]):
+the policy's action error given each window's own context (encoded as the variant encodes it),
+another window's context, and z*; and, on Hopper medium-replay, the normalised score over 10
+episodes when the policy acts with the mean context of the five best or the five worst episodes
+of the data (the contexts of every fifth step's window). An error above the actions' variance is
+worse than predicting the mean action. Writes ``benchmarks/results/offline_context_probe.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RUNS = RESULTS / "offline_preferences"
+VARIANTS = ("oppo", "oppo-episode", "oppo-adjacent")
+DATASETS = (("Hopper-v5", "medium-replay", True), ("HalfCheetah-v5", "medium", False))
+
+
+class _WithContext:
+    """An OPPO policy acting with a fixed context instead of z*."""
+
+    def __init__(self, oppo, z) -> None:
+        self.oppo, self.z = oppo, z
+
+    def reset(self) -> None:
+        self.oppo.reset()
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        return self.oppo.act(obs, z=self.z)
+
+
+def episode_context(oppo, data, episode: int, every: int = 5):
+    """The mean context of the windows ending at every ``every``-th step of ``episode``."""
+    import torch
+
+    from rewarddesign.offline import window_index
+
+    start, length = data.episode_starts[episode], data.episode_lengths[episode]
+    ends = np.arange(start, start + length, every)
+    rows, valid = window_index(ends, np.full(len(ends), start), oppo.config.context_length)
+    rows_t = torch.as_tensor(rows, device=oppo.device)
+    return oppo.encoder(oppo._obs[rows_t], oppo._acts[rows_t], torch.as_tensor(valid, device=oppo.device)).mean(0)
+
+
+def probe(env_id: str, kind: str, variant: str, seed: int, steer: bool, data) -> dict:
+    import torch
+
+    from rewarddesign.offline import OPPO, evaluate_agent
+    from rewarddesign.offline.oppo import reconstruction_loss
+
+    oppo = OPPO.load(RUNS / f"{env_id}-{kind}" / variant / f"seed{seed}" / "policy", data, None, device="cpu")
+    oppo.encoder.eval()
+    oppo.policy.eval()
+    oppo.rng = np.random.default_rng(123)
+    torch.manual_seed(0)
+    row = {"variant": variant, "context": oppo.config.context, "seed": seed}
+    with torch.no_grad():
+        (obs, acts, valid), contexts = oppo._windows(2000)
+        z = oppo.encoder(*contexts)
+        for name, context in (("own", z), ("other", z[torch.randperm(len(z))]), ("z*", oppo.z_star.expand_as(z))):
+            row[name] = float(reconstruction_loss(oppo.policy(obs, context, valid), acts, valid))
+        row["variance"] = float(acts[valid].var(0).mean())
+        if steer:
+            scores = data.normalized_score(data.episode_returns())
+            order = np.argsort(scores)[::-1]
+            best = torch.stack([episode_context(oppo, data, e) for e in order[:5]]).mean(0)
+            worst = torch.stack([episode_context(oppo, data, e) for e in order[-5:]]).mean(0)
+    if steer:
+        for name, context in (("best5", best), ("worst5", worst)):
+            returns = evaluate_agent(_WithContext(oppo, context), env_id, 10, seed=10_000)
+            row[name] = float(data.normalized_score(returns).mean())
+    return row
+
+
+def main() -> None:
+    import torch
+
+    from rewarddesign.offline import dataset_id, load_dataset
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--root", default=str(Path("runs") / "offline_datasets" / "reduced"))
+    parser.add_argument("--seeds", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    lines = [
+        "# What OPPO's context does",
+        "",
+        "`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/offline_context_probe.py` on the policies of "
+        "`benchmarks/offline_preferences.py` (reduced scale). Action error (mean squared, actions in [-1, 1]) on "
+        "2,000 windows given the window's own context, another window's, and z*; on Hopper, the score with the mean "
+        "context of the 5 best and the 5 worst episodes of the data (10 episodes).",
+        "",
+        "| dataset | OPPO context | seed | error, own | error, another window's | error, z* | actions' variance "
+        "| score, 5 best episodes' context | score, 5 worst episodes' context |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for env_id, kind, steer in DATASETS:
+        data = load_dataset(dataset_id(env_id, kind), root=args.root)
+        for variant in VARIANTS:
+            for seed in range(args.seeds):
+                if not (RUNS / f"{env_id}-{kind}" / variant / f"seed{seed}" / "policy").is_dir():
+                    continue
+                r = probe(env_id, kind, variant, seed, steer, data)
+                scores = f"{r['best5']:.1f} | {r['worst5']:.1f}" if steer else "- | -"
+                lines.append(
+                    f"| {env_id}-{kind} | {r['context']} | {seed} | {r['own']:.3f} | {r['other']:.3f} | "
+                    f"{r['z*']:.3f} | {r['variance']:.3f} | {scores} |"
+                )
+                print(lines[-1], flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "offline_context_probe.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    main()
