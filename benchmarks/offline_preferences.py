@@ -266,6 +266,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--root", default=str(Path("runs") / "offline_datasets"), help="Minari dataset root")
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
+    parser.add_argument("--envs", nargs="+", default=[e for e, _ in DATASETS], choices=[e for e, _ in DATASETS])
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     if not args.report_only:
@@ -283,6 +284,7 @@ def main() -> None:
                 (e, k, a, s)
                 for s in range(args.seeds)
                 for e, k in DATASETS
+                if e in args.envs
                 for a in args.algos
                 if not (OUT / f"{e}-{k}" / a / f"seed{s}" / "result.json").exists()
             ]
