@@ -1,8 +1,8 @@
 """Offline preference learning: OPPO against behaviour cloning, top-fraction BC and IQL, on datasets made here.
 
 Reproduce (reduced CPU scale, about 130 minutes on 2 cores, the datasets' 30 included, 100 of them the 18
-OPPO runs; ``--algos`` picks learners; resumable: finished runs are skipped; a new dataset needs its results
-directory cleared)::
+OPPO runs; ``--algos`` picks learners, ``--envs`` datasets, ``--seeds`` how many; resumable: finished runs
+are skipped; a new dataset needs its results directory cleared)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/offline_preferences.py --workers 2
 
