@@ -42,15 +42,9 @@ class _WithContext:
 
 def episode_context(oppo, data, episode: int, every: int = 5):
     """The mean context of the windows ending at every ``every``-th step of ``episode``."""
-    import torch
-
-    from rewarddesign.offline import window_index
-
     start, length = data.episode_starts[episode], data.episode_lengths[episode]
     ends = np.arange(start, start + length, every)
-    rows, valid = window_index(ends, np.full(len(ends), start), oppo.config.context_length)
-    rows_t = torch.as_tensor(rows, device=oppo.device)
-    return oppo.encoder(oppo._obs[rows_t], oppo._acts[rows_t], torch.as_tensor(valid, device=oppo.device)).mean(0)
+    return oppo.encoder(*oppo._gather(ends, np.full(len(ends), start))).mean(0)
 
 
 def probe(env_id: str, kind: str, variant: str, seed: int, steer: bool, data) -> dict:

@@ -240,7 +240,7 @@ def test_oppo_episode_contexts_cannot_copy_the_window():
     for context in ("window", "episode", "adjacent"):
         config = OPPOConfig(**{**TINY.__dict__, "z_dim": 8, "embed_dim": 32, "batch_size": 32, "lr": 3e-3})
         oppo = OPPO(data, pairs, OPPOConfig(**{**config.__dict__, "context": context}), seed=0, device="cpu")
-        (w_obs, _, w_valid), (c_obs, _, c_valid) = oppo._windows(64)
+        (w_obs, _, _), (c_obs, _, c_valid) = oppo._windows(64)
         same_episode = w_obs[:, -1:, 0] == c_obs[:, :, 0]
         assert bool(same_episode[c_valid].all())
         assert torch.equal(w_obs, c_obs) == (context == "window")
