@@ -208,13 +208,14 @@ def _offline_train(args: argparse.Namespace) -> int:
         steps=args.steps,
         n_pairs=args.pairs,
         segment_length=args.segment_length,
+        label_horizon=args.label_horizon,
         labels=args.labels,
         top=args.top,
         eval_episodes=args.eval_episodes,
         seed=args.seed,
         device=args.device,
         out=args.out,
-        oppo_config=OPPOConfig(context_length=args.segment_length, context=args.context),
+        oppo_config=OPPOConfig(context_length=args.segment_length, context=args.context, z_star_norm=args.z_star_norm),
         dataset=args.dataset,
     )
     score = "" if result["score_mean"] is None else f", normalised score {result['score_mean']:.1f}"
@@ -339,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     otrain.add_argument("--steps", type=int, default=10_000, help="gradient steps")
     otrain.add_argument("--pairs", type=int, default=500, help="labelled segment pairs")
     otrain.add_argument("--segment-length", type=int, default=20)
+    otrain.add_argument(
+        "--label-horizon",
+        type=int,
+        default=None,
+        help="steps from a segment's start its label judges (default: the segment length; longer counts what "
+        "follows the segment, a fall included)",
+    )
     otrain.add_argument("--labels", default="return", choices=GATHERERS)
     otrain.add_argument("--top", type=float, default=0.25, help="fraction of preferred segments bc-top imitates")
     otrain.add_argument(
@@ -347,6 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=OPPO_CONTEXTS,
         help="oppo: encode a window's context from the window itself (the paper), another window of its episode, "
         "or the window before or after it",
+    )
+    otrain.add_argument(
+        "--z-star-norm",
+        type=float,
+        default=None,
+        help="oppo: hold the optimal context z* at this norm (1 is the contexts' sphere; default: free, the paper)",
     )
     otrain.add_argument("--eval-episodes", type=int, default=10)
     otrain.add_argument("--seed", type=int, default=0)

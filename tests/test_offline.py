@@ -18,6 +18,7 @@ from rewarddesign.offline import (
     dataset_id,
     evaluate_agent,
     generate_datasets,
+    horizon_segments,
     load_dataset,
     make_gatherer,
     norm_loss,
@@ -26,6 +27,7 @@ from rewarddesign.offline import (
     relabel_rewards,
     sample_segments,
     save_dataset,
+    segments_at,
     top_fraction,
     triplet_loss,
     window_index,
@@ -170,6 +172,46 @@ def test_segments_stay_inside_episodes_and_scripted_labels_follow_returns():
     )
 
 
+def test_horizon_labels_count_what_follows_a_segment():
+    # episode 0 falls (terminates) after 10 steps, episode 1 is cut by a time limit; one factor, the reward
+    n = 20
+    rewards = np.concatenate([np.full(10, 2.0), np.arange(10.0)])
+    terminations, truncations = np.arange(n) == 9, np.arange(n) == 19
+    obs = np.arange(n, dtype=np.float32)[:, None]
+    data = OfflineData(obs, np.zeros((n, 1)), rewards, obs + 1, terminations, truncations, np.full(2, 10))
+    data.factors = rewards[:, None].copy()
+    view = horizon_segments(data, np.array([2, 7, 16]), 6)
+    np.testing.assert_allclose(view.rewards[0], 2.0)  # inside the episode: its own rewards
+    np.testing.assert_allclose(view.rewards[1], [2, 2, 2, 0, 0, 0])  # past the fall: nothing
+    np.testing.assert_allclose(view.rewards[2], [6, 7, 8, 9, 7.5, 7.5])  # past the time limit: the observed mean
+    np.testing.assert_allclose(view.factors[..., 0], view.rewards)
+    np.testing.assert_array_equal(view.obs[1, :, 0], [7, 8, 9, 9, 9, 9])  # the last step repeats
+    # over 3 steps a segment just before the fall wins (2 a step); over 6 it loses to one far from it
+    late, early = 7, 0
+    segments = segments_at(data, np.array([late, early]), 3)
+    assert segments.returns()[0] == segments.returns()[1]
+    judged = horizon_segments(data, np.array([late, early]), 6).returns()
+    assert judged[0] < judged[1]
+    pairs = preference_pairs(data, 3, 200, "return", seed=0, horizon=6)
+    assert pairs.fragments.length == 3  # the learner sees the segments, not the horizon
+    starts = pairs.fragments.obs[:, 0, 0].astype(int)
+    returns = horizon_segments(data, starts, 6).returns()
+    decided = pairs.labels != 0.5
+    np.testing.assert_array_equal(
+        pairs.labels[decided], (returns[pairs.first] > returns[pairs.second])[decided].astype(float)
+    )
+    assert np.all(returns[pairs.first][~decided] == returns[pairs.second][~decided])
+    heron = preference_pairs(data, 3, 50, "heron", seed=1, horizon=6)
+    assert heron.fragments.length == 3 and len(heron) > 0
+    # the default horizon is the segment: the same labels as before the option existed
+    same = preference_pairs(data, 3, 50, "return", seed=4)
+    explicit = preference_pairs(data, 3, 50, "return", seed=4, horizon=3)
+    np.testing.assert_array_equal(same.labels, explicit.labels)
+    np.testing.assert_array_equal(same.fragments.obs, explicit.fragments.obs)
+    with pytest.raises(ValueError, match="at least the segment length"):
+        preference_pairs(data, 3, 5, horizon=2)
+
+
 def test_window_index_pads_at_the_episode_start():
     rows, valid = window_index(np.array([11, 13]), np.array([10, 10]), 4)
     np.testing.assert_array_equal(rows, [[10, 10, 10, 11], [10, 11, 12, 13]])
@@ -220,6 +262,33 @@ def test_oppo_learns_the_preferred_behaviour_and_z_star_moves_to_it():
     oppo.reset()
     with_bad_z = [float(oppo.act(o, z=z_bad)[0]) for o in data.observations[:10]]
     assert np.mean(with_z_star) > 0.5 and np.mean(with_bad_z) < -0.5
+
+
+def test_oppo_z_star_norm_holds_z_star_on_the_contexts_sphere():
+    """The triplet loss keeps pushing a free z* away from the worse contexts, off the sphere where the norm
+    term holds the contexts; ``z_star_norm`` keeps it there, still nearest the preferred contexts."""
+    data = _toy(n_episodes=8, length=40)
+    pairs = preference_pairs(data, 8, 200, "return")
+    found = {}
+    for z_star_norm in (None, 1.0):
+        config = OPPOConfig(**{**TINY.__dict__, "batch_size": 32, "z_lr": 3e-2, "z_star_norm": z_star_norm})
+        oppo = OPPO(data, pairs, config, seed=0, device="cpu")
+        oppo.train(300, log_every=50)
+        obs, acts, better, worse = oppo.pairs
+        with torch.no_grad():
+            z_good = oppo.encoder(obs[better], acts[better]).mean(0)
+            z_bad = oppo.encoder(obs[worse], acts[worse]).mean(0)
+            context_norm = float(oppo.encoder(obs, acts).norm(dim=-1).mean())
+        z_star = oppo.z_star.detach()
+        found[z_star_norm] = float(z_star.norm()), float((z_star - z_good).norm()), float((z_star - z_bad).norm())
+        oppo.reset()
+        assert np.mean([float(oppo.act(o)[0]) for o in data.observations[:10]]) > 0.5
+        assert abs(context_norm - 1.0) < 0.2
+    assert found[None][0] > 1.5  # the free z* left the contexts' sphere
+    norm, to_good, to_bad = found[1.0]
+    assert norm == pytest.approx(1.0, abs=1e-5) and to_good < to_bad and to_good < found[None][1]
+    with pytest.raises(ValueError, match="z_star_norm"):
+        OPPOConfig(z_star_norm=0.0)
 
 
 def test_oppo_episode_contexts_cannot_copy_the_window():
@@ -358,17 +427,19 @@ def test_cli_generate_train_evaluate(tmp_path, capsys):
                  "--ref-scores", "-1500", "-150", "--root", root, "--device", "cpu"]) == 0  # fmt: skip
     out = tmp_path / "bc"
     assert main(["offline", "train", "rewarddesign/pendulum/random-v0", "--algo", "bc-top", "--steps", "20",
-                 "--pairs", "20", "--segment-length", "10", "--eval-episodes", "1", "--root", root,
-                 "--out", str(out), "--device", "cpu"]) == 0  # fmt: skip
+                 "--pairs", "20", "--segment-length", "10", "--label-horizon", "30", "--eval-episodes", "1",
+                 "--root", root, "--out", str(out), "--device", "cpu"]) == 0  # fmt: skip
     result = json.loads((out / "result.json").read_text())
     assert result["algo"] == "bc-top" and result["n_pairs"] == 20 and len(result["returns"]) == 1
+    assert result["segment_length"] == 10 and result["label_horizon"] == 30
     assert main(["offline", "evaluate", str(out / "policy"), "--episodes", "1", "--device", "cpu"]) == 0
     assert "Pendulum-v1: true return" in capsys.readouterr().out
     oppo_out = tmp_path / "oppo"
     assert main(["offline", "train", "rewarddesign/pendulum/random-v0", "--algo", "oppo", "--context", "episode",
-                 "--steps", "2", "--pairs", "20", "--segment-length", "10", "--eval-episodes", "1", "--root", root,
-                 "--out", str(oppo_out), "--device", "cpu"]) == 0  # fmt: skip
-    assert json.loads((oppo_out / "result.json").read_text())["config"]["context"] == "episode"
+                 "--z-star-norm", "1", "--steps", "2", "--pairs", "20", "--segment-length", "10",
+                 "--eval-episodes", "1", "--root", root, "--out", str(oppo_out), "--device", "cpu"]) == 0  # fmt: skip
+    config = json.loads((oppo_out / "result.json").read_text())["config"]
+    assert config["context"] == "episode" and config["z_star_norm"] == 1.0
     assert main(["offline", "train", "rewarddesign/none/random-v0", "--out", str(out), "--root", root]) == 2
     assert "offline generate" in capsys.readouterr().err
 

@@ -36,10 +36,12 @@ from rewarddesign.offline.oppo import (
 )
 from rewarddesign.offline.segments import (
     GATHERERS,
+    horizon_segments,
     make_gatherer,
     preference_pairs,
     sample_segments,
     segment_starts,
+    segments_at,
     window_index,
 )
 
@@ -55,6 +57,8 @@ __all__ = [
     "EpisodeRecorder",
     "segment_starts",
     "sample_segments",
+    "segments_at",
+    "horizon_segments",
     "preference_pairs",
     "make_gatherer",
     "window_index",

@@ -9,7 +9,8 @@ model. Three pieces train together:
   conditioned on ``z`` (:class:`ContextualPolicy`); "hindsight information matching" trains it to
   reproduce a segment's actions from that segment's own context;
 - the **optimal context** ``z*``, a free vector: the triplet loss pulls it towards the contexts of
-  preferred segments and away from the others.
+  preferred segments and away from the others (:attr:`OPPOConfig.z_star_norm` can hold it on the
+  contexts' sphere).
 
 The loss of encoder and policy is ``recon + pref_weight * triplet(z*, z+, z-) + norm_weight * norm``
 (action reconstruction as mean squared error, the triplet margin loss with ``z*`` held fixed, and
@@ -101,6 +102,11 @@ class OPPOConfig:
             either at random where both fit; episodes too short for either fall back to
             ``"episode"``). The last two cannot pass the window's actions to the policy (see the
             module's notes).
+        z_star_norm: ``None`` (the paper): ``z*`` moves freely; a number: after each of its steps
+            ``z*`` is scaled to this norm, on the sphere the norm term keeps the contexts near (1).
+            Where the labels cannot be separated by any context, the triplet loss otherwise keeps
+            pushing ``z*`` away from every context, and the policy then acts on a context unlike
+            any it was trained with (see the guide).
     """
 
     context_length: int = 20
@@ -118,10 +124,13 @@ class OPPOConfig:
     norm_weight: float = 0.1
     grad_clip: float = 0.25
     context: str = "window"
+    z_star_norm: float | None = None
 
     def __post_init__(self) -> None:
         if self.context not in CONTEXTS:
             raise ValueError(f"context must be one of {', '.join(CONTEXTS)}, got {self.context!r}")
+        if self.z_star_norm is not None and not self.z_star_norm > 0:
+            raise ValueError(f"z_star_norm must be positive or None, got {self.z_star_norm!r}")
         for name in ("context_length", "z_dim", "embed_dim", "n_layers", "n_heads", "batch_size"):
             check_positive_int(getattr(self, name), name)
         if self.embed_dim % self.n_heads:
@@ -261,7 +270,7 @@ class OPPO:
         self.encoder = ContextEncoder(obs_dim, act_dim, config).to(self.device)
         self.policy = ContextualPolicy(obs_dim, act_dim, config).to(self.device)
         z = torch.randn(config.z_dim)
-        self.z_star = nn.Parameter((z / z.norm()).to(self.device))
+        self.z_star = nn.Parameter((z / z.norm() * (config.z_star_norm or 1.0)).to(self.device))
         self.optimizer = torch.optim.AdamW(
             [*self.encoder.parameters(), *self.policy.parameters()], lr=config.lr, weight_decay=config.weight_decay
         )
@@ -384,6 +393,9 @@ class OPPO:
         self.z_optimizer.zero_grad()
         z_loss.backward()
         self.z_optimizer.step()
+        if self.config.z_star_norm is not None:
+            with torch.no_grad():
+                self.z_star.mul_(self.config.z_star_norm / self.z_star.norm().clamp_min(1e-12))
         self.steps += 1
         return {**{name: float(value.detach()) for name, value in terms.items()}, "z_star": float(z_loss.detach())}
 

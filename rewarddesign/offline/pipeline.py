@@ -40,6 +40,7 @@ def train_offline(
     steps: int = 10_000,
     n_pairs: int = 500,
     segment_length: int = 20,
+    label_horizon: int | None = None,
     labels: str = "return",
     top: float = 0.25,
     eval_episodes: int = 10,
@@ -57,6 +58,8 @@ def train_offline(
         steps: Gradient steps of the learner.
         n_pairs: Labelled segment pairs (all learners but ``bc`` and ``iql`` see only these labels).
         segment_length: Steps per segment.
+        label_horizon: Steps from a segment's start the labels judge (default ``segment_length``;
+            longer runs past the segment and past episode ends: :func:`~rewarddesign.offline.preference_pairs`).
         labels: Gatherer name (``return``, ``bradley-terry``, ``heron``).
         top: Fraction of segments ``bc-top`` imitates.
         eval_episodes: Evaluation episodes on the true reward.
@@ -79,7 +82,7 @@ def train_offline(
     out = None if out is None else Path(out)
     preferences = None
     if algo in ("oppo", "bc-top", "iql-bt"):
-        preferences = preference_pairs(data, segment_length, n_pairs, labels, seed=seed)
+        preferences = preference_pairs(data, segment_length, n_pairs, labels, seed=seed, horizon=label_horizon)
     start = time.perf_counter()
     extra: dict[str, Any] = {}
     agent: Any
@@ -119,6 +122,7 @@ def train_offline(
         "n_pairs": n_pairs if preferences is not None else 0,
         "labels": labels if preferences is not None else None,
         "segment_length": segment_length,
+        "label_horizon": segment_length if label_horizon is None else label_horizon,
         "returns": returns.tolist(),
         "return_mean": float(returns.mean()),
         "score_mean": float(data.normalized_score(returns).mean()) if data.ref_scores else None,

@@ -13,6 +13,13 @@ random pairs with any gatherer of :mod:`rewarddesign.preferences`:
   (:class:`~rewarddesign.preferences.HeronGatherer`);
 - or a gatherer object.
 
+The teacher may judge a segment by what follows it: with ``horizon`` longer than the segment, it
+compares the returns over ``horizon`` steps from each segment's start, while the learner sees the
+segment alone. Past the end of an episode that terminated (a fall) the rewards and factors count
+as zero, so a segment that leads to a fall loses to one that does not; past the end of a truncated
+episode (a time limit, or data that stops) the rest of the horizon is estimated by the mean step of
+its observed part.
+
 :func:`window_index` builds the left-padded windows that the sequence models read.
 """
 
@@ -26,7 +33,16 @@ from rewarddesign._validation import check_positive_int
 from rewarddesign.offline.datasets import OfflineData
 from rewarddesign.preferences import Fragments, HeronGatherer, PreferenceDataset, SyntheticGatherer, random_pairs
 
-__all__ = ["segment_starts", "sample_segments", "preference_pairs", "make_gatherer", "window_index", "GATHERERS"]
+__all__ = [
+    "segment_starts",
+    "sample_segments",
+    "segments_at",
+    "horizon_segments",
+    "preference_pairs",
+    "make_gatherer",
+    "window_index",
+    "GATHERERS",
+]
 
 #: Gatherer names :func:`make_gatherer` knows.
 GATHERERS = ("return", "bradley-terry", "heron")
@@ -63,7 +79,11 @@ def sample_segments(data: OfflineData, length: int, n: int, rng: np.random.Gener
     Every start in every long-enough episode is equally likely (:func:`segment_starts`). Raises
     ``ValueError`` when ``length`` exceeds every episode.
     """
-    starts = segment_starts(data, length, n, rng)
+    return segments_at(data, segment_starts(data, length, n, rng), length)
+
+
+def segments_at(data: OfflineData, starts: np.ndarray, length: int) -> Fragments:
+    """The segments of ``length`` steps that begin at rows ``starts [N]`` (each must fit in its episode)."""
     rows = starts[:, None] + np.arange(length)[None, :]
     return Fragments(
         data.observations[rows],
@@ -71,6 +91,32 @@ def sample_segments(data: OfflineData, length: int, n: int, rng: np.random.Gener
         None if data.factors is None else data.factors[rows],
         data.rewards[rows],
     )
+
+
+def horizon_segments(data: OfflineData, starts: np.ndarray, horizon: int) -> Fragments:
+    """What a teacher judges: ``horizon`` steps from each of ``starts [N]``, running past episode ends.
+
+    Past the end of a terminated episode the rewards and factors are zero; past the end of a
+    truncated one they are the mean of the steps observed from the start (the rest of the horizon
+    estimated at the observed rate). Observations and actions past the end repeat the episode's
+    last step (reward-reading gatherers ignore them).
+    """
+    check_positive_int(horizon, "horizon")
+    episode = np.searchsorted(data.episode_starts, starts, side="right") - 1
+    ends = data.episode_starts[episode] + data.episode_lengths[episode]  # one past each episode's last row
+    rows = starts[:, None] + np.arange(horizon)[None, :]
+    inside = rows < ends[:, None]
+    rows = np.minimum(rows, ends[:, None] - 1)
+    terminated = data.terminations[ends - 1].astype(bool)[:, None]
+
+    def extend(values: np.ndarray) -> np.ndarray:
+        observed = np.where(inside[..., None], values, 0.0)
+        rate = observed.sum(1, keepdims=True) / inside.sum(1)[:, None, None]
+        return np.where(inside[..., None], values, np.where(terminated[..., None], 0.0, rate))
+
+    factors = None if data.factors is None else extend(data.factors[rows].astype(np.float64))
+    rewards = extend(data.rewards[rows].astype(np.float64)[..., None])[..., 0]
+    return Fragments(data.observations[rows], data.actions[rows], factors, rewards)
 
 
 def make_gatherer(name: str, data: OfflineData | None = None, seed: int = 0, **kwargs: Any) -> Any:
@@ -104,23 +150,37 @@ def preference_pairs(
     n_pairs: int,
     gatherer: Any = "return",
     seed: int = 0,
+    horizon: int | None = None,
 ) -> PreferenceDataset:
     """Labelled pairs of segments of ``data``: ``2 n_pairs`` segments, paired at random.
 
     Args:
         data: The dataset.
-        length: Steps per segment (the horizon of the comparison).
+        length: Steps per segment (what the learner sees).
         n_pairs: Pairs to label (a gatherer may drop undecided ones, as HERON does).
         gatherer: A name from :data:`GATHERERS` or a gatherer ``(fragments, first, second) -> PreferenceDataset``.
         seed: Seeds the segments, the pairing and the gatherer.
+        horizon: Steps from a segment's start the gatherer judges (default ``length``); a longer
+            horizon runs past the segment and past episode ends (:func:`horizon_segments`).
+
+    Returns:
+        The labelled pairs, whose fragments are the ``length``-step segments.
     """
     rng = np.random.default_rng(seed)
     check_positive_int(n_pairs, "n_pairs")
-    fragments = sample_segments(data, length, 2 * n_pairs, rng)
+    horizon = length if horizon is None else horizon
+    check_positive_int(horizon, "horizon")
+    if horizon < length:
+        raise ValueError(f"the horizon ({horizon}) must be at least the segment length ({length})")
+    starts = segment_starts(data, length, 2 * n_pairs, rng)
+    fragments = segments_at(data, starts, length)
     if isinstance(gatherer, str):
         gatherer = make_gatherer(gatherer, data, seed=seed)
     first, second = random_pairs(len(fragments), n_pairs, rng)
-    return gatherer(fragments, first, second)
+    if horizon == length:
+        return gatherer(fragments, first, second)
+    judged = gatherer(horizon_segments(data, starts, horizon), first, second)
+    return PreferenceDataset(fragments, judged.first, judged.second, judged.labels)
 
 
 def window_index(ends: np.ndarray, episode_starts: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
