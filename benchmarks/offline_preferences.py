@@ -1,8 +1,9 @@
 """Offline preference learning: OPPO against behaviour cloning, top-fraction BC and IQL, on datasets made here.
 
-Reproduce (reduced CPU scale, about 130 minutes on 2 cores, the datasets' 30 included, 100 of them the 18
-OPPO runs; ``--algos`` picks learners, ``--envs`` datasets, ``--seeds`` how many; resumable: finished runs
-are skipped; a new dataset needs its results directory cleared)::
+Reproduce (reduced CPU scale, about 160 minutes on 2 cores for every learner, the datasets' 30 included;
+one OPPO variant with the baselines, ``--algos oppo-episode-unit bc bc-top iql-bt iql``, about 70;
+``--algos`` picks learners, ``--envs`` datasets, ``--seeds`` how many, ``--label-horizon`` the labels;
+resumable: finished runs are skipped; a new dataset needs its results directory cleared)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/offline_preferences.py --workers 2
 
@@ -14,16 +15,19 @@ Datasets (made by ``rewarddesign.offline.generate_datasets`` on the first run, s
 datasets under ``--root``): Hopper-v5 ``medium-replay`` (every episode SAC saw while training to the
 medium policy) and HalfCheetah-v5 ``medium`` (the medium policy's own episodes). For each dataset,
 algorithm and seed, :func:`rewarddesign.offline.pipeline.train_offline` labels ``--pairs`` random
-segment pairs by their return over ``--segment-length`` steps (the scripted teacher), trains, and
-evaluates on the true reward. Learners: OPPO (three variants of where a reconstructed window's
-context comes from, ``OPPOConfig.context``: the window itself as in the paper, another window of
-its episode, the window before or after) and top-fraction BC see only the labels; BC sees
-neither labels nor rewards; IQL (TorchRL) learns from the true reward (an oracle) and from a
-Bradley-Terry reward model of the same labels. Scores are D4RL-normalised (0 random, 100 expert).
+pairs of ``--segment-length``-step segments by their return over ``--label-horizon`` steps from the
+segment's start (the scripted teacher; past a fall the reward is zero), trains, and evaluates on
+the true reward. Learners: OPPO (the paper's context, encoded from the window itself; the context
+of another window of the episode, with ``z*`` free or held on the unit sphere; the window before
+or after: ``OPPO_VARIANTS``) and top-fraction BC see only the labels; BC sees neither labels nor
+rewards; IQL (TorchRL) learns from the true reward (an oracle) and from a Bradley-Terry reward
+model of the same labels. Scores are D4RL-normalised (0 random, 100 expert).
 
-Writes ``benchmarks/results/offline_preferences/<dataset>/<algo>/seed<k>/result.json`` per run,
-``benchmarks/results/offline_preferences.md`` (table) and ``offline_preferences.png`` (plot).
-Target: OPPO above BC on both datasets and not below top-fraction BC.
+Writes ``benchmarks/results/offline_preferences/<dataset>/<algo>/seed<k>/result.json`` per run
+(``<algo>-h<horizon>`` for labelled learners whose label horizon is longer than the segment),
+``benchmarks/results/offline_preferences.md`` (table; every label horizon found) and
+``offline_preferences.png`` (plot). Target: OPPO above BC on both datasets and not below
+top-fraction BC.
 """
 
 from __future__ import annotations
@@ -41,12 +45,20 @@ import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "offline_preferences"
-ALGOS = ("oppo", "oppo-episode", "oppo-adjacent", "bc", "bc-top", "iql-bt", "iql")
-#: OPPO's variants: the benchmark's learner name -> the ``context`` of :class:`OPPOConfig`.
-OPPO_CONTEXTS = {"oppo": "window", "oppo-episode": "episode", "oppo-adjacent": "adjacent"}
+ALGOS = ("oppo", "oppo-episode", "oppo-episode-unit", "oppo-adjacent", "bc", "bc-top", "iql-bt", "iql")
+#: OPPO's variants: the benchmark's learner name -> settings of :class:`OPPOConfig` beyond the scale's.
+OPPO_VARIANTS = {
+    "oppo": {"context": "window"},
+    "oppo-episode": {"context": "episode"},
+    "oppo-episode-unit": {"context": "episode", "z_star_norm": 1.0},
+    "oppo-adjacent": {"context": "adjacent"},
+}
+#: Learners that see the labels (their results depend on the label horizon).
+LABELLED = (*OPPO_VARIANTS, "bc-top", "iql-bt")
 LABELS = {
     "oppo": "OPPO (paper: context of the window itself)",
     "oppo-episode": "OPPO, context of another window of the episode",
+    "oppo-episode-unit": "OPPO, episode context, z* on the unit sphere",
     "oppo-adjacent": "OPPO, context of the window before or after",
     "bc": "BC (all data)",
     "bc-top": "BC (top 25% preferred)",
@@ -56,6 +68,7 @@ LABELS = {
 SHORT = {
     "oppo": "OPPO",
     "oppo-episode": "OPPO (ep. ctx)",
+    "oppo-episode-unit": "OPPO (ep. ctx, |z*|=1)",
     "oppo-adjacent": "OPPO (adj. ctx)",
     "bc": "BC",
     "bc-top": "BC top 25%",
@@ -122,15 +135,16 @@ def run(env_id: str, kind: str, algo: str, seed: int, args: dict) -> dict:
     identifier = dataset_id(env_id, kind)
     data = load_dataset(identifier, root=args["root"])
     steps = SCALES[args["scale"]]["steps"]
-    context = OPPO_CONTEXTS.get(algo, "window")
-    oppo_config = OPPOConfig(context_length=args["segment_length"], context=context, **SCALES[args["scale"]]["oppo"])
-    out = OUT / f"{env_id}-{kind}" / algo / f"seed{seed}"
+    variant = OPPO_VARIANTS.get(algo, {})
+    oppo_config = OPPOConfig(context_length=args["segment_length"], **SCALES[args["scale"]]["oppo"], **variant)
+    out = run_dir(f"{env_id}-{kind}", algo, seed, args["label_horizon"], args["segment_length"])
     result = train_offline(
-        "oppo" if algo in OPPO_CONTEXTS else algo,
+        "oppo" if algo in OPPO_VARIANTS else algo,
         data,
         steps=steps.get(algo, steps["default"]),
         n_pairs=args["pairs"],
         segment_length=args["segment_length"],
+        label_horizon=args["label_horizon"],
         eval_episodes=args["eval_episodes"],
         seed=seed,
         device=args["device"],
@@ -139,6 +153,13 @@ def run(env_id: str, kind: str, algo: str, seed: int, args: dict) -> dict:
         dataset=identifier,
     )
     return result | {"algo": algo}
+
+
+def run_dir(dataset: str, algo: str, seed: int, horizon: int, segment_length: int) -> Path:
+    """Where a run's files go: a labelled learner's runs with labels over more than the segment are
+    kept apart per horizon (``<algo>-h<horizon>``)."""
+    name = f"{algo}-h{horizon}" if algo in LABELLED and horizon != segment_length else algo
+    return OUT / dataset / name / f"seed{seed}"
 
 
 def dataset_lines(args: argparse.Namespace) -> list[str]:
@@ -157,32 +178,51 @@ def dataset_lines(args: argparse.Namespace) -> list[str]:
             lines.append(f"- {env_id} {kind}: {how}; not made yet.")
             continue
         scores = data.normalized_score(data.episode_returns())
-        rho, top, every = label_alignment(data, args.segment_length)
+        seen = []
+        for horizon in sorted({args.segment_length, args.label_horizon}):
+            rho, top, every = label_alignment(data, args.segment_length, horizon)
+            seen.append(
+                f"over {horizon} steps, Spearman {rho:.2f}, the top quarter of segments from episodes scoring "
+                f"{top:.1f} (all segments: {every:.1f})"
+            )
         lines.append(
             f"- {env_id} {kind}: {how}; {data.n_episodes} episodes, {len(data):,} transitions, "
-            f"episode scores mean {scores.mean():.1f}, best {scores.max():.1f}. What the labels see: a "
-            f"segment's {args.segment_length}-step return against its episode's score, Spearman {rho:.2f}; the "
-            f"top quarter of segments by return come from episodes scoring {top:.1f} (all segments: {every:.1f})."
+            f"episode scores mean {scores.mean():.1f}, best {scores.max():.1f}. What the labels see, a "
+            f"segment's return against its episode's score: {'; '.join(seen)}."
         )
     return lines
 
 
-def label_alignment(data, length: int, n: int = 4000, seed: int = 0) -> tuple[float, float, float]:
-    """How well a segment's return (what the scripted teacher compares) tracks its episode's score.
+def label_alignment(data, length: int, horizon: int, n: int = 4000, seed: int = 0) -> tuple[float, float, float]:
+    """How well a segment's return over the label horizon (what the scripted teacher compares) tracks
+    its episode's score.
 
     Returns the Spearman correlation of the two over ``n`` segments drawn as the benchmark draws
     them, and the mean episode score of the top quarter of segments by return and of all of them.
     """
     from scipy.stats import spearmanr
 
-    from rewarddesign.offline import segment_starts
+    from rewarddesign.offline import horizon_segments, segment_starts
 
     first = segment_starts(data, length, n, np.random.default_rng(seed))
     episodes = np.searchsorted(data.episode_starts, first, side="right") - 1
-    returns = data.rewards[first[:, None] + np.arange(length)].sum(axis=1)
+    returns = horizon_segments(data, first, horizon).returns()
     episode_scores = data.normalized_score(data.episode_returns()[episodes])
     top = returns >= np.quantile(returns, 0.75)
     return float(spearmanr(returns, episode_scores)[0]), float(episode_scores[top].mean()), float(episode_scores.mean())
+
+
+def found_horizons(dataset: str, algo: str, segment_length: int) -> list[int | None]:
+    """The label horizons ``algo`` has results for on ``dataset`` (``[None]`` for a learner without labels)."""
+    base = OUT / dataset
+    if algo not in LABELLED:
+        return [None] if any((base / algo).glob("seed*/result.json")) else []
+    found = [segment_length] if any((base / algo).glob("seed*/result.json")) else []
+    for path in sorted(base.glob(f"{algo}-h*")):
+        tail = path.name[len(algo) + 2 :]
+        if tail.isdigit() and any(path.glob("seed*/result.json")):
+            found.append(int(tail))
+    return sorted(found)
 
 
 def report(args: argparse.Namespace) -> None:
@@ -190,30 +230,34 @@ def report(args: argparse.Namespace) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from scipy.stats import ttest_ind
 
-    rows, scores = [], {}
+    rows, scores, by_seed = [], {}, {}
     for env_id, kind in DATASETS:
         name = f"{env_id}-{kind}"
         for algo in ALGOS:
-            found = sorted((OUT / name / algo).glob("seed*/result.json"))
-            results = [json.loads(path.read_text()) for path in found]
-            if not results:
-                continue
-            values = np.array([r["score_mean"] for r in results])
-            scores[name, algo] = values
-            seconds = np.mean([r["train_seconds"] for r in results])
-            rows.append(
-                f"| {name} | {LABELS[algo]} | {values.mean():.1f} ± {values.std():.1f} | "
-                f"{', '.join(f'{v:.1f}' for v in values)} | {results[0]['steps']:,} | {seconds:.0f} | "
-                f"{results[0]['device']} |"
-            )
+            for horizon in found_horizons(name, algo, args.segment_length):
+                found = sorted(run_dir(name, algo, 0, horizon, args.segment_length).parent.glob("seed*/result.json"))
+                results = [json.loads(path.read_text()) for path in found]
+                values = np.array([r["score_mean"] for r in results])
+                scores[name, algo, horizon] = values
+                by_seed[name, algo, horizon] = {r["seed"]: r["score_mean"] for r in results}
+                seconds = np.mean([r["train_seconds"] for r in results])
+                labels = f"{horizon}" if algo in LABELLED else "-"
+                rows.append(
+                    f"| {name} | {LABELS[algo]} | {labels} | {values.mean():.1f} ± {values.std():.1f} | "
+                    f"{', '.join(f'{v:.1f}' for v in values)} | {results[0]['steps']:,} | {seconds:.0f} | "
+                    f"{results[0]['device']} |"
+                )
     scale = SCALES[args.scale]
     lines = [
         "# Offline preference learning: OPPO and baselines",
         "",
         f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/offline_preferences.py --scale {args.scale}` "
         f"({platform.processor() or platform.machine()}). {args.pairs} segment pairs "
-        f"of {args.segment_length} steps labelled by their return (scripted teacher); evaluation "
+        f"of {args.segment_length} steps labelled by their return (scripted teacher) over the label horizon (steps "
+        "from the segment's start, past its end and past a fall, which counts as zero reward: column 'labels'); "
+        "evaluation "
         f"{args.eval_episodes} episodes on the true reward per seed. Scores: D4RL-normalised (0 random, 100 expert), "
         "mean ± std over seeds.",
         "",
@@ -221,34 +265,42 @@ def report(args: argparse.Namespace) -> None:
         "",
         *dataset_lines(args),
         "",
-        "| dataset | learner | score | per seed | gradient steps | train s | device |",
-        "|---|---|---|---|---|---|---|",
+        "| dataset | learner | labels | score | per seed | gradient steps | train s | device |",
+        "|---|---|---|---|---|---|---|---|",
         *rows,
     ]
     for env_id, kind in DATASETS:
         name = f"{env_id}-{kind}"
-        for variant in OPPO_CONTEXTS:
-            if all((name, algo) in scores for algo in (variant, "bc", "bc-top")):
-                oppo, bc, top = (scores[name, a].mean() for a in (variant, "bc", "bc-top"))
-                verdict = "met" if oppo > bc and oppo >= top else "not met"
+        for variant in OPPO_VARIANTS:
+            for horizon in found_horizons(name, variant, args.segment_length):
+                keys = ((variant, horizon), ("bc", None), ("bc-top", horizon))
+                if not all((name, *key) in scores for key in keys):
+                    continue
+                # compared on the seeds all three have
+                seeds = sorted(set.intersection(*(set(by_seed[(name, *key)]) for key in keys)))
+                oppo, bc, top = ([by_seed[(name, *key)][s] for s in seeds] for key in keys)
+                verdict = "met" if np.mean(oppo) > np.mean(bc) and np.mean(oppo) >= np.mean(top) else "not met"
                 lines.append("")
                 lines.append(
-                    f"{name}: {SHORT[variant]} {oppo:.1f}, BC {bc:.1f}, top-fraction BC {top:.1f}: target "
-                    f"(OPPO > BC and >= top-fraction BC) {verdict}."
+                    f"{name}, {horizon}-step labels, {len(seeds)} seeds: {SHORT[variant]} {np.mean(oppo):.1f}, BC "
+                    f"{np.mean(bc):.1f}, top-fraction BC {np.mean(top):.1f}: target (OPPO > BC and >= top-fraction "
+                    f"BC) {verdict} (Welch's t-test against BC p = {ttest_ind(oppo, bc, equal_var=False).pvalue:.2f}, "
+                    f"against top-fraction BC p = {ttest_ind(oppo, top, equal_var=False).pvalue:.2f})."
                 )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "offline_preferences.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
-    fig, axes = plt.subplots(1, len(DATASETS), figsize=(5 * len(DATASETS), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(DATASETS), figsize=(7 * len(DATASETS), 4.2), squeeze=False)
     for ax, (env_id, kind) in zip(axes[0], DATASETS):
         name = f"{env_id}-{kind}"
-        present = [a for a in ALGOS if (name, a) in scores]
-        for i, algo in enumerate(present):
-            values = scores[name, algo]
-            ax.bar(i, values.mean(), color="C0" if algo in OPPO_CONTEXTS else "C7", alpha=0.8)
+        present = [key[1:] for key in scores if key[0] == name]
+        for i, (algo, horizon) in enumerate(present):
+            values = scores[name, algo, horizon]
+            ax.bar(i, values.mean(), color="C0" if algo in OPPO_VARIANTS else "C7", alpha=0.8)
             ax.scatter(np.full(len(values), i), values, color="k", s=12, zorder=3)
-        ax.set_xticks(range(len(present)), [SHORT[a] for a in present], fontsize=8)
+        ticks = [SHORT[a] + (f"\n{h}-step" if a in LABELLED else "") for a, h in present]
+        ax.set_xticks(range(len(present)), ticks, fontsize=6, rotation=60)
         ax.set_title(name)
         ax.set_ylabel("normalised score")
     fig.tight_layout()
@@ -262,6 +314,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pairs", type=int, default=500)
     parser.add_argument("--segment-length", type=int, default=20)
+    parser.add_argument("--label-horizon", type=int, default=100, help="steps from a segment's start its label judges")
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--root", default=str(Path("runs") / "offline_datasets"), help="Minari dataset root")
@@ -286,9 +339,9 @@ def main() -> None:
                 for e, k in DATASETS
                 if e in args.envs
                 for a in args.algos
-                if not (OUT / f"{e}-{k}" / a / f"seed{s}" / "result.json").exists()
+                if not (run_dir(f"{e}-{k}", a, s, args.label_horizon, args.segment_length) / "result.json").exists()
             ]
-            keys = ("scale", "pairs", "segment_length", "eval_episodes", "device")
+            keys = ("scale", "pairs", "segment_length", "label_horizon", "eval_episodes", "device")
             settings = {key: getattr(args, key) for key in keys} | {"root": str(root)}
             futures = {pool.submit(run, *job, settings): job for job in todo}
             for future in as_completed(futures):

@@ -103,10 +103,10 @@ class OPPOConfig:
             ``"episode"``). The last two cannot pass the window's actions to the policy (see the
             module's notes).
         z_star_norm: ``None`` (the paper): ``z*`` moves freely; a number: after each of its steps
-            ``z*`` is scaled to this norm, on the sphere the norm term keeps the contexts near (1).
-            Where the labels cannot be separated by any context, the triplet loss otherwise keeps
-            pushing ``z*`` away from every context, and the policy then acts on a context unlike
-            any it was trained with (see the guide).
+            ``z*`` is scaled back to this norm (1: the sphere near which the norm term keeps the
+            contexts). Where no context separates the preferred segments from the others, the
+            triplet loss keeps pushing a free ``z*`` outwards, past every context, and the policy
+            then acts on a context unlike any it was trained with (see the guide).
     """
 
     context_length: int = 20
