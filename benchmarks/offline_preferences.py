@@ -205,7 +205,7 @@ def label_alignment(data, length: int, horizon: int, n: int = 4000, seed: int = 
     from rewarddesign.offline import horizon_segments, segment_starts
 
     first = segment_starts(data, length, n, np.random.default_rng(seed))
-    episodes = np.searchsorted(data.episode_starts, first, side="right") - 1
+    episodes = data.episode_of(first)
     returns = horizon_segments(data, first, horizon).returns()
     episode_scores = data.normalized_score(data.episode_returns()[episodes])
     top = returns >= np.quantile(returns, 0.75)

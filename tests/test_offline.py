@@ -180,6 +180,7 @@ def test_horizon_labels_count_what_follows_a_segment():
     obs = np.arange(n, dtype=np.float32)[:, None]
     data = OfflineData(obs, np.zeros((n, 1)), rewards, obs + 1, terminations, truncations, np.full(2, 10))
     data.factors = rewards[:, None].copy()
+    np.testing.assert_array_equal(data.episode_of(np.array([0, 9, 10, 19])), [0, 0, 1, 1])
     view = horizon_segments(data, np.array([2, 7, 16]), 6)
     np.testing.assert_allclose(view.rewards[0], 2.0)  # inside the episode: its own rewards
     np.testing.assert_allclose(view.rewards[1], [2, 2, 2, 0, 0, 0])  # past the fall: nothing

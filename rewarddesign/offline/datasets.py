@@ -151,6 +151,10 @@ class OfflineData:
         """``[E]`` index of each episode's first transition."""
         return self._starts
 
+    def episode_of(self, rows: np.ndarray) -> np.ndarray:
+        """The episode index of each of ``rows`` (transition indices)."""
+        return np.searchsorted(self._starts, rows, side="right") - 1
+
     def episode_returns(self) -> np.ndarray:
         """``[E]`` undiscounted return of each episode."""
         return np.add.reduceat(self.rewards.astype(np.float64), self._starts)

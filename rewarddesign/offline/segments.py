@@ -102,7 +102,7 @@ def horizon_segments(data: OfflineData, starts: np.ndarray, horizon: int) -> Fra
     last step (reward-reading gatherers ignore them).
     """
     check_positive_int(horizon, "horizon")
-    episode = np.searchsorted(data.episode_starts, starts, side="right") - 1
+    episode = data.episode_of(starts)
     ends = data.episode_starts[episode] + data.episode_lengths[episode]  # one past each episode's last row
     rows = starts[:, None] + np.arange(horizon)[None, :]
     inside = rows < ends[:, None]
