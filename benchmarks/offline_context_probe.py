@@ -90,7 +90,6 @@ def refit(data, seed: int, horizon: int, unit: bool, env_id: str) -> tuple[float
     import torch
 
     from rewarddesign.offline import OPPO, evaluate_agent, preference_pairs
-    from rewarddesign.offline.oppo import triplet_loss
 
     run = RUNS / f"{env_id}-medium-replay" / "oppo-episode" / f"seed{seed}" / "policy"
     oppo = OPPO.load(run, data, preference_pairs(data, 20, 500, seed=seed, horizon=horizon), device="cpu")
@@ -99,20 +98,20 @@ def refit(data, seed: int, horizon: int, unit: bool, env_id: str) -> tuple[float
     obs, acts, better, worse = oppo.pairs
     with torch.no_grad():
         z_better, z_worse = oppo.encoder(obs[better], acts[better]), oppo.encoder(obs[worse], acts[worse])
-    torch.manual_seed(seed)
-    z = torch.randn(z_better.shape[1])
-    z = torch.nn.Parameter(z / z.norm())
-    optimizer = torch.optim.Adam([z], lr=1e-2)
+        torch.manual_seed(seed)
+        z = torch.randn(oppo.z_star.shape[0])
+        oppo.z_star.copy_(z / z.norm())
+    optimizer = torch.optim.Adam([oppo.z_star], lr=1e-2)
     for _ in range(2000):
-        loss = triplet_loss(z.expand_as(z_better), z_better, z_worse, oppo.config.margin)
+        loss = oppo.z_star_loss(z_better, z_worse)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         if unit:
             with torch.no_grad():
-                z /= z.norm()
-    returns = evaluate_agent(_WithContext(oppo, z.detach()), env_id, 10, seed=10_000 + seed)
-    return float(data.normalized_score(returns).mean()), float(z.detach().norm())
+                oppo.z_star /= oppo.z_star.norm()
+    returns = evaluate_agent(oppo, env_id, 10, seed=10_000 + seed)
+    return float(data.normalized_score(returns).mean()), float(oppo.z_star.detach().norm())
 
 
 def main() -> None:

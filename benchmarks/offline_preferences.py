@@ -239,16 +239,15 @@ def report(args: argparse.Namespace) -> None:
     import matplotlib.pyplot as plt
     from scipy.stats import ttest_ind
 
-    rows, scores, by_seed = [], {}, {}
+    rows, by_seed = [], {}
     for env_id, kind in DATASETS:
         name = f"{env_id}-{kind}"
         for algo in ALGOS:
             for horizon in found_horizons(name, algo, args.segment_length):
                 found = sorted(run_dir(name, algo, 0, horizon, args.segment_length).parent.glob("seed*/result.json"))
                 results = [json.loads(path.read_text()) for path in found]
-                values = np.array([r["score_mean"] for r in results])
-                scores[name, algo, horizon] = values
                 by_seed[name, algo, horizon] = {r["seed"]: r["score_mean"] for r in results}
+                values = np.array(list(by_seed[name, algo, horizon].values()))
                 seconds = np.mean([r["train_seconds"] for r in results])
                 labels = f"{horizon}" if algo in LABELLED else "-"
                 rows.append(
@@ -281,7 +280,7 @@ def report(args: argparse.Namespace) -> None:
         for variant in OPPO_VARIANTS:
             for horizon in found_horizons(name, variant, args.segment_length):
                 keys = ((variant, horizon), ("bc", None), ("bc-top", horizon))
-                if not all((name, *key) in scores for key in keys):
+                if not all((name, *key) in by_seed for key in keys):
                     continue
                 # compared on the seeds all three have
                 seeds = sorted(set.intersection(*(set(by_seed[(name, *key)]) for key in keys)))
@@ -305,9 +304,9 @@ def report(args: argparse.Namespace) -> None:
     fig, axes = plt.subplots(1, len(DATASETS), figsize=(7 * len(DATASETS), 4.2), squeeze=False)
     for ax, (env_id, kind) in zip(axes[0], DATASETS):
         name = f"{env_id}-{kind}"
-        present = [key[1:] for key in scores if key[0] == name]
+        present = [key[1:] for key in by_seed if key[0] == name]
         for i, (algo, horizon) in enumerate(present):
-            values = scores[name, algo, horizon]
+            values = np.array(list(by_seed[name, algo, horizon].values()))
             ax.bar(i, values.mean(), color="C0" if algo in OPPO_VARIANTS else "C7", alpha=0.8)
             ax.scatter(np.full(len(values), i), values, color="k", s=12, zorder=3)
         ticks = [SHORT[a] + (f"\n{h}-step" if a in LABELLED else "") for a, h in present]
