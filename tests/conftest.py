@@ -10,6 +10,16 @@ settings.register_profile("default", max_examples=40, deadline=None)
 settings.load_profile("default")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _sb3_logs_under_pytest_tmp(tmp_path_factory):
+    """SB3 makes a fresh ``SB3-<time>`` folder in the system temp dir for every model without a logger;
+    keep them under pytest's own temp dir, which pytest prunes."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SB3_LOGDIR", str(tmp_path_factory.mktemp("sb3-logs")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
