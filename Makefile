@@ -22,8 +22,10 @@ lint: setup
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
 
+# One test process per core (pytest-xdist; tests marked with one xdist_group share a process); each
+# process runs torch on one thread (tests/conftest.py).
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --numprocesses=auto --dist=loadgroup
 
 demo: setup
 	$(VENV)/bin/rewarddesign bench --suite quick --out runs/quick

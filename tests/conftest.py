@@ -1,6 +1,9 @@
 import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
+if "PYTEST_XDIST_WORKER" in os.environ:  # pytest -n N: N processes share the cores, one thread each
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -182,6 +182,7 @@ def test_a_sweep_killed_midway_resumes_without_losing_or_repeating_a_run(tmp_pat
     assert sorted(r["seed"] for r in rows if r["step"] == 4096) == [0, 1, 2, 3]  # one final row per run
 
 
+@pytest.mark.xdist_group("ray")  # under pytest -n, the Ray tests share one process (one local instance)
 def test_two_runs_through_a_local_ray_instance(tmp_path):
     pytest.importorskip("ray")
     executor = bench.RayExecutor(num_cpus=1)
@@ -194,6 +195,7 @@ def test_two_runs_through_a_local_ray_instance(tmp_path):
     assert {r["design"] for r in rows} == {"original", "upright"} and {r["step"] for r in rows} == {0, 128, 256}
 
 
+@pytest.mark.xdist_group("ray")
 def test_a_ray_address_that_does_not_answer_fails_fast_or_falls_back_when_asked(tmp_path):
     pytest.importorskip("ray")
     import socket
