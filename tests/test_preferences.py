@@ -231,6 +231,20 @@ def test_a_short_heron_run_on_pendulum_beats_the_untrained_policy():
     assert last["accuracy"] > 0.7
 
 
+def test_the_seed_alone_fixes_the_reward_models_initial_weights():
+    import torch
+
+    from rewarddesign.preferences.learning import PreferenceLearning
+
+    def initial_weights(seed, global_seed):
+        torch.manual_seed(global_seed)  # whatever ran before in this process
+        learner = PreferenceLearning("Pendulum-v1", SyntheticGatherer(seed=0), device="cpu", seed=seed)
+        return torch.cat([p.detach().flatten() for p in learner.model.parameters()])
+
+    assert torch.equal(initial_weights(3, 0), initial_weights(3, 1))
+    assert not torch.equal(initial_weights(3, 0), initial_weights(4, 0))
+
+
 def test_weighted_factor_reward_and_fragments_from_rollouts(rng):
     from rewarddesign.envs.reward_factors import FactorWeightedReward
 
