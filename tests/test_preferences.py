@@ -220,13 +220,13 @@ def test_a_short_heron_run_on_pendulum_beats_the_untrained_policy():
     gatherer = HeronGatherer(ranking=[0, 1, 2], signs=[-1, -1, -1], sigmas=[0.1, 0.1, 0.1])
     learner = PreferenceLearning(
         "Pendulum-v1", gatherer, rounds=4, episodes_per_round=8, device="cpu", seed=0,
-        algo_kwargs={"learning_starts": 500},
+        algo_kwargs={"learning_starts": 500, "learning_rate": 1e-3},  # RL Zoo's step size for Pendulum
     )  # fmt: skip
-    learner.train(6000, 400)
+    learner.train(5000, 400)
     last = learner.history[-1]
     assert last["comparisons"] == 400 and len(learner.dataset) + len(learner.test_set) <= 400
-    # SAC on the learned reward does better than random actions (about -1300); in the benchmark, 6,000
-    # steps take most seeds to about -200 (the swing-up), this one run checks improvement
+    # SAC on the learned reward does better than random actions (about -1100 to -1300): seeds 0-3 of
+    # this run ended at -214, -98, -205 and -123 on one thread; the margin asked here is far smaller
     assert last["true_return"] > learner.untrained_return + 200
     assert last["accuracy"] > 0.7
 
@@ -323,6 +323,6 @@ def test_the_loop_logs_the_epic_distance_of_the_learned_reward_to_the_true_one()
     )  # fmt: skip
     before = sample_epic_distance(untrained.predict, pendulum_reward, transitions, 0.99, n_mean_samples=64, rng=0)
     after = sample_epic_distance(learner.model.predict, pendulum_reward, transitions, 0.99, n_mean_samples=64, rng=0)
-    # deterministic run: 0.66 after 75 comparisons, 0.20 after 300; untrained 0.54, trained 0.19 on random actions
+    # deterministic run: 0.64 after 75 comparisons, 0.27 after 300; untrained 0.54, trained 0.20 on random actions
     assert after < 0.5 * before and epic[-1] < 0.5 * before and epic[-1] < epic[0]
     assert sample_epic_distance(pendulum_reward, pendulum_reward, transitions, 0.99, rng=0) < 1e-6
