@@ -417,6 +417,20 @@ def test_iql_and_learned_rewards_run_and_save(tmp_path):
         IQL(data, rewards[:-1], device="cpu")
 
 
+def test_iql_on_a_learned_reward_is_fixed_by_its_seed_alone(tmp_path):
+    data = OfflineData.from_episodes(collect_episodes("Pendulum-v1", None, 400, seed=0), env_id="Pendulum-v1")
+
+    def policy_action(global_seed, seed):
+        torch.manual_seed(global_seed)  # whatever ran before in this process
+        out = tmp_path / f"g{global_seed}-s{seed}"
+        train_offline("iql-bt", data, steps=5, n_pairs=20, segment_length=10, eval_episodes=1, seed=seed,
+                      device="cpu", out=out)  # fmt: skip
+        return load_agent(out / "policy", device="cpu").act(data.observations[0])
+
+    assert np.array_equal(policy_action(0, 0), policy_action(1, 0))
+    assert not np.array_equal(policy_action(0, 0), policy_action(0, 1))
+
+
 # --- pipeline and CLI -------------------------------------------------------------------------
 
 
