@@ -83,7 +83,6 @@ def _grid_centre_blend(learn: bool) -> Callable[[str, int], Callable[[Any], Any]
 def _pendulum_heron(env_id: str, seed: int) -> Callable[[Any], Any]:
     """A reward model from HERON labels on random-action fragments of Pendulum (angle, then speed, then torque)."""
     import gymnasium as gym
-    import torch
 
     from rewarddesign.envs.reward_factors import with_reward_factors
     from rewarddesign.preferences import (
@@ -98,8 +97,7 @@ def _pendulum_heron(env_id: str, seed: int) -> Callable[[Any], Any]:
     env = with_reward_factors(gym.make(env_id))
     fragments, _ = rollout_fragments(env, None, 20, 25, rng)
     data = HeronGatherer(ranking=[0, 1, 2], signs=[-1, -1, -1], sigmas=[0.1, 0.1, 0.1]).all_pairs(fragments)
-    torch.manual_seed(seed)  # the reward model's initial weights
-    model = RewardModel(env.observation_space, env.action_space, device="cpu")
+    model = RewardModel(env.observation_space, env.action_space, device="cpu", seed=seed)
     train_reward_model(model, data, epochs=5, seed=seed)
     return lambda inner: LearnedReward(inner, model)
 

@@ -104,8 +104,7 @@ def train_offline(
         if algo == "iql-bt":
             from rewarddesign.preferences import RewardModel, preference_accuracy, train_reward_model
 
-            torch.manual_seed(seed)  # the reward model's initial weights
-            reward_model = RewardModel(_box(data.observations), _box(data.actions), device=device)
+            reward_model = RewardModel(_box(data.observations), _box(data.actions), device=device, seed=seed)
             train, held_out = preferences.split(0.1, np.random.default_rng(seed))
             train_reward_model(reward_model, train, epochs=50, seed=seed)
             rewards = relabel_rewards(data, reward_model)

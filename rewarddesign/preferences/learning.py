@@ -170,13 +170,12 @@ class PreferenceLearning:
         )
         probe = self.make_env()
         self.device = get_device(device)
-        torch.manual_seed(seed)  # the reward model's initial weights: the same seed, the same run
         if reward_inputs == "factors":
             if not self.has_factors:
                 raise ValueError(f"{env_id} has no reward factors for a factor model")
-            base = RewardModel(n_factors=len(REWARD_FACTORS[env_id].names), device=self.device)
+            base = RewardModel(n_factors=len(REWARD_FACTORS[env_id].names), device=self.device, seed=seed)
         else:
-            base = RewardModel(probe.observation_space, probe.action_space, device=self.device)
+            base = RewardModel(probe.observation_space, probe.action_space, device=self.device, seed=seed)
         self.model: RewardModel | RewardEnsemble = (
             base if ensemble_size == 1 else RewardEnsemble.of(base, ensemble_size, aggregate, seed=seed)
         )

@@ -47,6 +47,8 @@ class RewardModel(nn.Module):
         n_factors: Instead of spaces: score the reward-factor vector ``[K]`` of each step.
         hidden_sizes: Widths of the hidden layers.
         device: ``"auto"`` (CUDA when there is one), ``"cpu"``, ...
+        seed: Seeds torch before the initial weights are drawn (as SB3's ``seed`` does); ``None``
+            draws them from torch's generator as it stands.
     """
 
     def __init__(
@@ -57,11 +59,14 @@ class RewardModel(nn.Module):
         n_factors: int | None = None,
         hidden_sizes: Sequence[int] = (64, 64),
         device: torch.device | str = "auto",
+        seed: int | None = None,
     ) -> None:
         super().__init__()
         if (observation_space is None) == (n_factors is None) or (observation_space is None) != (action_space is None):
             raise ValueError("give either observation_space and action_space, or n_factors")
         self.n_factors = n_factors
+        if seed is not None:
+            torch.manual_seed(seed)
         if n_factors is not None:
             self.net: nn.Module = nn.Sequential(*create_mlp(int(n_factors), 1, list(hidden_sizes), nn.ReLU))
         else:
