@@ -263,6 +263,7 @@ def risk_averse_equilibrium(
     payoff_variance: Any = None,
     solver: str = "active-set",
     warn: bool = True,
+    method: str = "auto",
 ) -> RAEResult:
     """A risk-averse equilibrium by fictitious play.
 
@@ -293,6 +294,7 @@ def risk_averse_equilibrium(
             ``Sigma`` (outcome noise taken as independent between own actions).
         solver: Best-response solver, as in :func:`risk_averse_best_response`.
         warn: Warn when the budget runs out.
+        method: ``"fictitious-play"``; ``"auto"`` picks it.
 
     Example:
         >>> from rewarddesign.games import stag_hunt
@@ -301,6 +303,8 @@ def risk_averse_equilibrium(
         (array([0., 1.]), array([0., 1.]))
     """
     lam = _check_lambda(risk_aversion, game.n_players)
+    if method not in ("auto", "fictitious-play"):
+        raise ValueError(f'method must be "auto" or "fictitious-play", got {method!r}')
     check_positive_int(iterations, "iterations")
     if initial is None:
         current = [np.full(a, 1.0 / a) for a in game.n_actions]

@@ -161,6 +161,7 @@ class PSRO:
         out_dir: Where to save the run after each iteration, and resume from.
         seed: Seeds everything.
         device: Device of the PPO oracles (``"auto"``: CUDA when there is one).
+        rae_method: Solver of the RAE meta-solver, the ``method`` of :func:`risk_averse_equilibrium`.
 
     Attributes:
         populations: ``{agent: [policy, ...]}``.
@@ -186,6 +187,7 @@ class PSRO:
         out_dir: str | Path | None = None,
         seed: int = 0,
         device: str = "auto",
+        rae_method: str = "auto",
     ) -> None:
         if meta_solver not in META_SOLVERS:
             raise ValueError(f"meta_solver must be one of {META_SOLVERS}, got {meta_solver!r}")
@@ -196,6 +198,7 @@ class PSRO:
         self.oracle_timesteps, self.eval_episodes, self.n_envs = oracle_timesteps, eval_episodes, n_envs
         self.ppo_kwargs = dict(ppo_kwargs or {})
         self.seed, self.device = seed, device
+        self.rae_method = rae_method
         self.out_dir = None if out_dir is None else Path(out_dir)
         probe = env_fn()
         self.agents = list(probe.possible_agents)
@@ -262,7 +265,9 @@ class PSRO:
         else:
             # warns (ConvergenceWarning) with the residual when fictitious play runs out of budget
             variance = self.stderr**2 * self.eval_episodes if self.episode_variance else None
-            result = risk_averse_equilibrium(game, self.risk_aversion, iterations=2000, payoff_variance=variance)
+            result = risk_averse_equilibrium(
+                game, self.risk_aversion, iterations=2000, payoff_variance=variance, method=self.rae_method
+            )
             self.meta_residual = result.residual
             strategies = result.strategies
         return dict(zip(self.agents, strategies))
