@@ -1,3 +1,5 @@
+import dataclasses
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -221,6 +223,101 @@ def test_sampled_hypergradient_raises_the_good_heuristic_and_lowers_the_bad_one(
     mean, se = bias.mean(0), bias.std(0) / np.sqrt(len(bias))
     assert mean[1] > 2 * se[1] and mean[2] < -2 * se[2], (mean, se)  # [bonus, good, bad]
     assert learner.episodes == 40 * 16
+
+
+def scaled_goal_distance(obs, act, next_obs, done):
+    return 1000.0 * grid_goal_distance(obs, act, next_obs, done)
+
+
+@pytest.mark.parametrize("learner", ["reinforce", "actor-critic"])
+def test_outer_objective_is_blind_to_the_heuristics_scale(learner):
+    # Two learners whose heuristics differ by a factor 1000 train a few updates (the actor-critic's
+    # critic is then fitted to very different blended returns), then share a policy and a batch
+    # of episodes: the estimate of the primary return's gradient must be the same for both.
+    kwargs = {"features": tile_coding([0, 0], [1, 1], 5), "learner": learner, "seed": 0, "device": "cpu"}
+    env = "rewarddesign/ContinuousGrid-v0"
+    small = BehaviorAlignment(env, [grid_goal_distance], **kwargs).learn(64)
+    large = BehaviorAlignment(env, [scaled_goal_distance], **kwargs).learn(64)
+    large.policy.load_state_dict(small.policy.state_dict())
+    batch = small.collect()
+    scaled = dataclasses.replace(batch, aux=1000.0 * batch.aux)
+    values, grads = [], []
+    for learner_, episodes in ((small, batch), (large, scaled)):
+        objective = learner_.outer_objective(episodes)
+        values.append(objective.item())
+        grads.append(
+            torch.cat([g.reshape(-1) for g in torch.autograd.grad(objective, list(learner_.policy.parameters()))])
+        )
+    assert values[0] == pytest.approx(values[1], rel=1e-6, abs=1e-9)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-5, atol=1e-7)
+    assert grads[0].norm() > 0
+
+
+def test_schedule_counts_inner_and_outer_updates_and_warms_up_on_the_initial_blend():
+    learner = BehaviorAlignment(
+        Bandit, [good, bad], policy_hidden=(), inner_steps=3, warmup_steps=2, episodes_per_update=4, device="cpu"
+    )
+    phi0 = [p.detach().clone() for p in learner.blend.parameters()]
+    learner.learn(4 * 2)  # the warm-up: no outer step, the blend as it started
+    assert learner.inner_updates == 2 and learner.outer_updates == 0
+    assert all(torch.equal(p, q) for p, q in zip(learner.blend.parameters(), phi0))
+    learner.learn(4 * 9)
+    assert learner.inner_updates == 11 and learner.outer_updates == 3  # outer steps at updates 2, 5, 8
+    assert [h["outer_step"] for h in learner.history] == [i >= 2 and (i - 2) % 3 == 0 for i in range(11)]
+    assert [h["outer_seconds"] > 0 for h in learner.history] == [h["outer_step"] for h in learner.history]
+    # the defaults alternate: one outer step per inner step, from the first update
+    plain = BehaviorAlignment(Bandit, [good], policy_hidden=(), episodes_per_update=4, device="cpu").learn(12)
+    assert plain.inner_updates == plain.outer_updates == 3
+    assert all(h["outer_step"] and h["hessian_episodes"] == 4 for h in plain.history)
+
+
+def test_hessian_term_is_estimated_on_the_larger_batch_of_earlier_episodes():
+    learner = BehaviorAlignment(
+        Bandit, [good, bad], policy_hidden=(), warmup_steps=3, hessian_episodes=10, episodes_per_update=4, device="cpu"
+    )
+    seen = []
+    surrogate = learner.learner.surrogate
+
+    def spy(batch, rewards, gamma):
+        seen.append((batch.mask.shape[0], rewards.requires_grad))
+        return surrogate(batch, rewards, gamma)
+
+    learner.learner.surrogate = spy
+    learner.learn(4 * 5)
+    # inner steps see their own batch of 4 (rewards detached); each outer step differentiates the
+    # inner objective on the 10 episodes before its batch, with the graph to the blend
+    assert [size for size, graph in seen if graph] == [10, 10]
+    assert [size for size, graph in seen if not graph] == [4] * 5
+    assert [h["hessian_episodes"] for h in learner.history] == [0, 0, 0, 10, 10]
+    batch, earlier = learner.collect(), learner._hessian_batch()
+    assert earlier.mask.shape[0] == 10 and earlier.mask.shape[0] > batch.mask.shape[0]
+
+
+def test_schedule_refuses_bad_values():
+    env = "rewarddesign/ContinuousGrid-v0"
+    for kwargs, match in [
+        ({"inner_steps": 0}, "inner_steps"),
+        ({"inner_steps": 1.5}, "inner_steps"),
+        ({"inner_steps": True}, "inner_steps"),
+        ({"warmup_steps": -1}, "warmup_steps"),
+        ({"hessian_episodes": 1, "warmup_steps": 5}, "hessian_episodes"),
+        ({"hessian_episodes": 48, "warmup_steps": 2}, "raise warmup_steps to at least 3"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            BehaviorAlignment(env, episodes_per_update=16, device="cpu", **kwargs)
+    BehaviorAlignment(env, hessian_episodes=48, learn_blend=False, device="cpu")  # no outer step: nothing to wait for
+
+
+def test_same_seed_same_run_and_the_global_torch_generator_is_left_alone():
+    def run():
+        return [h["primary_return"] for h in BehaviorAlignment(Bandit, [good], device="cpu", seed=5).learn(48).history]
+
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    first = run()
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.rand(7)  # whatever else the process draws
+    assert run() == first
 
 
 def test_barfi_recovers_goal_reaching_where_the_naive_sum_loiters():

@@ -9,6 +9,10 @@ that is what the implicit outer gradient differentiates.
 - :class:`Reinforce`: returns-to-go with a per-step batch-mean baseline.
 - :class:`ActorCritic`: a critic ``V(s)`` fitted to the blended returns, and generalised advantage
   estimates ``sum_l (gamma lambda)^l delta_{t+l}``, ``delta_t = r_phi + gamma_phi V(s') - V(s)``.
+
+Whatever the inner learner, the outer gradient (of the primary return) is estimated by
+:func:`reinforce_advantages` of the primary reward: a critic fitted to blended returns knows
+nothing of the primary return alone.
 """
 
 from __future__ import annotations
@@ -24,7 +28,16 @@ from torch import nn
 
 from rewarddesign.rewards import check_rewards
 
-__all__ = ["Batch", "PolicyNet", "Reinforce", "ActorCritic", "collect_episodes", "discounted_sums"]
+__all__ = [
+    "Batch",
+    "PolicyNet",
+    "Reinforce",
+    "ActorCritic",
+    "collect_episodes",
+    "concat_batches",
+    "discounted_sums",
+    "reinforce_advantages",
+]
 
 
 def _mlp(n_in: int, hidden: Sequence[int], n_out: int) -> nn.Sequential:
@@ -82,11 +95,13 @@ def collect_episodes(
     seeds: Sequence[int],
     device: torch.device,
     shaping: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
+    generator: torch.Generator | None = None,
 ) -> Batch:
     """One episode from each env, in lockstep, with actions sampled from ``policy``.
 
     ``shaping(obs, act, next_obs, next_act, terminated) -> [B]``, when given, fills the batch's
-    ``shaping`` (``next_act`` is -1 after an episode's last step).
+    ``shaping`` (``next_act`` is -1 after an episode's last step). Actions are drawn with
+    ``generator`` (a CPU :class:`torch.Generator`; ``None``: torch's global one).
     """
     n = len(envs)
     obs = [np.asarray(env.reset(seed=int(s))[0], dtype=np.float32).reshape(-1) for env, s in zip(envs, seeds)]
@@ -98,7 +113,8 @@ def collect_episodes(
     while active:
         with torch.no_grad():
             x = torch.as_tensor(np.stack([obs[i] for i in active]), device=device)
-            actions = policy.distribution(x).sample().cpu().numpy()
+            probs = policy.distribution(x).probs.cpu()
+            actions = torch.multinomial(probs, 1, True, generator=generator)[:, 0].numpy()
         still = []
         for i, a in zip(active, actions):
             nxt, reward, terminated, truncated, info = envs[i].step(int(a))
@@ -168,12 +184,42 @@ def discounted_sums(values: torch.Tensor, discount: torch.Tensor | float) -> tor
     return values @ weights.T
 
 
+def concat_batches(batches: Sequence[Batch]) -> Batch:
+    """The episodes of several batches as one, padded to the longest horizon (with zeros, mask 0)."""
+    if not batches:
+        raise ValueError("concat_batches needs at least one batch")
+    if len(batches) == 1:
+        return batches[0]
+    horizon = max(b.mask.shape[1] for b in batches)
+
+    def pad(t: torch.Tensor) -> torch.Tensor:
+        extra = horizon - t.shape[1]
+        if extra == 0:
+            return t
+        return torch.cat([t, t.new_zeros((t.shape[0], extra, *t.shape[2:]))], dim=1)
+
+    tensors = ("obs", "next_obs", "actions", "primary", "shaping", "aux", "features", "mask", "terminated")
+    fields: dict[str, Any] = {name: torch.cat([pad(getattr(b, name)) for b in batches]) for name in tensors}
+    fields["returns"] = np.concatenate([b.returns for b in batches])
+    fields["successes"] = np.concatenate([b.successes for b in batches])
+    return Batch(**fields)
+
+
 def _baselined(returns: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Returns minus the mean over the episodes still running at each step, over a (detached) scale."""
     alive = mask.sum(0).clamp(min=1.0)
     advantage = (returns - (returns * mask).sum(0) / alive) * mask
     scale = advantage.detach().pow(2).sum().div(mask.sum()).sqrt() + 1e-8
     return advantage / scale
+
+
+def reinforce_advantages(batch: Batch, rewards: torch.Tensor, gamma: torch.Tensor | float) -> torch.Tensor:
+    """Returns-to-go of ``rewards [N, T]`` under ``gamma``, minus the batch mean per step, over a detached scale.
+
+    ``(log pi * A).sum() / N`` with these ``A [N, T]`` is the REINFORCE surrogate of the expected
+    (``gamma``-discounted) return of ``rewards``; it uses nothing but the batch and ``rewards``.
+    """
+    return _baselined(discounted_sums(rewards * batch.mask, torch.as_tensor(gamma)), batch.mask)
 
 
 class Reinforce:
@@ -192,7 +238,7 @@ class Reinforce:
         return self.policy.distribution(batch.obs).log_prob(batch.actions) * batch.mask
 
     def advantages(self, batch: Batch, rewards: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
-        return _baselined(discounted_sums(rewards * batch.mask, gamma), batch.mask)
+        return reinforce_advantages(batch, rewards, gamma)
 
     def surrogate(self, batch: Batch, rewards: torch.Tensor, gamma: torch.Tensor | float) -> torch.Tensor:
         """``L``: its gradient in the policy's parameters is the policy-gradient estimate."""
