@@ -109,13 +109,25 @@ def _along_next_state(values: Any, n_states: int) -> Any:
 
 
 def minimal(rewards: Any, mdp: TabularMDP, transitions: Any, norm: float, weights: Any | None) -> Any:
-    """The canonicalisation of least norm: ``min_phi n(E_{S'}[R] + gamma T phi - phi)``, solved exactly.
+    """The canonicalisation of least norm: the member of ``R``'s class of least ``norm``, solved exactly.
 
-    Over the class of ``R`` under potential shaping and next-state redistribution, the member
-    ``c(s, a) = E_{S'~T(s,a)}[R(s,a,S')] + gamma (T phi)(s, a) - phi(s)`` of least norm. With
-    ``norm=2`` this is a weighted least-squares problem in ``|S|`` unknowns, solved in closed
-    form for the whole batch; with ``norm=1`` or ``inf`` a convex program (cvxpy), one per reward.
-    ``phi`` is 0 in terminal states, as shaping requires.
+    The class of ``R`` under potential shaping and next-state redistribution is every ``R'`` with
+    ``E_{S'~T(s,a)}[R'(s,a,S')] = c(s, a) := E_{S'~T(s,a)}[R(s,a,S')] + gamma (T phi)(s, a) - phi(s)``
+    in every live state, for some potential ``phi`` (0 in terminal states); what ``R'`` does in
+    terminal states, and on next states that ``T`` never reaches, does not count and is set to 0.
+    Given ``c``, each row ``(s, a)`` is spread over next states in the cheapest way for the norm
+    with weights ``w``:
+
+    * L2: ``R'(s,a,.) = c (T/w) / sum_{s'} T^2/w`` at squared cost ``c^2 / sum_{s'} T^2/w``
+      (unweighted: ``c T / |T|^2``, so not constant along ``s'`` unless ``T`` is uniform);
+    * L1: all of ``c`` on a next state of least ``w/T``, ``R'(s,a,s*) = c / T(s,a,s*)``, at cost
+      ``|c| min_{s'} w/T``;
+    * L-inf: ``R'(s,a,s') = c`` wherever ``T > 0``, at cost ``|c|`` (``sum_{s'} T = 1``).
+
+    A row with a next state of weight 0 that ``T`` reaches costs nothing (its reward is put there).
+    What remains is a problem in ``phi`` alone: weighted least squares for L2 (closed form, one
+    solve for the whole batch, numpy or torch), a weighted L1 or an L-inf regression for the others
+    (a convex program with cvxpy, one per reward).
 
     Args:
         rewards: ``[B, S, A, S']``.
@@ -123,24 +135,25 @@ def minimal(rewards: Any, mdp: TabularMDP, transitions: Any, norm: float, weight
         transitions: ``T`` in the same library as ``rewards``.
         norm: 1, 2 or ``inf``.
         weights: Optional ``[S, A, S']`` weights of the norm (uniform when None).
+
+    Returns:
+        ``R'`` as ``[B, S, A, S']``, equivalent to ``R`` and of least norm in its class.
     """
     n_states, n_actions = mdp.n_states, mdp.n_actions
     live = ~mdp.terminal
     expected = _expected(rewards, transitions, mdp.terminal)  # [B, S, A]
     t_np = _numpy(transitions)
+    w_np = np.ones_like(t_np) if weights is None else _numpy(weights)
+    cost, direction = _row_costs(t_np, w_np, norm)  # [S, A], [S, A, S']
     # rows: live (s, a); unknowns: phi on live states
     rows = np.repeat(live, n_actions)
     design = mdp.gamma * t_np.reshape(n_states * n_actions, n_states)[:, live]
     design[np.arange(n_states * n_actions), np.repeat(np.cumsum(live) - 1, n_actions)] -= np.repeat(live, n_actions)
     design = design[rows]
-    if weights is None:
-        row_weights = np.full(int(rows.sum()), float(n_states))
-    else:
-        w = _numpy(weights)
-        row_weights = w.sum(-1).reshape(-1)[rows]
+    row_costs = cost.reshape(-1)[rows]
     targets = expected.reshape(expected.shape[0], -1)[:, _index(rows, expected)]  # [B, L_rows]
     if norm == 2:
-        scale = np.sqrt(row_weights)
+        scale = np.sqrt(row_costs)
         if _is_torch(targets):
             import torch
 
@@ -152,22 +165,61 @@ def minimal(rewards: Any, mdp: TabularMDP, transitions: Any, norm: float, weight
             phi = -np.linalg.lstsq(design * scale[:, None], (targets * scale).T, rcond=None)[0].T
             fitted = targets + phi @ design.T
     else:
-        fitted_np = np.stack([_minimal_convex(row, design, row_weights, norm) for row in _numpy(targets)])
+        fitted_np = np.stack([_minimal_convex(row, design, row_costs, norm) for row in _numpy(targets)])
         fitted = _like(fitted_np, targets)
     out = _zeros_like(expected).reshape(expected.shape[0], -1)
     out[:, _index(rows, out)] = fitted
-    return _along_next_state(out.reshape(expected.shape), n_states)
+    return out.reshape(expected.shape)[..., None] * _like(direction, expected)
 
 
-def _minimal_convex(target: np.ndarray, design: np.ndarray, row_weights: np.ndarray, norm: float) -> np.ndarray:
+def _row_costs(transitions: np.ndarray, weights: np.ndarray, norm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per row ``(s, a)``: the cost factor ``k`` and the direction ``D [S, A, S']`` of the cheapest redistribution.
+
+    A row of expectation ``c`` costs ``k c^2`` (L2), ``k |c|`` (L1) or ``k |c|`` inside a maximum
+    (L-inf, ``k`` 0 or 1) when it is ``c D``; ``sum_{s'} T D = 1`` in every row.
+    """
+    support = transitions > 0
+    free = support & (weights <= 0)  # reached next states whose reward the norm does not see
+    has_free = free.any(-1)
+    direction = np.zeros_like(transitions)
+    cost = np.zeros(transitions.shape[:2])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if norm == 1:
+            ratio = np.where(support, weights / np.where(support, transitions, 1.0), np.inf)
+            best = ratio.argmin(-1)  # a free next state has ratio 0
+            cost = np.take_along_axis(ratio, best[..., None], -1)[..., 0]
+            t_best = np.take_along_axis(transitions, best[..., None], -1)
+            np.put_along_axis(direction, best[..., None], 1.0 / t_best, -1)
+            return cost, direction
+        if norm == 2:
+            seen = support & ~has_free[..., None]
+            ratio = np.where(seen, transitions / np.where(seen, weights, 1.0), 0.0)  # T / w
+            total = (ratio * transitions).sum(-1)  # sum T^2 / w
+            cost = np.where(has_free, 0.0, 1.0 / np.where(has_free, 1.0, total))
+            direction = np.where(has_free[..., None], 0.0, ratio / np.where(has_free, 1.0, total)[..., None])
+            free_t = np.where(free, transitions, 0.0)
+            free_total = (free_t**2).sum(-1)
+            direction += np.where(has_free[..., None], free_t / np.where(has_free, free_total, 1.0)[..., None], 0.0)
+            return cost, direction
+    # L-inf: c on every reached next state; with a free one, c / sum of T over the free ones there
+    cost = (~has_free).astype(np.float64)
+    free_mass = np.where(free, transitions, 0.0).sum(-1)
+    direction = np.where(has_free[..., None], free / np.where(has_free, free_mass, 1.0)[..., None], support * 1.0)
+    return cost, direction
+
+
+def _minimal_convex(target: np.ndarray, design: np.ndarray, row_costs: np.ndarray, norm: float) -> np.ndarray:
     import cvxpy as cp
 
+    counted = row_costs > 0
+    if not counted.any():  # every row can be spread where the norm does not look: any phi will do
+        return target
     phi = cp.Variable(design.shape[1])
-    residual = target + design @ phi
+    residual = target[counted] + design[counted] @ phi
     if norm == 1:
-        objective = cp.sum(cp.multiply(row_weights, cp.abs(residual)))
+        objective = cp.sum(cp.multiply(row_costs[counted], cp.abs(residual)))
     else:
-        objective = cp.max(cp.abs(residual[row_weights > 0]))
+        objective = cp.max(cp.abs(residual))
     problem = cp.Problem(cp.Minimize(objective))
     problem.solve()
     if phi.value is None:
