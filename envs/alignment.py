@@ -14,7 +14,8 @@ state (or state-action) potential of the same heuristic for the shaping baseline
 - ``CartPole-v1``: :func:`cartpole_pd_agreement` (good: +1 for pushing the way a PD controller on
   the pole would) and :func:`cartpole_pd_disagreement` (bad: +1 for pushing the other way).
 - ``MountainCar-v0``: :func:`mountaincar_energy_gain` (good: the gain in mechanical energy, which
-  pumping the car up and down the valley earns).
+  pumping the car up and down the valley earns) and :func:`mountaincar_push_right` (bad: a bonus
+  for pushing towards the goal, which alone never gets the car up the hill).
 
 Example:
     >>> import gymnasium as gym
@@ -53,6 +54,7 @@ __all__ = [
     "cartpole_pd_disagreement",
     "cartpole_pd_potential",
     "mountaincar_energy_gain",
+    "mountaincar_push_right",
 ]
 
 GOAL_LOW, GOAL_HIGH = 0.75, 0.99
@@ -184,3 +186,8 @@ def cartpole_pd_potential(obs: Any, act: Any) -> np.ndarray:
 def mountaincar_energy_gain(obs: Any, act: Any, next_obs: Any, done: Any) -> np.ndarray:
     """Good heuristic: the gain in mechanical energy (over the gravity constant) of the step."""
     return mountaincar_energy(np.asarray(next_obs)) - mountaincar_energy(np.asarray(obs))
+
+
+def mountaincar_push_right(obs: Any, act: Any, next_obs: Any, done: Any, bonus: float = 1.0) -> np.ndarray:
+    """Bad heuristic: ``bonus`` for pushing right (action 2), towards the goal (too weak to climb it directly)."""
+    return bonus * (np.asarray(act).reshape(-1) == 2).astype(np.float64)

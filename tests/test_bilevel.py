@@ -15,6 +15,7 @@ from rewarddesign.envs.alignment import (
     grid_centre_potential,
     grid_goal_distance,
     mountaincar_energy_gain,
+    mountaincar_push_right,
 )
 
 from rewarddesign.bilevel import (
@@ -382,6 +383,11 @@ def test_environments_and_heuristics():
     np.testing.assert_array_equal(cartpole_pd_disagreement(obs, act, obs, None), [0, 1])
     # MountainCar: speeding up at the bottom of the valley gains energy
     assert mountaincar_energy_gain(np.array([[-0.5, 0.0]]), None, np.array([[-0.5, 0.01]]), None)[0] > 0
+    np.testing.assert_array_equal(mountaincar_push_right(None, np.array([0, 1, 2]), None, None), [0, 0, 1])
+    # pushing right from rest at the bottom never reaches the goal: the heuristic misleads on its own
+    car = gym.make("MountainCar-v0")
+    car.reset(seed=0)
+    assert not any(car.step(2)[2] for _ in range(200))
 
 
 def nan_heuristic(obs, act, next_obs, done):
