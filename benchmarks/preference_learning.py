@@ -74,11 +74,25 @@ ENVS: dict[str, Config] = {
 }
 
 
+def heron_gatherer(env_id: str) -> Any:
+    """HERON's labeller for ``env_id``: the factors ranked as in :data:`ENVS`, sigma 0.1 per level.
+
+    The signs are the env's per-factor signs, indexed by factor as ``HeronGatherer`` takes them
+    (not reordered by the ranking).
+    """
+    from rewarddesign.envs.reward_factors import REWARD_FACTORS
+
+    from rewarddesign.preferences import HeronGatherer
+
+    signs = REWARD_FACTORS[env_id].signs
+    return HeronGatherer(ranking=list(ENVS[env_id].ranking), signs=list(signs), sigmas=[0.1] * len(signs))
+
+
 def run(env_id: str, method: str, seed: int, device: str, timesteps: int) -> dict:
     import torch
     from rewarddesign.envs.reward_factors import REWARD_FACTORS, FactorWeightedReward
 
-    from rewarddesign.preferences import HeronGatherer, PreferenceLearning, SyntheticGatherer
+    from rewarddesign.preferences import PreferenceLearning, SyntheticGatherer
     from rewarddesign.train import evaluate, train
 
     torch.set_num_threads(1)
@@ -91,13 +105,7 @@ def run(env_id: str, method: str, seed: int, device: str, timesteps: int) -> dic
     start = time.perf_counter()
     curve: list[dict] = []
     if method in ("heron", "bradley_terry"):
-        gatherer = (
-            HeronGatherer(
-                ranking=list(config.ranking), signs=[signs[k] for k in config.ranking], sigmas=[0.1] * len(signs)
-            )
-            if method == "heron"
-            else SyntheticGatherer(temperature=1.0, seed=seed)
-        )
+        gatherer = heron_gatherer(env_id) if method == "heron" else SyntheticGatherer(temperature=1.0, seed=seed)
         learner = PreferenceLearning(
             env_id,
             gatherer,

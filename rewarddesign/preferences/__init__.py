@@ -6,7 +6,8 @@
   vectorised :func:`hierarchical_labels`.
 - Models: :class:`RewardModel` on ``(obs, act)`` or on reward factors, trained with the
   Bradley-Terry loss (:func:`train_reward_model`), and :class:`RewardEnsemble` with mean,
-  worst-case (WCO) and uncertainty-weighted (UWO) aggregation.
+  worst-case (WCO) and uncertainty-weighted (UWO: mean minus lambda times the variance)
+  aggregation (:func:`aggregate_members`).
 - Wrappers: :class:`LearnedReward` (Gymnasium) and :class:`VecLearnedReward` (SB3).
 - The loop: :class:`PreferenceLearning` alternates SB3 training on the learned reward with
   gathering labels on fragments of the agent's episodes (:class:`RandomFragmenter`, or
@@ -24,6 +25,7 @@ from rewarddesign.preferences.learning import (
 from rewarddesign.preferences.models import (
     RewardEnsemble,
     RewardModel,
+    aggregate_members,
     bradley_terry_loss,
     preference_accuracy,
     train_reward_model,
@@ -39,6 +41,7 @@ __all__ = [
     "SyntheticGatherer",
     "RewardModel",
     "RewardEnsemble",
+    "aggregate_members",
     "bradley_terry_loss",
     "train_reward_model",
     "preference_accuracy",

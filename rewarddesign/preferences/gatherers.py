@@ -8,6 +8,20 @@
   fragments differ in it by more than its margin ``delta_k = sigma_k std(z_k)``, otherwise the next
   factor decides, and pairs no factor decides are dropped. :func:`hierarchical_labels` is the pure,
   vectorised core: one pass over ``[P, K]`` arrays, however many pairs.
+
+Conventions of the hierarchy (everywhere a ``ranking`` comes with ``signs``):
+
+- ``ranking``: factor indices from the most to the least important, a permutation of ``0..K-1``;
+- ``signs``: indexed by factor, not by level: ``signs[k]`` is +1 if more of factor ``k`` is
+  better, -1 if less is, wherever ``k`` stands in the ranking (so the env's per-factor signs,
+  :data:`rewarddesign.envs.reward_factors.REWARD_FACTORS` ``[env_id].signs``, pass unchanged
+  whatever the ranking);
+- ``margins`` (and the gatherer's ``sigmas``): indexed by level, in ranking order: entry ``l``
+  belongs to factor ``ranking[l]``.
+
+HERON's reference code ranks the factors in their stored order in its experiments, where the two
+readings of a sign list coincide; with any other ranking, signs given in ranking order must be
+put back in factor order (``signs_by_factor[ranking] = signs_by_level``).
 """
 
 from __future__ import annotations
@@ -28,7 +42,9 @@ def _check_hierarchy(ranking: Any, signs: Any, margins: Any, n_factors: int) -> 
         raise ValueError(f"ranking must be a permutation of the {n_factors} factor indices, got {list(ranking)}")
     sign = np.broadcast_to(np.asarray(signs, dtype=np.float64), (n_factors,)).copy()
     if not np.all(np.isin(sign, (-1.0, 1.0))):
-        raise ValueError(f"signs must be +1 (more is better) or -1 (less is better) per factor, got {signs!r}")
+        raise ValueError(
+            f"signs must be +1 (more is better) or -1 (less is better) per factor (indexed by factor), got {signs!r}"
+        )
     margin = np.asarray(margins, dtype=np.float64).reshape(-1)
     if margin.shape != (n_factors,) or not np.all(np.isfinite(margin)) or np.any(margin < 0):
         raise ValueError(f"margins must be {n_factors} finite values >= 0, one per level, got {margins!r}")
@@ -42,15 +58,21 @@ def hierarchical_labels(factors_i: Any, factors_j: Any, ranking: Any, signs: Any
         factors_i: ``[P, K]`` reward factors of each pair's first fragment.
         factors_j: ``[P, K]`` of its second.
         ranking: The factor indices from most to least important (a permutation of ``0..K-1``).
-        signs: Per factor (indexed by factor, not by level): +1 if more is better, -1 if less is.
-        margins: ``delta`` per level (in ranking order): level ``k`` decides when the signed
-            factors differ by more than ``margins[k]``.
+        signs: Indexed by factor, not by level: ``signs[k]`` is +1 if more of factor ``k`` is
+            better, -1 if less is, wherever ``k`` stands in ``ranking``. A scalar applies to every factor.
+        margins: ``delta`` per level (in ranking order): level ``l`` (factor ``ranking[l]``) decides
+            when the signed factors differ by more than ``margins[l]``.
 
     Example:
         >>> zi = np.array([[1.0, 5.0], [1.0, 5.0], [1.0, 5.0]])
         >>> zj = np.array([[1.2, 0.0], [3.0, 9.0], [1.1, 5.05]])
         >>> hierarchical_labels(zi, zj, ranking=[0, 1], signs=[-1, 1], margins=[0.5, 0.1])
         array([ 1,  1, -1])
+
+        Ranking factor 1 first keeps each factor's sign (``signs`` is not reordered):
+
+        >>> hierarchical_labels(zi, zj, ranking=[1, 0], signs=[-1, 1], margins=[0.1, 0.5])
+        array([ 1,  0, -1])
     """
     zi = np.asarray(factors_i, dtype=np.float64)
     zj = np.asarray(factors_j, dtype=np.float64)
@@ -81,9 +103,11 @@ class HeronGatherer:
 
     Args:
         ranking: Factor indices from most to least important.
-        signs: Per factor: +1 if more is better, -1 if less is better.
-        sigmas: ``sigma_k`` per level: the margin is ``sigma_k`` times the standard deviation of
-            that factor over the fragments being compared.
+        signs: Indexed by factor, not by level: ``signs[k]`` is +1 if more of factor ``k`` is
+            better, -1 if less is, wherever ``k`` stands in ``ranking`` (an env's
+            ``REWARD_FACTORS[env_id].signs`` pass as they are).
+        sigmas: ``sigma_l`` per level (in ranking order): the margin of level ``l`` is ``sigma_l``
+            times the standard deviation of factor ``ranking[l]`` over the fragments being compared.
         discount: Discount of the factor sums over a fragment's steps.
     """
 

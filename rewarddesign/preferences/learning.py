@@ -5,6 +5,15 @@ are cut into fragments, pairs are chosen (at random, or by the ensemble's disagr
 gatherer labels them, the reward model is retrained on all labels so far, and the SB3 agent
 trains on the learned reward (the env's reward kept in ``info["true_reward"]``). The first round
 gathers an ``initial_fraction`` of all comparisons, the rest are spread evenly over the rounds.
+
+Seeding: ``seed`` fixes the whole run. The loop's own draws (rollout resets, fragment cuts,
+pairs, held-out splits) come from a numpy ``Generator`` of its own, the reward model's initial
+weights and minibatch order from generators of their own (see
+:mod:`rewarddesign.preferences.models`); none of them seeds torch's or numpy's global state. The
+SB3 agent is the exception, by SB3's design: its constructor calls SB3's ``set_random_seed(seed)``,
+which seeds Python's, numpy's and torch's global generators once, and the agent's exploration
+noise and minibatches then draw from torch's and numpy's global streams, which run on across the
+rounds (they are not restarted when the reward model is retrained).
 """
 
 from __future__ import annotations
@@ -18,7 +27,13 @@ import torch
 
 from rewarddesign.preferences.data import Fragments, PreferenceDataset
 from rewarddesign.preferences.gatherers import random_pairs
-from rewarddesign.preferences.models import RewardEnsemble, RewardModel, preference_accuracy, train_reward_model
+from rewarddesign.preferences.models import (
+    Aggregate,
+    RewardEnsemble,
+    RewardModel,
+    preference_accuracy,
+    train_reward_model,
+)
 from rewarddesign.preferences.wrappers import VecLearnedReward
 
 __all__ = ["RandomFragmenter", "DisagreementFragmenter", "PreferenceLearning", "rollout_fragments"]
@@ -107,8 +122,11 @@ class PreferenceLearning:
         reward_inputs: ``"obs_act"`` (the model sees observations and actions) or ``"factors"``.
         algo: ``"sac"``, ``"ppo"``, ``"td3"`` or ``"a2c"``.
         fragment_length: Steps per fragment.
-        ensemble_size: 1 for one model, more for an ensemble aggregated by ``aggregate``.
-        aggregate: ``"mean"``, ``"wco"`` or ``"uwo"``.
+        ensemble_size: 1 for one model, more for an ensemble aggregated by ``aggregate``; the
+            members differ by seed (``seed + k``) and are trained on the same pairs.
+        aggregate: ``"mean"``, ``"wco"``, ``"uwo"`` (mean minus the variance over members) or
+            ``"uwo-std"`` (mean minus the standard deviation); see
+            :class:`~rewarddesign.preferences.models.RewardEnsemble`.
         fragmenter: How pairs are chosen (default :class:`RandomFragmenter`).
         rounds: Rounds of gathering and training.
         initial_fraction: Share of the comparisons gathered in the first round (before any training).
@@ -119,7 +137,8 @@ class PreferenceLearning:
             sample EPIC distance of ``obs_act`` models to it.
         algo_kwargs: Further keyword arguments of the SB3 algorithm.
         device: ``"auto"`` (CUDA when there is one) for the agent and the reward model.
-        seed: Seeds everything.
+        seed: Seeds everything (SB3 seeds the global generators when the agent is built; see the
+            module docstring).
 
     Attributes:
         model: The reward model or ensemble.
@@ -140,7 +159,7 @@ class PreferenceLearning:
         algo: str = "sac",
         fragment_length: int = 25,
         ensemble_size: int = 1,
-        aggregate: str = "mean",
+        aggregate: Aggregate = "mean",
         fragmenter: Any = None,
         rounds: int = 5,
         initial_fraction: float = 0.25,

@@ -4,17 +4,24 @@ A :class:`RewardModel` scores each step of a fragment, from observations and act
 :class:`~rewarddesign.rewards.MLPRewardNet`) or from reward factors (an MLP on the factor
 vector); a fragment's predicted return is the sum of its steps' scores, and the Bradley-Terry
 model says ``P(i preferred to j) = sigmoid(R_i - R_j)``. :class:`RewardEnsemble` trains several
-models on bootstrap resamples and aggregates them by the mean, the worst case (WCO: the minimum
-over members) or uncertainty weighting (UWO: mean minus a multiple of the spread), against
-over-optimising one model's mistakes (Coste et al. 2023). Outputs are normalised by running
-statistics of the steps seen in training (:meth:`RewardModel.update_normalizer`).
+models that differ in their seed (initial weights and minibatch order) on the same pairs, as
+Coste et al. (ICLR 2024) do, or on bootstrap resamples of the pairs, and aggregates them by the
+mean, the worst case (WCO: the minimum over members) or uncertainty weighting (UWO: the mean minus
+``lambda`` times the variance over members), against over-optimising one model's mistakes.
+Outputs are normalised by running statistics of the steps seen in training
+(:meth:`RewardModel.update_normalizer`).
+
+Seeding: a model's ``seed`` fixes its initial weights and :func:`train_reward_model`'s ``seed``
+its minibatch order; neither touches torch's or numpy's global generators, so building or
+training a reward model does not change what the rest of the process draws.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -28,9 +35,32 @@ from torch.nn import functional as F
 from rewarddesign.preferences.data import Fragments, PreferenceDataset
 from rewarddesign.rewards import MLPRewardNet
 
-__all__ = ["RewardModel", "RewardEnsemble", "bradley_terry_loss", "train_reward_model", "preference_accuracy"]
+__all__ = [
+    "RewardModel",
+    "RewardEnsemble",
+    "aggregate_members",
+    "bradley_terry_loss",
+    "train_reward_model",
+    "preference_accuracy",
+]
 
-AGGREGATES = ("mean", "wco", "uwo")
+AGGREGATES = ("mean", "wco", "uwo", "uwo-std")
+Aggregate = Literal["mean", "wco", "uwo", "uwo-std"]
+
+
+@contextlib.contextmanager
+def _seeded_init(seed: int | None) -> Iterator[None]:
+    """Draw initial weights on the CPU from ``seed`` without touching the caller's torch generator.
+
+    Inside, torch's CPU generator is a fork seeded with ``seed``; on exit the caller's state is back
+    as it was. ``None`` draws from the caller's generator as it stands (torch's own default).
+    """
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield
 
 
 def bradley_terry_loss(returns_first: torch.Tensor, returns_second: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -47,8 +77,9 @@ class RewardModel(nn.Module):
         n_factors: Instead of spaces: score the reward-factor vector ``[K]`` of each step.
         hidden_sizes: Widths of the hidden layers.
         device: ``"auto"`` (CUDA when there is one), ``"cpu"``, ...
-        seed: Seeds torch before the initial weights are drawn (as SB3's ``seed`` does); ``None``
-            draws them from torch's generator as it stands.
+        seed: Fixes the initial weights. They are drawn from a fork of torch's CPU generator seeded
+            with ``seed``, so the caller's global torch stream is left as it was; ``None`` draws
+            them from torch's global generator as it stands (as ``torch.nn`` modules do).
     """
 
     def __init__(
@@ -65,12 +96,11 @@ class RewardModel(nn.Module):
         if (observation_space is None) == (n_factors is None) or (observation_space is None) != (action_space is None):
             raise ValueError("give either observation_space and action_space, or n_factors")
         self.n_factors = n_factors
-        if seed is not None:
-            torch.manual_seed(seed)
-        if n_factors is not None:
-            self.net: nn.Module = nn.Sequential(*create_mlp(int(n_factors), 1, list(hidden_sizes), nn.ReLU))
-        else:
-            self.net = MLPRewardNet(observation_space, action_space, hidden_sizes=hidden_sizes, device="cpu")
+        with _seeded_init(seed):  # built on the CPU, so the CPU generator draws every weight
+            if n_factors is not None:
+                self.net: nn.Module = nn.Sequential(*create_mlp(int(n_factors), 1, list(hidden_sizes), nn.ReLU))
+            else:
+                self.net = MLPRewardNet(observation_space, action_space, hidden_sizes=hidden_sizes, device="cpu")
         self.normalizer = RunningMeanStd(shape=())
         self.to(get_device(device))
 
@@ -156,13 +186,14 @@ def train_reward_model(
 ) -> list[float]:
     """Fit ``model`` to the labelled pairs by the Bradley-Terry loss; return the mean loss per epoch.
 
-    ``bootstrap`` trains on a resample of the pairs with replacement (for ensemble members). The
-    normaliser is updated with the dataset's fragments afterwards.
+    ``seed`` fixes the minibatch order (and the resample), drawn from a numpy ``Generator`` of its
+    own: training draws nothing from torch's or numpy's global generators and does not re-seed them.
+    ``bootstrap`` trains on a resample of the pairs with replacement (an option for ensemble
+    members). The normaliser is updated with the dataset's fragments afterwards.
     """
     if len(dataset) == 0:
         raise ValueError("the preference dataset is empty")
     rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)
     pairs = rng.integers(len(dataset), size=len(dataset)) if bootstrap else np.arange(len(dataset))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     labels = torch.as_tensor(dataset.labels, dtype=torch.float32, device=model.device)
@@ -198,51 +229,90 @@ def preference_accuracy(model: RewardModel | RewardEnsemble, dataset: Preference
     return float(np.mean(predicted == (dataset.labels[strict] == 1.0)))
 
 
+def aggregate_members(values: Any, aggregate: Aggregate = "mean", uwo_penalty: float = 1.0) -> Any:
+    """Aggregate members' outputs ``[M, ...]`` over the first axis (numpy array or torch tensor).
+
+    ``"mean"``: the mean; ``"wco"``: the minimum; ``"uwo"``: the mean minus ``uwo_penalty`` times
+    the population variance ``(1/M) sum_m (R_m - mean)^2`` (Coste et al., ICLR 2024);
+    ``"uwo-std"``: the mean minus ``uwo_penalty`` times the standard deviation (not the paper's).
+
+    Example:
+        >>> aggregate_members(np.array([[1.0, 0.0], [3.0, 0.0]]), "uwo", uwo_penalty=0.5)  # mean 2, variance 1
+        array([1.5, 0. ])
+        >>> aggregate_members(np.array([[1.0, 0.0], [5.0, 0.0]]), "uwo-std", uwo_penalty=0.5)  # mean 3, std 2
+        array([2., 0.])
+    """
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
+    if aggregate == "wco":
+        return values.min(0) if isinstance(values, np.ndarray) else values.min(0).values
+    mean = values.mean(0)
+    if aggregate == "mean":
+        return mean
+    variance = ((values - mean) ** 2).mean(0)  # the population variance over members
+    return mean - uwo_penalty * (variance if aggregate == "uwo" else variance**0.5)
+
+
 class RewardEnsemble(nn.Module):
     """Several reward models aggregated by the mean, the worst case or uncertainty weighting.
 
+    With ``R_m`` the members' outputs (a step's reward or a fragment's return) and ``M`` members:
+
+    - ``"mean"``: ``mean_m R_m``;
+    - ``"wco"`` (worst-case optimisation): ``min_m R_m``;
+    - ``"uwo"`` (uncertainty-weighted optimisation, Coste et al., ICLR 2024):
+      ``mean_m R_m - uwo_penalty * var_m R_m``, the intra-ensemble variance
+      ``(1/M) sum_m (R_m - mean)^2``, as in the paper;
+    - ``"uwo-std"``: the same with the standard deviation ``sqrt(var_m R_m)`` in place of the
+      variance (a variant in the reward's own units, not the paper's).
+
+    The variance is in squared reward units, so ``uwo_penalty`` depends on the scale of the
+    outputs (normalised ones by default in :meth:`predict`).
+
     Args:
         members: Models of the same kind (build one and pass ``RewardEnsemble.of(model, n)``).
-        aggregate: ``"mean"``, ``"wco"`` (the minimum over members) or ``"uwo"`` (mean minus
-            ``uwo_penalty`` times the standard deviation over members).
-        uwo_penalty: The weight of the spread in UWO.
+        aggregate: ``"mean"``, ``"wco"``, ``"uwo"`` or ``"uwo-std"``.
+        uwo_penalty: ``lambda >= 0``, the weight of the spread in UWO.
+
+    The rule itself is :func:`aggregate_members`.
     """
 
-    def __init__(self, members: Sequence[RewardModel], aggregate: str = "mean", uwo_penalty: float = 1.0) -> None:
+    def __init__(self, members: Sequence[RewardModel], aggregate: Aggregate = "mean", uwo_penalty: float = 1.0) -> None:
         super().__init__()
         if len(members) < 2:
             raise ValueError(f"an ensemble needs at least 2 members, got {len(members)}")
         if aggregate not in AGGREGATES:
             raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
+        if not np.isfinite(uwo_penalty) or uwo_penalty < 0:
+            raise ValueError(f"uwo_penalty must be finite and >= 0, got {uwo_penalty!r}")
         self.members = nn.ModuleList(members)
         self.aggregate, self.uwo_penalty = aggregate, float(uwo_penalty)
 
     @classmethod
-    def of(cls, model: RewardModel, n: int, aggregate: str = "mean", seed: int = 0, **kwargs: Any) -> RewardEnsemble:
-        """``n`` copies of ``model``, each re-initialised from its own seed."""
+    def of(
+        cls, model: RewardModel, n: int, aggregate: Aggregate = "mean", seed: int = 0, **kwargs: Any
+    ) -> RewardEnsemble:
+        """``n`` copies of ``model``, member ``k`` re-initialised from seed ``seed + k``.
+
+        The weights are drawn as :class:`RewardModel` draws them from its ``seed`` (member ``k``
+        starts as ``RewardModel(..., seed=seed + k)`` does), without touching torch's global generator.
+        """
+        if n < 2:
+            raise ValueError(f"an ensemble needs at least 2 members, got n={n}")
         members = []
         for k in range(n):
             member = copy.deepcopy(model)
-            torch.manual_seed(seed + k)
-            for layer in member.modules():
-                if isinstance(layer, nn.Linear):
-                    layer.reset_parameters()
-            members.append(member)
+            device = member.device
+            member.to("cpu")  # redraw on the CPU generator, whatever the device
+            with _seeded_init(seed + k):
+                for layer in member.modules():
+                    if isinstance(layer, nn.Linear):
+                        layer.reset_parameters()
+            members.append(member.to(device))
         return cls(members, aggregate, **kwargs)
 
     def _combine(self, values: torch.Tensor | np.ndarray) -> Any:
-        """Aggregate ``[M, ...]`` over members."""
-        if isinstance(values, np.ndarray):
-            if self.aggregate == "mean":
-                return values.mean(0)
-            if self.aggregate == "wco":
-                return values.min(0)
-            return values.mean(0) - self.uwo_penalty * values.std(0)
-        if self.aggregate == "mean":
-            return values.mean(0)
-        if self.aggregate == "wco":
-            return values.min(0).values
-        return values.mean(0) - self.uwo_penalty * values.std(0, unbiased=False)
+        return aggregate_members(values, self.aggregate, self.uwo_penalty)
 
     def fragment_returns(self, fragments: Fragments, index: Any = None) -> torch.Tensor:
         return self._combine(torch.stack([m.fragment_returns(fragments, index) for m in self.members]))
@@ -255,8 +325,16 @@ class RewardEnsemble(nn.Module):
     def predict_factors(self, factors: Any, *, normalized: bool = True) -> np.ndarray:
         return self._combine(np.stack([m.predict_factors(factors, normalized=normalized) for m in self.members]))
 
-    def train_members(self, dataset: PreferenceDataset, seed: int = 0, **kwargs: Any) -> list[list[float]]:
-        """Train each member on its own bootstrap resample of the pairs."""
+    def train_members(
+        self, dataset: PreferenceDataset, seed: int = 0, bootstrap: bool = False, **kwargs: Any
+    ) -> list[list[float]]:
+        """Train member ``k`` with :func:`train_reward_model` and seed ``seed + k``; its losses per epoch.
+
+        By default every member sees the same pairs and the members differ only by their seeds
+        (initial weights from :meth:`of`, minibatch order from here), as in Coste et al. (ICLR
+        2024); ``bootstrap=True`` trains each on its own resample of the pairs with replacement.
+        """
         return [
-            train_reward_model(m, dataset, seed=seed + k, bootstrap=True, **kwargs) for k, m in enumerate(self.members)
+            train_reward_model(m, dataset, seed=seed + k, bootstrap=bootstrap, **kwargs)
+            for k, m in enumerate(self.members)
         ]
