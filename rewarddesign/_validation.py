@@ -15,18 +15,23 @@ import numpy as np
 __all__ = ["check_gamma", "check_finite", "check_positive_int", "as_float_array", "check_probabilities"]
 
 
-def check_gamma(gamma: Any, name: str = "gamma") -> float:
-    """Return ``gamma`` as a float after checking that it lies in (0, 1].
+def check_gamma(gamma: Any, name: str = "gamma", *, allow_zero: bool = False) -> float:
+    """Return ``gamma`` as a float after checking that it lies in (0, 1], or in [0, 1] with ``allow_zero``.
+
+    ``gamma = 0`` (a contextual bandit: only the immediate reward counts) is a valid discount wherever
+    the maths holds at 0; callers that need ``gamma > 0`` keep the default.
 
     Raises:
         TypeError: ``gamma`` is not a real number.
-        ValueError: ``gamma`` is not finite or lies outside (0, 1].
+        ValueError: ``gamma`` is not finite or lies outside the interval.
     """
+    interval = "[0, 1]" if allow_zero else "(0, 1]"
     if isinstance(gamma, bool) or not isinstance(gamma, (Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number in (0, 1], got {gamma!r} of type {type(gamma).__name__}")
+        raise TypeError(f"{name} must be a real number in {interval}, got {gamma!r} of type {type(gamma).__name__}")
     value = float(gamma)
-    if not math.isfinite(value) or not 0.0 < value <= 1.0:
-        raise ValueError(f"{name} must lie in (0, 1], got {gamma!r}")
+    low_ok = value >= 0.0 if allow_zero else value > 0.0
+    if not math.isfinite(value) or not (low_ok and value <= 1.0):
+        raise ValueError(f"{name} must lie in {interval}, got {gamma!r}")
     return value
 
 
@@ -38,11 +43,24 @@ def check_positive_int(value: Any, name: str) -> int:
 
 
 def as_float_array(value: Any, name: str) -> np.ndarray:
-    """Convert ``value`` to a float64 array, naming ``name`` when that is impossible."""
+    """Convert ``value`` to a float64 array, naming ``name`` when that is impossible.
+
+    Wider floats (``np.longdouble``) are rounded to float64; a finite value beyond float64's range
+    raises ``ValueError`` rather than turning into ``inf``.
+    """
     try:
-        array = np.asarray(value, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be convertible to a float array, got {type(value).__name__}: {err}") from None
+    source = value if isinstance(value, (np.ndarray, np.generic)) else None
+    if source is not None and source.dtype.kind == "f" and source.dtype.itemsize > 8:
+        overflow = np.isinf(array) & np.isfinite(source)
+        if np.any(overflow):
+            raise ValueError(
+                f"{name} has values beyond float64's range (largest magnitude {np.abs(source[overflow]).max()!r}): "
+                "computations are in float64"
+            )
     return array
 
 

@@ -452,3 +452,86 @@ def test_zero_norm_rule_is_relative_to_the_reward_scale(method, rng):
     reward = rng.normal(size=(5, 3, 5))
     assert starc_distance(pure_shaping, np.zeros((5, 3, 5)), mdp, method) == pytest.approx(0.0, abs=1e-9)
     assert starc_distance(pure_shaping, reward, mdp, method) == pytest.approx(1.0, abs=1e-9)
+
+
+# ---------------------------------------------------------------- gamma = 0 and 1, one state, wide floats
+
+
+def dense_mdp(rng, n_states, n_actions, gamma):
+    """A model without terminal states for any gamma in [0, 1] (``random_mdp`` keeps gamma below 1)."""
+    return TabularMDP(rng.dirichlet(np.ones(n_states), size=(n_states, n_actions)), np.ones(n_states) / n_states, gamma)
+
+
+def wide(reward, exponent):
+    """``reward * 2**exponent`` in np.longdouble: beyond float64's range for large exponents."""
+    return np.ldexp(np.asarray(reward, dtype=np.longdouble), exponent)
+
+
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_states=st.sampled_from([1, 2]),
+    n_actions=st.sampled_from([1, 2]),
+    gamma=st.sampled_from([0.0, 1.0]),
+    method=st.sampled_from(METHODS),
+    exponents=st.tuples(st.integers(-5000, 5000), st.integers(-5000, 5000)),
+)
+def test_gamma_zero_and_one_with_wide_float_rewards(seed, n_states, n_actions, gamma, method, exponents):
+    """Distances at the ends of [0, 1] on the smallest models, from np.longdouble rewards of any magnitude:
+    shaping gives 0, symmetry, range, and the distance of the float64 values (each reward is scaled by a
+    power of two before rounding, which no distance can see)."""
+    rng = np.random.default_rng(seed)
+    mdp = dense_mdp(rng, n_states, n_actions, gamma)
+    r1, r2 = rng.normal(size=(2, n_states, n_actions, n_states))
+    other = shaped(r1, mdp, rng.normal(scale=3.0, size=n_states))
+    w1, w2, w_other = wide(r1, exponents[0]), wide(r2, exponents[1]), wide(other, exponents[1])
+    if method == "val" and gamma == 1.0:  # V^pi of a model that never terminates does not exist at gamma = 1
+        with pytest.raises(ValueError, match="gamma=1.0"):
+            starc_distance(w1, w2, mdp, method)
+        return
+    d = starc_distance(w1, w2, mdp, method)
+    assert d == pytest.approx(starc_distance(r1, r2, mdp, method), abs=1e-9)
+    assert d == pytest.approx(starc_distance(w2, w1, mdp, method), abs=1e-12)
+    assert -1e-12 <= d <= 2.0 + 1e-12
+    assert starc_distance(w1, w_other, mdp, method) == pytest.approx(0.0, abs=1e-7)
+    for distance in (epic_distance, dard_distance):
+        pearson = distance(w1, w2, mdp)
+        assert pearson == pytest.approx(distance(r1, r2, mdp), abs=1e-9)
+        assert pearson == pytest.approx(distance(w2, w1, mdp), abs=1e-12)
+        assert -1e-12 <= pearson <= 1.0 + 1e-12
+        assert distance(w1, w_other, mdp) == pytest.approx(0.0, abs=1e-6)
+    if n_states == n_actions == 1:  # known answers
+        # gamma = 0: R - phi(s) reaches every reward, all are equivalent; gamma = 1: shaping is void, the sign counts
+        starc = 0.0 if gamma == 0.0 or method in ("epic", "dard") else abs(np.sign(r1) - np.sign(r2)).item()
+        assert d == pytest.approx(starc, abs=1e-12)
+        assert epic_distance(w1, w2, mdp) == pytest.approx(0.0, abs=1e-12)  # EPIC's c(R) is 0 with one transition
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_gamma_zero_is_a_contextual_bandit(method, rng):
+    """At gamma = 0 a state-only offset f(s) is shaping (phi = -f): it changes no distance."""
+    mdp = random_mdp(4, 3, gamma=0.0, rng=rng)
+    reward = rng.normal(size=(4, 3, 4))
+    offset = rng.normal(scale=5.0, size=4)[:, None, None]
+    assert starc_distance(reward, reward + offset, mdp, method) == pytest.approx(0.0, abs=1e-9)
+    # VAL at gamma = 0 is E[R](s, a) minus its policy mean in s
+    expected = (reward * mdp.transitions).sum(-1)
+    np.testing.assert_allclose(
+        canonicalize(reward, mdp, "val")[..., 0], expected - expected.mean(1, keepdims=True), atol=1e-12
+    )
+
+
+def test_wide_float_canonicalisation_rounds_to_float64_or_names_the_overflow(rng):
+    mdp = stochastic_mdp(rng)
+    reward = rng.normal(size=(5, 3, 5))
+    np.testing.assert_allclose(canonicalize(reward.astype(np.longdouble), mdp, "val"), canonicalize(reward, mdp, "val"))
+    with pytest.raises(ValueError, match="reward has values beyond float64's range"):
+        canonicalize(wide(reward, 2000), mdp, "minimal")
+
+
+def test_undiscounted_self_loop_that_sums_to_one_minus_round_off(rng):
+    """T = 1 - 2^-53 on a one-state model with gamma = 1: shaping is void, not a near-singular lever."""
+    mdp = TabularMDP(np.full((1, 1, 1), 1.0 - 2.0**-53), [1.0], 1.0)
+    np.testing.assert_allclose(canonicalize(np.array([1.27]), mdp, "minimal"), [[[1.27]]])
+    assert starc_distance(np.array([1.27]), np.array([-0.5]), mdp, "minimal") == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="singular for gamma=1.0"):
+        canonicalize(np.array([1.27]), mdp, "val")

@@ -52,6 +52,34 @@ def test_known_answer_two_state_chain():
     assert policy_return(mdp, reward, np.zeros(2, dtype=int)) == pytest.approx(1.0)
 
 
+@given(seed=st.integers(0, 2**31 - 1), n_states=st.integers(1, 5), n_actions=st.integers(1, 4))
+def test_gamma_zero_is_a_contextual_bandit(seed, n_states, n_actions):
+    """gamma = 0: values are the immediate expected reward, the optimal policy is its argmax."""
+    rng = np.random.default_rng(seed)
+    mdp = random_mdp(n_states, n_actions, gamma=0.0, rng=rng)
+    assert mdp.gamma == 0.0
+    reward = rng.normal(size=(n_states, n_actions, n_states))
+    expected = mdp.expected_reward(reward)
+    policy = rng.dirichlet(np.ones(n_actions), size=n_states)
+    v, q = policy_evaluation(mdp, reward, policy)
+    np.testing.assert_allclose(q, expected, atol=1e-12)
+    np.testing.assert_allclose(v, (policy * expected).sum(1), atol=1e-12)
+    solution = value_iteration(mdp, reward)
+    np.testing.assert_allclose(solution.v, expected.max(1), atol=1e-12)
+    assert solution.iterations <= 2
+    assert regret(mdp, reward, solution.policy) == pytest.approx(0.0, abs=1e-12)
+    assert regret(mdp, reward, expected.argmin(1)) == pytest.approx(mdp.initial @ (expected.max(1) - expected.min(1)))
+
+
+def test_check_gamma_refuses_zero_unless_allowed():
+    from rewarddesign._validation import check_gamma
+
+    assert check_gamma(0, allow_zero=True) == 0.0
+    assert check_gamma(np.longdouble(0.5)) == 0.5
+    with pytest.raises(ValueError, match=r"gamma must lie in \(0, 1\], got 0"):
+        check_gamma(0.0)
+
+
 @given(seed=st.integers(0, 2**31 - 1), n_states=st.integers(1, 8), n_actions=st.integers(1, 4))
 def test_value_iteration_is_optimal(seed, n_states, n_actions):
     rng = np.random.default_rng(seed)
@@ -143,7 +171,7 @@ def test_tabular_env_samples_model(rng):
         ({"transitions": np.full((2, 1, 2), 0.4)}, ValueError, "sum to 1"),
         ({"transitions": np.array([[[1.5, -0.5]], [[0.5, 0.5]]])}, ValueError, "non-negative"),
         ({"transitions": np.ones((2, 1, 3)) / 3}, ValueError, r"shape \[S, A, S\]"),
-        ({"gamma": 0.0}, ValueError, "gamma"),
+        ({"gamma": -0.1}, ValueError, r"gamma must lie in \[0, 1\]"),
         ({"gamma": 1.5}, ValueError, "gamma"),
         ({"gamma": float("nan")}, ValueError, "gamma"),
         ({"gamma": "0.9"}, TypeError, "gamma"),

@@ -98,6 +98,38 @@ def test_wrapper_rewards_equal_the_tabular_shaped_reward(rng):
 # ---------------------------------------------------------------- episode identity
 
 
+@pytest.mark.parametrize("gamma", [0.0, 1.0])
+def test_shaping_keeps_optimal_policy_at_gamma_zero_and_one(gamma, rng):
+    """gamma = 0 (a bandit: shaping subtracts phi(s)) and gamma = 1 (episodic: every state reaches the terminal one)."""
+    mdp = mdp_with_terminal(rng, 6, 3, gamma=0.5).with_gamma(gamma)
+    if gamma == 1.0:  # make every state reach the terminal state with probability at least 0.3 per step
+        transitions = 0.7 * mdp.transitions
+        transitions[..., -1] += 0.3
+        mdp = TabularMDP(transitions, mdp.initial, gamma, mdp.terminal)
+    reward = rng.normal(size=(6, 3, 6))
+    phi = rng.normal(scale=5.0, size=6)
+    original = value_iteration(mdp, reward)
+    shaped = value_iteration(mdp, shaped_reward(mdp, reward, phi))
+    live = ~mdp.terminal
+    np.testing.assert_allclose(shaped.q[live], (original.q - phi[:, None])[live], atol=1e-8)
+    np.testing.assert_array_equal(shaped.policy[live], original.policy[live])
+
+
+def test_wrappers_accept_gamma_zero():
+    """With gamma = 0 the shaping term is -phi(s): the learner's return is its first reward."""
+    potential = lambda obs: float(obs[0])  # noqa: E731
+    env = PotentialShaping(gym.make("CartPole-v1"), potential, gamma=0.0)
+    obs, _ = env.reset(seed=0)
+    next_obs, r, terminated, _, info = env.step(0)
+    assert not terminated
+    assert r == pytest.approx(info["original_reward"] - obs[0])
+    assert info["shaping_reward"] == pytest.approx(-obs[0])
+    vec = VecPotentialShaping(DummyVecEnv([lambda: gym.make("CartPole-v1")]), potential, gamma=0.0)
+    assert vec.gamma == 0.0
+    with pytest.raises(ValueError, match=r"gamma must lie in \[0, 1\]"):
+        PotentialShaping(gym.make("CartPole-v1"), potential, gamma=-0.5)
+
+
 def discounted(values, gamma):
     return float(sum(gamma**t * v for t, v in enumerate(values)))
 
@@ -366,7 +398,7 @@ def test_potential_that_fails_mid_episode_raises_with_the_observation():
             env.step(1)
 
 
-@pytest.mark.parametrize("gamma", [0.0, -0.5, 1.01, float("nan"), float("inf")])
+@pytest.mark.parametrize("gamma", [-1e-9, -0.5, 1.01, float("nan"), float("inf")])
 def test_gamma_outside_unit_interval_raises(gamma):
     with pytest.raises(ValueError, match="gamma"):
         PotentialShaping(gym.make("CartPole-v1"), lambda obs: 0.0, gamma=gamma)

@@ -153,17 +153,17 @@ def minimal(rewards: Any, mdp: TabularMDP, transitions: Any, norm: float, weight
     row_costs = cost.reshape(-1)[rows]
     targets = expected.reshape(expected.shape[0], -1)[:, _index(rows, expected)]  # [B, L_rows]
     if norm == 2:
+        # weighted least squares by a pseudo-inverse computed once on the host, then one product for the
+        # batch (numpy or torch, any device). Singular values below 1e-12 of the design's scale count as
+        # 0: with gamma = 1 a constant phi does nothing, and a row of T that sums to 1 - 1e-16 must not
+        # turn that into a huge phi.
         scale = np.sqrt(row_costs)
-        if _is_torch(targets):
-            import torch
-
-            a = torch.as_tensor(design * scale[:, None], dtype=targets.dtype, device=targets.device)
-            b = (targets * torch.as_tensor(scale, dtype=targets.dtype, device=targets.device)).T
-            phi = -torch.linalg.lstsq(a, b).solution.T  # [B, L]
-            fitted = targets + phi @ torch.as_tensor(design.T, dtype=targets.dtype, device=targets.device)
-        else:
-            phi = -np.linalg.lstsq(design * scale[:, None], (targets * scale).T, rcond=None)[0].T
-            fitted = targets + phi @ design.T
+        scaled = design * scale[:, None]
+        u, sing, vt = np.linalg.svd(scaled, full_matrices=False)
+        keep = sing > 1e-12 * max(float(scale.max(initial=0.0)), float(sing.max(initial=0.0)))
+        solve = (vt[keep].T / sing[keep]) @ u[:, keep].T * scale[None, :]  # phi = -solve @ target
+        phi = -(targets @ _like(np.ascontiguousarray(solve.T), targets))  # [B, L]
+        fitted = targets + phi @ _like(np.ascontiguousarray(design.T), targets)
     else:
         fitted_np = np.stack([_minimal_convex(row, design, row_costs, norm) for row in _numpy(targets)])
         fitted = _like(fitted_np, targets)

@@ -44,9 +44,29 @@ def _order(value: Any, name: str) -> float:
     return order
 
 
-def _rewards(rewards: Any, mdp: TabularMDP, name: str = "rewards") -> tuple[np.ndarray, bool]:
-    """Rewards as ``[B, S, A, S']`` float64 and whether the input was a single reward."""
-    array = as_float_array(rewards, name)
+def _rescaled(rewards: Any) -> Any:
+    """Rewards wider than float64 (``np.longdouble``), each scaled by a power of two to a largest magnitude in [0.5, 1).
+
+    Every distance here is invariant to scaling each reward by a positive factor, and a power of two
+    scales exactly, so a distance of wide-float rewards is that of their float64 rounding after this
+    scaling: rewards beyond float64's range keep their distances, and entries below float64's
+    precision relative to a reward's largest entry round away. Anything else is returned as it is.
+    """
+    if not isinstance(rewards, np.ndarray) or rewards.dtype.kind != "f" or rewards.dtype.itemsize <= 8:
+        return rewards
+    if rewards.size == 0 or not np.all(np.isfinite(rewards)):
+        return rewards  # the float64 checks name the problem
+    axes = tuple(range(1, rewards.ndim)) if rewards.ndim == 4 else None
+    _, exponent = np.frexp(np.abs(rewards).max(axis=axes, keepdims=True))  # 0 for an all-zero reward
+    return np.ldexp(rewards, -exponent)
+
+
+def _rewards(rewards: Any, mdp: TabularMDP, name: str = "rewards", *, rescale: bool = False) -> tuple[np.ndarray, bool]:
+    """Rewards as ``[B, S, A, S']`` float64 and whether the input was a single reward.
+
+    With ``rescale`` (for distances only), wide-float rewards are first scaled as :func:`_rescaled` says.
+    """
+    array = as_float_array(_rescaled(rewards) if rescale else rewards, name)
     shape = (mdp.n_states, mdp.n_actions, mdp.n_states)
     if array.ndim == 4 and array.shape[1:] == shape:
         return check_finite(array, name), False
@@ -276,7 +296,7 @@ def starc_distance(
 
 def _pair(r1: Any, r2: Any, mdp: TabularMDP) -> np.ndarray:
     """Two rewards as a batch ``[2, S, A, S']``, each validated under its own name."""
-    return np.stack([_rewards(r1, mdp, "r1")[0][0], _rewards(r2, mdp, "r2")[0][0]])
+    return np.stack([_rewards(r1, mdp, "r1", rescale=True)[0][0], _rewards(r2, mdp, "r2", rescale=True)[0][0]])
 
 
 def _coverage(mdp: TabularMDP, coverage: Any, state_dist: Any, action_dist: Any) -> np.ndarray:
@@ -379,7 +399,7 @@ def distance_matrix(
 
     Other arguments are those of :func:`starc_distance`, :func:`epic_distance` and :func:`dard_distance`.
     """
-    batch, _ = _rewards(rewards, mdp)
+    batch, _ = _rewards(rewards, mdp, rescale=True)
     if kind in ("epic", "dard"):
         return _numpy(_pearson_kind(kind, batch, mdp, coverage, state_dist, action_dist, device))
     if kind != "starc":

@@ -131,7 +131,7 @@ def sample_epic_distance(
         n_mean_samples: How many ``(A, S')`` samples estimate each expectation.
         rng: Seed or generator for the default samples.
     """
-    gamma = check_gamma(gamma)
+    gamma = check_gamma(gamma, allow_zero=True)
     rng = np.random.default_rng(rng)
     if state_samples is None:
         state_samples = transitions.obs[rng.integers(len(transitions), size=n_mean_samples)]
@@ -209,7 +209,7 @@ def sample_val_advantages(
     Args:
         reward: A reward function or RewardNet.
         transitions: The data.
-        gamma: Discount in (0, 1).
+        gamma: Discount in [0, 1).
         observation_space: For the default features.
         action_space: ``Discrete(A)``.
         policy: ``policy(obs [N, ...]) -> probabilities [N, A]``; uniform when None.
@@ -217,7 +217,7 @@ def sample_val_advantages(
             observation per action for ``Box`` observations, by default.
         ridge: Tikhonov term added to the LSTD system.
     """
-    if check_gamma(gamma) >= 1.0:
+    if check_gamma(gamma, allow_zero=True) >= 1.0:
         raise ValueError(f"gamma must be below 1 for the sample-based VAL canonicalisation, got {gamma!r}")
     if not isinstance(action_space, gym.spaces.Discrete):
         raise TypeError(f"action_space must be Discrete for sample-based VAL, got {action_space}")

@@ -50,9 +50,10 @@ def solve_policy_values(transitions: Any, terminal: np.ndarray, gamma: float, ex
         "a terminal state under the policy (or use gamma < 1)"
     )
     system = eye - gamma * p_pi
-    if gamma >= 1.0:  # round-off can hide a singular system from the solver: test its condition
-        condition = float(np.linalg.cond(system.detach().cpu().numpy() if is_torch else system))
-        if not condition < 1e12:
+    if gamma >= 1.0:  # round-off can hide a singular system from the solver: test its singular values
+        # against the identity's scale (a condition number alone misses a 1 x 1 system 1 - (1 - 1e-16))
+        sing = np.linalg.svd(system.detach().cpu().numpy() if is_torch else system, compute_uv=False)
+        if sing.size and not sing.min() > 1e-12 * max(1.0, float(sing.max())):
             raise singular
     try:
         solution = solve(system, rhs).T.reshape(batch_shape + (len(live),))

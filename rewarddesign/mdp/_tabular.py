@@ -69,7 +69,8 @@ class TabularMDP:
     Args:
         transitions: ``T[s, a, s']``, each row a probability distribution.
         initial: The start distribution ``[S]``.
-        gamma: Discount in (0, 1]. With ``gamma == 1`` every policy must reach a terminal state.
+        gamma: Discount in [0, 1]. With ``gamma == 0`` only the immediate reward counts (a
+            contextual bandit); with ``gamma == 1`` every policy must reach a terminal state.
         terminal: Optional boolean mask ``[S]`` of terminal states.
 
     Example:
@@ -100,7 +101,7 @@ class TabularMDP:
             )
         self.transitions = transitions
         self.initial = initial
-        self.gamma = check_gamma(gamma)
+        self.gamma = check_gamma(gamma, allow_zero=True)
         self.terminal = terminal
         for array in (self.transitions, self.initial, self.terminal):
             array.setflags(write=False)
@@ -153,7 +154,7 @@ def random_mdp(
     Args:
         n_states: Number of states, at least 1.
         n_actions: Number of actions, at least 1.
-        gamma: Discount in (0, 1).
+        gamma: Discount in [0, 1).
         rng: A ``numpy.random.Generator`` or a seed; same seed, same MDP.
         branching: Successors per state-action pair, in [1, n_states].
         concentration: Dirichlet concentration; small values give near-deterministic transitions.
@@ -166,7 +167,7 @@ def random_mdp(
     """
     for name, value in (("n_states", n_states), ("n_actions", n_actions)):
         check_positive_int(value, name)
-    if check_gamma(gamma) >= 1.0:
+    if check_gamma(gamma, allow_zero=True) >= 1.0:
         raise ValueError(f"gamma must be below 1 for a random MDP without terminal states, got {gamma!r}")
     branching = n_states if branching is None else branching
     if not 1 <= branching <= n_states:

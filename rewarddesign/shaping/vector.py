@@ -38,7 +38,7 @@ class VectorPotentialShaping(VectorWrapper):
     Args:
         env: The vector env.
         potential: Anything :func:`~rewarddesign.shaping.potentials.as_potential` accepts.
-        gamma: The learner's discount, in (0, 1].
+        gamma: The learner's discount, in [0, 1].
 
     Example:
         >>> import gymnasium as gym
@@ -51,7 +51,7 @@ class VectorPotentialShaping(VectorWrapper):
 
     def __init__(self, env: VectorEnv, potential: Any, gamma: float = 0.99) -> None:
         super().__init__(env)
-        self.gamma = check_gamma(gamma)
+        self.gamma = check_gamma(gamma, allow_zero=True)
         self.potential: Potential = as_potential(potential)
         self.potential.check_space(env.single_observation_space)
         self.autoreset_mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
@@ -110,7 +110,7 @@ class VecPotentialShaping(VecEnvWrapper):
     Args:
         venv: The SB3 vectorised env.
         potential: Anything :func:`~rewarddesign.shaping.potentials.as_potential` accepts.
-        gamma: The learner's discount, in (0, 1].
+        gamma: The learner's discount, in [0, 1].
 
     Example:
         >>> from stable_baselines3.common.env_util import make_vec_env
@@ -123,7 +123,7 @@ class VecPotentialShaping(VecEnvWrapper):
 
     def __init__(self, venv: VecEnv, potential: Any, gamma: float = 0.99) -> None:
         super().__init__(venv)
-        self.gamma = check_gamma(gamma)
+        self.gamma = check_gamma(gamma, allow_zero=True)
         self.potential: Potential = as_potential(potential)
         self.potential.check_space(venv.observation_space)
         self._last_phi = np.zeros(self.num_envs)

@@ -45,18 +45,18 @@ class PotentialShaping(gym.Wrapper, gym.utils.RecordConstructorArgs):
         env: The env to shape.
         potential: A :class:`~rewarddesign.shaping.potentials.Potential` or anything
             :func:`~rewarddesign.shaping.potentials.as_potential` accepts.
-        gamma: The learner's discount, in (0, 1]. Use the same gamma as the algorithm, else the
+        gamma: The learner's discount, in [0, 1]. Use the same gamma as the algorithm, else the
             invariance guarantee is lost.
 
     Raises:
         TypeError: The potential cannot take the env's observations, or returns a non-scalar.
-        ValueError: ``gamma`` lies outside (0, 1], or the potential returns NaN or inf.
+        ValueError: ``gamma`` lies outside [0, 1], or the potential returns NaN or inf.
     """
 
     def __init__(self, env: gym.Env, potential: Any, gamma: float = 0.99) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, potential=potential, gamma=gamma)
         gym.Wrapper.__init__(self, env)
-        self.gamma = check_gamma(gamma)
+        self.gamma = check_gamma(gamma, allow_zero=True)
         self.potential: Potential = as_potential(potential)
         self.potential.check_space(env.observation_space)
         self._phi = self.potential.scalar_function()
@@ -95,7 +95,7 @@ class LookAheadAdvice(gym.Wrapper, gym.utils.RecordConstructorArgs):
         env: The env to shape.
         potential: An :class:`~rewarddesign.shaping.potentials.ActionPotential`, an array
             ``[S, A]`` or a callable ``fn(obs, action)``.
-        gamma: The learner's discount, in (0, 1].
+        gamma: The learner's discount, in [0, 1].
         policy: ``policy(obs) -> action``, the agent's (sampling) policy; it can be set later
             with :meth:`set_policy`, for instance once an SB3 model exists::
 
@@ -107,7 +107,7 @@ class LookAheadAdvice(gym.Wrapper, gym.utils.RecordConstructorArgs):
     ) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, potential=potential, gamma=gamma, policy=policy)
         gym.Wrapper.__init__(self, env)
-        self.gamma = check_gamma(gamma)
+        self.gamma = check_gamma(gamma, allow_zero=True)
         self.potential: ActionPotential = as_action_potential(potential)
         self.potential.check_spaces(env.observation_space, env.action_space)
         self.policy = policy
