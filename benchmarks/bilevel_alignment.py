@@ -20,8 +20,9 @@ bitwise unchanged by the fix of the actor-critic's outer gradient):
   the observation, 1600 episodes. ``mountaincar-good``: MountainCar-v0 with the gain in mechanical
   energy (``mountaincar_energy_gain``); ``mountaincar-bad``: the same energy gain beside a bad
   heuristic, +1 for each push to the right (``mountaincar_push_right``, which alone never gets the
-  car up the hill); features the observation, 512 episodes (the reference implementation's
-  MountainCar budget is 500).
+  car up the hill); the learner observes position and velocity rescaled to [-1, 1] (the
+  heuristics and the potential see the physical state), features the rescaled observation,
+  512 episodes (the reference implementation's MountainCar budget is 500).
 - Methods, all with the same REINFORCE learner, 16 episodes an update, inner step 1e-2, outer step
   0.15, K = 5 Neumann terms of step 1e-4: ``barfi`` (blend and discount learned; the library's
   default schedule: one outer step, on the update's own batch, per inner step), ``barfi-paper``
@@ -44,6 +45,10 @@ bitwise unchanged by the fix of the actor-critic's outer gradient):
 - Discrimination, checked first: on ``mountaincar-good`` the naive sum of the energy heuristic
   (known to help) must beat the primary reward alone on ``speed`` with separated IQM intervals
   (on ``grid-bad`` the naive sum falling below the primary reward alone shows the heuristic misleads).
+  With the raw observation it did not: naive and primary stayed at -200 on every seed and update
+  (a velocity of at most 0.07 is too small an input for the policy network to act on); those
+  runs are kept in ``results/bilevel_alignment/raw_observation/``, and the task changed to the
+  rescaled observation above (method and budget unchanged) before any other MountainCar run.
 - Targets, fixed in advance, for each of ``barfi`` and ``barfi-paper``. T1 (a bad heuristic costs
   nothing): on ``grid-bad``, ``cartpole-bad`` and ``mountaincar-bad`` the upper end of the 95%
   interval of ``P(BARFI > primary)`` on ``final`` is at least 0.5. T2 (a good heuristic helps):
@@ -90,9 +95,12 @@ def make_case(case: str):
         }[case]
         return "rewarddesign/ContinuousGrid-v0", [aux], tile_coding([0, 0], [1, 1], 5), potential_shaping(potential)
     if case.startswith("mountaincar"):
+        physical = _mountaincar_physical_state
+        energy_gain = functools.partial(_on_physical_state, al.mountaincar_energy_gain)
         if case == "mountaincar-good":
-            return "MountainCar-v0", [al.mountaincar_energy_gain], None, potential_shaping(mountaincar_energy)
-        return "MountainCar-v0", [al.mountaincar_energy_gain, al.mountaincar_push_right], None, None
+            shaping = potential_shaping(lambda obs: mountaincar_energy(physical(obs)))
+            return _rescaled_mountaincar, [energy_gain], None, shaping
+        return _rescaled_mountaincar, [energy_gain, al.mountaincar_push_right], None, None
     aux = (
         functools.partial(al.cartpole_pd_disagreement, bonus=BAD_BONUS)
         if case == "cartpole-bad"
@@ -103,6 +111,24 @@ def make_case(case: str):
         return aux(obs, act, obs, np.zeros(len(obs), dtype=bool))
 
     return "CartPole-v1", [aux], None, potential_shaping(advice, action=True)
+
+
+def _rescaled_mountaincar():
+    """MountainCar-v0 with position and velocity rescaled to [-1, 1]."""
+    import gymnasium as gym
+
+    return gym.wrappers.RescaleObservation(
+        gym.make("MountainCar-v0"), np.full(2, -1.0, np.float32), np.full(2, 1.0, np.float32)
+    )
+
+
+def _mountaincar_physical_state(obs):
+    low, high = np.array([-1.2, -0.07]), np.array([0.6, 0.07])  # MountainCar-v0's observation box
+    return low + (np.asarray(obs, dtype=np.float64) + 1.0) / 2.0 * (high - low)
+
+
+def _on_physical_state(heuristic, obs, act, next_obs, done):
+    return heuristic(_mountaincar_physical_state(obs), act, _mountaincar_physical_state(next_obs), done)
 
 
 def run_path(case: str, method: str, seed: int) -> Path:
