@@ -10,6 +10,7 @@ from rewarddesign.games import (
     matching_pennies,
     nash_equilibria,
     prisoners_dilemma,
+    rae_residual,
     risk_averse_best_response,
     risk_averse_equilibrium,
     risk_dominant_equilibrium,
@@ -139,8 +140,10 @@ def test_active_set_best_response_matches_cvxpy(n, rng):
 
 def test_fictitious_play_gives_the_same_profile_with_cvxpy(rng):
     game = NormalFormGame(rng.normal(size=(2, 4, 4)))
-    fast = risk_averse_equilibrium(game, 1.0, iterations=50, warn=False)
-    reference = risk_averse_equilibrium(game, 1.0, iterations=50, solver="CLARABEL", warn=False)
+    fast = risk_averse_equilibrium(game, 1.0, iterations=50, warn=False, method="fictitious-play")
+    reference = risk_averse_equilibrium(
+        game, 1.0, iterations=50, solver="CLARABEL", warn=False, method="fictitious-play"
+    )
     for x, y in zip(fast, reference):
         np.testing.assert_allclose(x, y, atol=1e-5)
 
@@ -200,5 +203,158 @@ def test_bad_input_is_rejected():
 def test_fictitious_play_warns_with_the_residual_when_out_of_budget(rng):
     game = NormalFormGame(rng.normal(size=(2, 4, 4)))
     with pytest.warns(ConvergenceWarning, match="residual"):
-        result = risk_averse_equilibrium(game, 1.0, iterations=3, tol=1e-12)
+        result = risk_averse_equilibrium(game, 1.0, iterations=3, tol=1e-12, method="fictitious-play")
     assert not result.converged and result.iterations == 3 and np.isfinite(result.residual)
+
+
+# ---------------------------------------------------------------- the homotopy solver (two players)
+
+
+def independent_residual(game, strategies, lam):
+    """The RAE residual from scratch: mu and Sigma by enumerating the opponent's actions, each best
+    response by an interior-point QP (cvxpy's CLARABEL), nothing shared with the solver."""
+    import cvxpy as cp
+
+    total = 0.0
+    for player in range(2):
+        payoff = game.payoffs[player] if player == 0 else game.payoffs[player].T  # [own, other]
+        other = strategies[1 - player]
+        mu = sum(other[k] * payoff[:, k] for k in range(len(other)))
+        sigma = sum(other[k] * np.outer(payoff[:, k] - mu, payoff[:, k] - mu) for k in range(len(other)))
+        x = cp.Variable(len(mu))
+        best = cp.Problem(cp.Maximize(mu @ x - lam * cp.quad_form(x, cp.psd_wrap(sigma))), [x >= 0, cp.sum(x) == 1])
+        best.solve(solver="CLARABEL")
+        own = strategies[player]
+        total += max(best.value - (own @ mu - lam * own @ sigma @ own), 0.0)
+    return total
+
+
+@pytest.mark.parametrize("n", [3, 6, 12])
+def test_homotopy_solves_random_general_sum_games(n):
+    for seed in range(4):
+        game = NormalFormGame(np.random.default_rng(100 * n + seed).normal(size=(2, n, n)))
+        result = risk_averse_equilibrium(game, 1.0, tol=1e-6)
+        assert result.method == "homotopy" and result.converged
+        assert result.residual < 1e-6
+        assert rae_residual(game, result.strategies, 1.0) == pytest.approx(result.residual, abs=1e-12)
+        assert independent_residual(game, result.strategies, 1.0) < 1e-6  # to the interior-point solver's accuracy
+
+
+def test_fictitious_play_cycles_where_the_homotopy_converges():
+    game = NormalFormGame(np.random.default_rng(4).normal(size=(2, 10, 10)))  # fictitious play cycles on it
+    played = risk_averse_equilibrium(game, 1.0, tol=1e-3, iterations=300, warn=False, method="fictitious-play")
+    solved = risk_averse_equilibrium(game, 1.0, tol=1e-3)
+    assert not played.converged and played.residual > 1e-2
+    assert solved.converged and solved.method == "homotopy" and solved.residual < 1e-9
+
+
+@pytest.mark.parametrize("lam", [0.1, 0.5, 1.0, 5.0])
+def test_homotopy_picks_the_risk_dominant_equilibrium_of_stag_hunts(lam, rng):
+    games = [stag_hunt()] + [random_stag_hunt(rng) for _ in range(5)]
+    for game in games:
+        result = risk_averse_equilibrium(game, lam, method="homotopy")
+        np.testing.assert_allclose(result[0], [0, 1])  # hare, hare: risk dominant
+        np.testing.assert_allclose(result[1], [0, 1])
+        assert result.converged and result.residual == 0.0
+    # (stag, stag) is an RAE too (no variance against a pure strategy): the homotopy's choice is a selection
+    assert rae_residual(stag_hunt(), [[1, 0], [1, 0]], 1.0) == 0.0
+    with pytest.raises(ValueError, match="initial"):
+        risk_averse_equilibrium(stag_hunt(), 1.0, method="homotopy", initial=[[1, 0], [1, 0]])
+
+
+@pytest.mark.parametrize("game", [matching_pennies(), rock_paper_scissors()])
+def test_homotopy_on_symmetric_zero_sum_games_gives_uniform(game):
+    # against the uniform opponent both payoff mean and variance are the same for every action
+    # mixture that stays uniform, and uniform minimises the variance: the uniform profile is the RAE
+    for lam in (0.0, 0.5, 2.0):
+        result = risk_averse_equilibrium(game, lam, method="homotopy", tol=1e-9)
+        n = game.n_actions[0]
+        np.testing.assert_allclose(result[0], np.full(n, 1 / n), atol=1e-8)
+        np.testing.assert_allclose(result[1], np.full(n, 1 / n), atol=1e-8)
+
+
+def test_homotopy_solves_random_zero_sum_games():
+    for seed in range(3):
+        row = np.random.default_rng(seed).normal(size=(5, 5))
+        game = NormalFormGame.bimatrix(row, -row)
+        solved = risk_averse_equilibrium(game, 0.5, tol=1e-9)
+        assert solved.converged and independent_residual(game, solved.strategies, 0.5) < 1e-6
+
+
+def two_by_two_fixed_point(game, lam):
+    """The RAE of a 2 x 2 game without pure equilibria, by bisection on the column player's q:
+    closed-form best responses written out here, p = BR1(q), and q - BR2(p) changes sign once."""
+
+    def br(payoff, q):  # payoff [own 2, other 2]; own probability of action 0 against other's (q, 1 - q)
+        mu = payoff @ [q, 1 - q]
+        cols = payoff.T  # the other's action k gives own payoffs cols[k]
+        d = cols[:, 0] - cols[:, 1]  # payoff difference of own action 0 over 1, per other action
+        mean_d = q * d[0] + (1 - q) * d[1]
+        var_d = q * (1 - q) * (d[0] - d[1]) ** 2
+        # U(p) = p mu0 + (1 - p) mu1 - lam Var(p a0 + (1 - p) a1); with a = column, Var is quadratic in p
+        c0 = cols[:, 1]  # own payoff of action 1 per other action
+        var_c0 = q * (1 - q) * (c0[0] - c0[1]) ** 2
+        cov = q * (1 - q) * (d[0] - d[1]) * (c0[0] - c0[1])
+        # Var(c0 + p d) = var_c0 + 2 p cov + p^2 var_d;  U'(p) = mean_d - lam (2 cov + 2 p var_d)
+        if var_d < 1e-15:
+            return 1.0 if mean_d > 0 else 0.0
+        return float(np.clip((mean_d - 2 * lam * cov) / (2 * lam * var_d), 0.0, 1.0)) if lam > 0 else float(mean_d > 0)
+        del mu, var_c0
+
+    a, b = game.payoffs[0], game.payoffs[1].T
+    low, high = 0.0, 1.0
+    gap = lambda q: q - br(b, br(a, q))  # noqa: E731
+    assert gap(low) * gap(high) < 0
+    for _ in range(200):
+        mid = (low + high) / 2
+        if gap(low) * gap(mid) <= 0:
+            high = mid
+        else:
+            low = mid
+    q = (low + high) / 2
+    p = br(a, q)
+    return np.array([p, 1 - p]), np.array([q, 1 - q])
+
+
+def test_homotopy_finds_the_unique_mixed_rae_of_a_2x2_game():
+    # no pure equilibrium (a cycle of best replies), so the RAE is mixed; the bisection finds the only one
+    game = NormalFormGame.bimatrix([[3.0, -1.0], [0.0, 1.0]], [[-2.0, 1.0], [2.0, 0.5]])
+    for lam in (0.2, 1.0):
+        expected = two_by_two_fixed_point(game, lam)
+        result = risk_averse_equilibrium(game, lam, tol=1e-10)
+        assert result.method == "homotopy"
+        np.testing.assert_allclose(result[0], expected[0], atol=1e-7)
+        np.testing.assert_allclose(result[1], expected[1], atol=1e-7)
+        assert 0 < result[0][0] < 1 and 0 < result[1][0] < 1
+
+
+def test_homotopy_counts_the_outcome_variance():
+    game = NormalFormGame(np.ones((2, 3, 3)))
+    variance = np.zeros((2, 3, 3))
+    variance[0, 0, :] = 4.0
+    variance[1, :, 0] = 4.0
+    result = risk_averse_equilibrium(game, 1.0, payoff_variance=variance, method="homotopy", tol=1e-9)
+    assert result.converged and result[0][0] < 1e-9 and result[1][0] < 1e-9
+    assert rae_residual(game, result.strategies, 1.0, payoff_variance=variance) < 1e-9
+
+
+def test_a_homotopy_out_of_budget_is_not_reported_as_converged():
+    game = NormalFormGame(np.random.default_rng(3).normal(size=(2, 8, 8)))
+    with pytest.warns(ConvergenceWarning, match="residual"):
+        result = risk_averse_equilibrium(game, 1.0, iterations=2, method="homotopy")
+    assert not result.converged and result.residual >= 1e-4
+    assert result.residual == pytest.approx(rae_residual(game, result.strategies, 1.0))
+
+
+def test_solver_choice_is_validated():
+    game = NormalFormGame(np.zeros((3, 2, 2, 2)))
+    with pytest.raises(ValueError, match="two-player"):
+        risk_averse_equilibrium(game, 1.0, method="homotopy")
+    with pytest.raises(ValueError, match="method"):
+        risk_averse_equilibrium(stag_hunt(), 1.0, method="newton")
+    with pytest.raises(ValueError, match="tol"):
+        risk_averse_equilibrium(stag_hunt(), 1.0, tol=0.0)
+    with pytest.raises(ValueError, match="risk_aversion"):
+        rae_residual(stag_hunt(), [[1, 0], [1, 0]], -1.0)
+    with pytest.raises(ValueError, match="simplex"):
+        rae_residual(stag_hunt(), [[1, 1], [1, 0]], 1.0)

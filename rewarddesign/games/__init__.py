@@ -5,8 +5,9 @@
 - Nash equilibria: :func:`zero_sum_nash` (linear program), :func:`nash_equilibria` (vertex
   enumeration or Lemke-Howson through pygambit), and Harsanyi-Selten
   :func:`risk_dominant_equilibrium` for 2 x 2 games.
-- Risk-averse equilibria (Slumbers et al., ICML 2023): :func:`risk_averse_best_response` and
-  :func:`risk_averse_equilibrium` (fictitious play).
+- Risk-averse equilibria (Slumbers et al., ICML 2023): :func:`risk_averse_best_response`,
+  :func:`risk_averse_equilibrium` (a homotopy for two players, fictitious play for more) and
+  :func:`rae_residual`, which checks a profile.
 - :class:`~rewarddesign.games.psro.PSRO` over PettingZoo parallel envs, with uniform, Nash and RAE
   meta-solvers.
 """
@@ -20,7 +21,13 @@ from rewarddesign.games._normal_form import (
     rock_paper_scissors,
     stag_hunt,
 )
-from rewarddesign.games._rae import ConvergenceWarning, RAEResult, risk_averse_best_response, risk_averse_equilibrium
+from rewarddesign.games._rae import (
+    ConvergenceWarning,
+    RAEResult,
+    rae_residual,
+    risk_averse_best_response,
+    risk_averse_equilibrium,
+)
 from rewarddesign.games._solvers import nash_equilibria, risk_dominant_equilibrium, zero_sum_nash
 from rewarddesign.games.psro import PSRO
 
@@ -37,6 +44,7 @@ __all__ = [
     "risk_dominant_equilibrium",
     "risk_averse_best_response",
     "risk_averse_equilibrium",
+    "rae_residual",
     "RAEResult",
     "ConvergenceWarning",
     "PSRO",

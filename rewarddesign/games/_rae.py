@@ -8,27 +8,39 @@ risk-averse best response maximises
 
     U_i(x) = x^T mu - lambda_i x^T Sigma x    over the simplex,
 
-a concave quadratic program (solved with cvxpy, or in closed form for two actions); a
-risk-averse equilibrium (RAE) is a profile where every player plays a risk-averse best response.
-``lambda_i = 0`` recovers a Nash equilibrium. Fictitious play finds one: each player best-responds
-to the others' average past play, and the residual ``sum_i max U_i - U_i(x_i)`` (zero exactly at
-an RAE) says how far the average profile is from one.
+a concave quadratic program (solved exactly by an active-set method, with cvxpy, or in closed
+form for two actions); a risk-averse equilibrium (RAE) is a profile where every player plays a
+risk-averse best response. ``lambda_i = 0`` recovers a Nash equilibrium. The residual
+``sum_i max U_i - U_i(x_i)`` (:func:`rae_residual`; zero exactly at an RAE) checks every answer.
+
+Two solvers: for two players, a homotopy (the entropy-smoothed equilibria followed from the
+uniform profile, then the KKT equations of the support solved by Newton's method), which finds an
+RAE of general-sum games; for any number of players, fictitious play, which converges in zero-sum
+and potential games but may cycle on general-sum ones. A profile is reported as converged only
+when its residual is below the tolerance.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from scipy.linalg import lu_factor, lu_solve
 
 from rewarddesign._validation import check_positive_int
 from rewarddesign.games._normal_form import NormalFormGame, check_strategy, outcome_covariance
 
-__all__ = ["ConvergenceWarning", "RAEResult", "risk_averse_best_response", "risk_averse_equilibrium"]
+__all__ = [
+    "ConvergenceWarning",
+    "RAEResult",
+    "rae_residual",
+    "risk_averse_best_response",
+    "risk_averse_equilibrium",
+]
 
 
 class ConvergenceWarning(UserWarning):
@@ -198,10 +210,14 @@ class RAEResult:
     Attributes:
         strategies: One mixed strategy per player.
         residual: ``sum_i max_x U_i(x) - U_i(x_i)`` at the returned profile (0 at an RAE).
-        iterations: Fictitious-play iterations run.
-        converged: Whether the residual reached the tolerance.
-        residuals: The residual after each iteration.
+        iterations: Fictitious-play iterations, or homotopy path steps, run.
+        converged: Whether the residual (computed by :func:`rae_residual` on the returned profile)
+            is below the tolerance; never set otherwise.
+        residuals: The residual after each fictitious-play iteration, or of each profile the
+            homotopy tried.
         nash_conv: NashConv of the returned profile (how far it is from a Nash equilibrium).
+        method: The method that produced the returned profile: ``"homotopy"`` or
+            ``"fictitious-play"``.
     """
 
     strategies: list[np.ndarray]
@@ -210,6 +226,7 @@ class RAEResult:
     converged: bool
     residuals: list[float] = field(default_factory=list)
     nash_conv: float = math.nan
+    method: str = "fictitious-play"
 
     def __iter__(self):
         return iter(self.strategies)
@@ -253,6 +270,272 @@ class _Responder:
         return best, max(_objective(best, mu, sigma, lam) - _objective(own, mu, sigma, lam), 0.0)
 
 
+# ---------------------------------------------------------------- two-player homotopy
+
+
+def _gradient(
+    payoff: np.ndarray, noise: np.ndarray | None, lam: float, own: np.ndarray, other: np.ndarray, jacobian: bool
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """``g = dU/dx`` of ``U(x) = x^T mu - lam x^T Sigma x`` for the player with payoffs ``payoff [m, n]``
+    against the other's action (columns) and outcome variances ``noise [m, n]``, at ``x = own`` against
+    ``other``; with ``jacobian``, also ``dg/d own [m, m]`` and ``dg/d other [m, n]``.
+
+    ``mu = P y``, ``Sigma = P diag(y) P^T - mu mu^T + diag(N y)``, so
+    ``g = mu - 2 lam (P (y * a) - mu (y . a) + (N y) * x)`` with ``a = P^T x``.
+    """
+    mu = payoff @ other
+    a = payoff.T @ own
+    ya = float(other @ a)
+    sigma_x = payoff @ (other * a) - mu * ya
+    spread = None
+    if noise is not None:
+        spread = noise @ other
+        sigma_x = sigma_x + spread * own
+    g = mu - 2.0 * lam * sigma_x
+    if not jacobian:
+        return g, None, None
+    sigma = (payoff * other) @ payoff.T - np.outer(mu, mu)
+    if spread is not None:
+        sigma[np.diag_indices_from(sigma)] += spread
+    d_other = payoff - 2.0 * lam * (payoff * a - np.outer(mu, a) - ya * payoff)
+    if noise is not None:
+        d_other -= 2.0 * lam * own[:, None] * noise
+    return g, -2.0 * lam * sigma, d_other
+
+
+class _Homotopy:
+    """The entropy-smoothed path from the uniform profile to an RAE of a two-player game.
+
+    At smoothing ``1 / beta`` each player plays ``x ∝ exp(beta g(x, y))``, ``g`` the gradient of its
+    own mean-variance utility: the unique maximiser of ``U(x) + H(x) / beta`` (``H`` the entropy) as
+    ``U`` is concave in the own strategy, so the fixed points are the logit (quantal-response)
+    equilibria of the mean-variance game. At ``beta = 0`` the only one is the uniform profile; the
+    solutions form a curve that leaves it and cannot come back, and its points approach RAE as
+    ``beta`` grows. The curve is followed in the log-probabilities by pseudo-arclength continuation
+    (an Euler predictor along the tangent, a Newton corrector orthogonal to it, so that it passes
+    turning points in ``beta``); at ``beta`` milestones (10, then each 1.5 times the last, with
+    payoffs scaled to a unit range) the support of the profile is read off at a few probability
+    thresholds and the RAE with that support is solved by Newton's method on the KKT equations; a
+    solution is kept only if every probability lies within 0.2 of the path's point (so that a
+    distant RAE on the same support is not taken) and its residual is below the tolerance.
+    """
+
+    def __init__(self, game: NormalFormGame, lam: np.ndarray, variance: np.ndarray | None) -> None:
+        scale = float(np.ptp(game.payoffs)) or 1.0  # payoffs on a unit range; U scales by 1 / scale
+        self.a, self.b = game.payoffs[0] / scale, game.payoffs[1].T / scale  # b: player 1's, [n, m]
+        self.va = self.vb = None
+        if variance is not None:
+            self.va, self.vb = variance[0] / scale**2, variance[1].T / scale**2
+        self.lam = lam * scale
+        self.m, self.n = self.a.shape
+
+    # z = (u [m], c1, w [n], c2, beta): x = exp(u), y = exp(w); H = (u - beta g1 + c1, sum x - 1, ...)
+
+    def split(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        m, n = self.m, self.n
+        with np.errstate(over="ignore"):  # an overshooting predictor: the step is rejected
+            return np.exp(z[:m]), np.exp(z[m + 1 : m + 1 + n]), float(z[-1])
+
+    def equations(self, z: np.ndarray, jacobian: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        m, n = self.m, self.n
+        x, y, beta = self.split(z)
+        g1, g1x, g1y = _gradient(self.a, self.va, self.lam[0], x, y, jacobian)
+        g2, g2y, g2x = _gradient(self.b, self.vb, self.lam[1], y, x, jacobian)
+        h = np.concatenate(
+            [z[:m] - beta * g1 + z[m], [x.sum() - 1.0], z[m + 1 : m + 1 + n] - beta * g2 + z[-2], [y.sum() - 1.0]]
+        )
+        if not jacobian:
+            return h, None
+        jac = np.zeros((m + n + 2, m + n + 3))
+        jac[:m, :m] = np.eye(m) - beta * g1x * x
+        jac[:m, m] = 1.0
+        jac[:m, m + 1 : m + 1 + n] = -beta * g1y * y
+        jac[:m, -1] = -g1
+        jac[m, :m] = x
+        rows = slice(m + 1, m + 1 + n)
+        jac[rows, :m] = -beta * g2x * x
+        jac[rows, m + 1 : m + 1 + n] = np.eye(n) - beta * g2y * y
+        jac[rows, -2] = 1.0
+        jac[rows, -1] = -g2
+        jac[-1, m + 1 : m + 1 + n] = y
+        return h, jac
+
+    def polish(self, x: np.ndarray, y: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """Newton's method on the KKT equations of the supports ``{x > threshold}``, ``{y > threshold}``:
+        ``g1 = v1`` on the support of ``x``, ``g2 = v2`` on that of ``y``, each strategy summing to 1.
+        None when it does not converge or leaves a weight negative (not the support of an RAE)."""
+        s1, s2 = np.flatnonzero(x > threshold), np.flatnonzero(y > threshold)
+        if len(s1) == 0 or len(s2) == 0:
+            return None
+        a = self.a[np.ix_(s1, s2)]
+        b = self.b[np.ix_(s2, s1)]
+        va = None if self.va is None else self.va[np.ix_(s1, s2)]
+        vb = None if self.vb is None else self.vb[np.ix_(s2, s1)]
+        k1, k2 = len(s1), len(s2)
+        xs, ys = x[s1] / x[s1].sum(), y[s2] / y[s2].sum()
+        g1 = _gradient(a, va, self.lam[0], xs, ys, False)[0]
+        g2 = _gradient(b, vb, self.lam[1], ys, xs, False)[0]
+        v1, v2 = float(g1 @ xs), float(g2 @ ys)
+        norm = math.inf
+        for k in range(20):
+            g1, g1x, g1y = _gradient(a, va, self.lam[0], xs, ys, True)
+            g2, g2y, g2x = _gradient(b, vb, self.lam[1], ys, xs, True)
+            f = np.concatenate([g1 - v1, [xs.sum() - 1.0], g2 - v2, [ys.sum() - 1.0]])
+            previous, norm = norm, float(np.abs(f).max())
+            if norm < 1e-13 or (k > 3 and norm > 0.5 * previous):  # converged, or no longer converging
+                break
+            jac = np.zeros((k1 + k2 + 2, k1 + k2 + 2))
+            jac[:k1, :k1] = g1x
+            jac[:k1, k1] = -1.0
+            jac[:k1, k1 + 1 : k1 + 1 + k2] = g1y
+            jac[k1, :k1] = 1.0
+            jac[k1 + 1 : k1 + 1 + k2, :k1] = g2x
+            jac[k1 + 1 : k1 + 1 + k2, k1 + 1 : k1 + 1 + k2] = g2y
+            jac[k1 + 1 : k1 + 1 + k2, -1] = -1.0
+            jac[-1, k1 + 1 : k1 + 1 + k2] = 1.0
+            try:
+                step = np.linalg.solve(jac, -f)
+            except np.linalg.LinAlgError:  # duplicate actions make it singular: the least-norm step
+                step = np.linalg.lstsq(jac, -f, rcond=None)[0]
+            xs, ys = xs + step[:k1], ys + step[k1 + 1 : k1 + 1 + k2]
+            v1, v2 = v1 + step[k1], v2 + step[-1]
+        if norm > 1e-9 or xs.min() < -1e-9 or ys.min() < -1e-9:
+            return None
+        x, y = np.zeros(self.m), np.zeros(self.n)
+        x[s1], y[s2] = np.clip(xs, 0.0, None), np.clip(ys, 0.0, None)
+        return x / x.sum(), y / y.sum()
+
+    def run(
+        self, max_steps: int, accept: Callable[[list[np.ndarray]], float], tol: float
+    ) -> tuple[list[np.ndarray], int, list[float]]:
+        """Follow the path; ``accept`` gives the residual of a candidate (checked against ``tol``)."""
+        m, n = self.m, self.n
+        size = m + n + 3
+        z = np.concatenate([np.full(m, -math.log(m)), [math.log(m)], np.full(n, -math.log(n)), [math.log(n)], [0.0]])
+        last = np.eye(size)[-1]
+        t = last  # leave beta = 0 upwards
+        h, milestone = 0.5, 10.0
+        residuals: list[float] = []
+        best: tuple[float, list[np.ndarray]] | None = None
+        step = 0
+        _, jac = self.equations(z, True)
+        t = lu_solve(lu_factor(np.vstack([jac, t])), last)
+        t /= np.linalg.norm(t)
+        for step in range(1, max_steps + 1):
+            # Newton's method from the predictor, orthogonally to t (the Jacobian of its first point reused)
+            while True:
+                predicted = z + h * t
+                candidate, ok, previous, newton = predicted.copy(), False, math.inf, 0
+                _, jac_p = self.equations(predicted, True)
+                augmented = np.vstack([jac_p, t])
+                lu = lu_factor(augmented, check_finite=False) if np.isfinite(augmented).all() else None
+                for newton in range(10 if lu is not None else 0):  # noqa: B007 (its count sets the next step)
+                    f, _ = self.equations(candidate, False)
+                    delta = lu_solve(lu, -np.append(f, t @ (candidate - predicted)), check_finite=False)
+                    candidate += delta
+                    change = float(np.linalg.norm(delta))
+                    if not math.isfinite(change):
+                        break
+                    if change > 0.5 * previous or change > 0.5 * h + 1e-8:  # not contracting, or far off
+                        break
+                    previous = change
+                    if change < 1e-10 * (1.0 + float(np.abs(candidate).max())):
+                        ok = True
+                        break
+                if ok:
+                    _, jac = self.equations(candidate, True)
+                    augmented = np.vstack([jac, t])
+                    if np.isfinite(augmented).all():
+                        new_t = lu_solve(lu_factor(augmented, check_finite=False), last, check_finite=False)
+                        new_t /= np.linalg.norm(new_t)
+                        if new_t @ t > 0.95:  # a small turn: the same branch, followed closely
+                            break
+                h *= 0.5
+                if h < 1e-10:
+                    return self._finish(z, best), step, residuals
+            z = candidate
+            t = new_t
+            if newton <= 4:
+                h = min(2.0 * h, 1e6)
+            x, y, beta = self.split(z)
+            if beta >= milestone:
+                milestone = 1.5 * beta
+                tried: set[bytes] = set()
+                for threshold in (1e-4, 1e-8, 1e-2, 1e-6):
+                    key = np.concatenate([x > threshold, y > threshold]).tobytes()
+                    if key in tried:
+                        continue
+                    tried.add(key)
+                    polished = self.polish(x, y, threshold)
+                    if polished is None or max(np.abs(polished[0] - x).max(), np.abs(polished[1] - y).max()) > 0.2:
+                        continue  # no solution on that support, or one far from the path (another RAE)
+                    profile = list(polished)
+                    residual = accept(profile)
+                    residuals.append(residual)
+                    if best is None or residual < best[0]:
+                        best = (residual, profile)
+                    if residual < tol:
+                        return profile, step, residuals
+                if beta > 1e8:
+                    break
+        return self._finish(z, best), step, residuals
+
+    def _finish(self, z: np.ndarray, best: tuple[float, list[np.ndarray]] | None) -> list[np.ndarray]:
+        """The best support solve, or else the last smoothed profile (for its residual)."""
+        if best is not None:
+            return best[1]
+        x, y, _ = self.split(z)
+        return [x / x.sum(), y / y.sum()]
+
+
+def _check_variance(game: NormalFormGame, payoff_variance: Any) -> NormalFormGame | None:
+    if payoff_variance is None:
+        return None
+    variance = NormalFormGame(payoff_variance)
+    if variance.payoffs.shape != game.payoffs.shape or np.any(variance.payoffs < 0):
+        raise ValueError(
+            f"payoff_variance must be non-negative and shaped like the payoffs {game.payoffs.shape}, "
+            f"got {variance.payoffs.shape}"
+        )
+    return variance
+
+
+def _residual(game: NormalFormGame, strategies: list[np.ndarray], lam: np.ndarray, variance: Any) -> float:
+    return float(
+        sum(_Responder(game, i, lam[i], "active-set", variance).respond(strategies)[1] for i in range(game.n_players))
+    )
+
+
+def rae_residual(
+    game: NormalFormGame,
+    strategies: Sequence[Any],
+    risk_aversion: float | Sequence[float],
+    *,
+    payoff_variance: Any = None,
+) -> float:
+    """``sum_i max_x U_i(x) - U_i(x_i)``: what the players would gain by risk-averse best responding.
+
+    Zero exactly at a risk-averse equilibrium. Each ``max`` is the exact best response of
+    :func:`risk_averse_best_response` (active-set method, or closed form for two actions).
+
+    Args:
+        game: The game.
+        strategies: One mixed strategy per player.
+        risk_aversion: ``lambda``, one for all players or one per player.
+        payoff_variance: Outcome variances, as in :func:`risk_averse_equilibrium`.
+
+    Example:
+        >>> from rewarddesign.games import stag_hunt
+        >>> rae_residual(stag_hunt(), [[0.0, 1.0], [0.0, 1.0]], 0.5)  # hare, hare is an RAE
+        0.0
+    """
+    lam = _check_lambda(risk_aversion, game.n_players)
+    return _residual(game, game.check_strategies(strategies), lam, _check_variance(game, payoff_variance))
+
+
+METHODS = ("auto", "homotopy", "fictitious-play")
+
+
 def risk_averse_equilibrium(
     game: NormalFormGame,
     risk_aversion: float | Sequence[float],
@@ -263,11 +546,27 @@ def risk_averse_equilibrium(
     payoff_variance: Any = None,
     solver: str = "active-set",
     warn: bool = True,
-    method: str = "auto",
+    method: Literal["auto", "homotopy", "fictitious-play"] = "auto",
 ) -> RAEResult:
-    """A risk-averse equilibrium by fictitious play.
+    """A risk-averse equilibrium, by homotopy (two players) or fictitious play.
 
-    Each iteration, every player takes its risk-averse best response to the others' average
+    **Homotopy** (``method="homotopy"``; the default for two players): the path of entropy-smoothed
+    equilibria (logit quantal-response equilibria of the mean-variance game, in which each player
+    plays ``x ∝ exp(beta dU_i/dx)``) is followed from the uniform profile at ``beta = 0`` by
+    pseudo-arclength continuation; as ``beta`` grows, the support of the profile is read off and
+    the RAE on that support is solved by Newton's method on the KKT conditions (the gradient of
+    ``U_i`` equal on the support and the strategy summing to 1), then checked by
+    :func:`rae_residual`. The answer is deterministic and does not depend on a starting point.
+    **Which RAE it returns when there are several**: the one the path from the uniform profile
+    leads to (the logit tracing procedure from the centroid), as solved on the support read off the
+    path and accepted within 0.2 (in every probability) of a point of the path. In the stag hunt it
+    is (hare, hare), the risk-dominant equilibrium, although (stag, stag) and a mixed profile near
+    it are RAE too (against a pure strategy there is no variance, so every strict Nash equilibrium
+    is an RAE). Each path step costs ``O((m + n)^3)``; random 100 x 100 games take a few hundred
+    steps, seconds (``benchmarks/games_solvers.py``).
+
+    **Fictitious play** (``method="fictitious-play"``; the default for three or more players):
+    each iteration, every player takes its risk-averse best response to the others' average
     strategies so far, and the averages move towards it by ``1 / (t + 2)``. The iteration stops
     when the residual (the summed gains of best-responding, in each player's mean-variance
     utility) is below ``tol``; if the budget runs out first, a :class:`ConvergenceWarning` gives the
@@ -284,17 +583,21 @@ def risk_averse_equilibrium(
     Args:
         game: The game (any number of players).
         risk_aversion: ``lambda``, one for all players or one per player, each >= 0.
-        iterations: Fictitious-play budget.
-        tol: Residual at which to stop.
-        initial: Starting strategies; uniform by default.
+        iterations: Fictitious-play budget, or the homotopy's budget of path steps.
+        tol: Residual below which a profile counts as an RAE (``converged``).
+        initial: Starting strategies of fictitious play; uniform by default. The homotopy always
+            starts from the uniform profile and refuses ``initial``.
         payoff_variance: For games whose outcomes are random (an empirical game estimated from
             episodes, as in PSRO): the variance of each player's payoff at each joint action,
             shaped like ``game.payoffs``. It joins the variance the others cause: against their
             mixed strategy, own action ``a`` gains ``E_k[variance[a, k]]`` on the diagonal of
             ``Sigma`` (outcome noise taken as independent between own actions).
         solver: Best-response solver, as in :func:`risk_averse_best_response`.
-        warn: Warn when the budget runs out.
-        method: ``"fictitious-play"``; ``"auto"`` picks it.
+        warn: Warn when the budget runs out (or the homotopy fails).
+        method: ``"homotopy"``, ``"fictitious-play"``, or ``"auto"``: the homotopy for two-player
+            games when no ``initial`` is given, fictitious play otherwise; when the homotopy fails
+            (its residual above ``tol``), ``"auto"`` runs fictitious play too and returns the profile
+            with the smaller residual (``RAEResult.method`` says which).
 
     Example:
         >>> from rewarddesign.games import stag_hunt
@@ -303,22 +606,79 @@ def risk_averse_equilibrium(
         (array([0., 1.]), array([0., 1.]))
     """
     lam = _check_lambda(risk_aversion, game.n_players)
-    if method not in ("auto", "fictitious-play"):
-        raise ValueError(f'method must be "auto" or "fictitious-play", got {method!r}')
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     check_positive_int(iterations, "iterations")
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    _check_solver(solver)
+    variance = _check_variance(game, payoff_variance)
+    if method == "auto":
+        method = "homotopy" if game.n_players == 2 and initial is None else "fictitious-play"
+        fallback = True
+    else:
+        fallback = False
+    if method == "homotopy":
+        if game.n_players != 2:
+            raise ValueError(f'method="homotopy" solves two-player games, got {game.n_players} players')
+        if initial is not None:
+            raise ValueError('initial is a start of fictitious play; method="homotopy" always starts from uniform')
+        result = _homotopy_equilibrium(game, lam, variance, iterations, tol)
+        if result.converged or not fallback:
+            if not result.converged and warn:
+                warnings.warn(
+                    f"the homotopy ended with residual {result.residual:.3g} > tol {tol:g}",
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
+            return result
+        played = _fictitious_play(game, lam, variance, iterations, tol, None, solver)
+        best = played if played.residual < result.residual else result
+        if not best.converged and warn:
+            warnings.warn(
+                f"neither the homotopy (residual {result.residual:.3g}) nor fictitious play ({iterations} iterations, "
+                f"residual {played.residual:.3g}) reached tol {tol:g}",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return best
+    result = _fictitious_play(game, lam, variance, iterations, tol, initial, solver)
+    if not result.converged and warn:
+        warnings.warn(
+            f"fictitious play stopped after {iterations} iterations with residual {result.residual:.3g} > tol {tol:g}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return result
+
+
+def _homotopy_equilibrium(
+    game: NormalFormGame, lam: np.ndarray, variance: NormalFormGame | None, max_steps: int, tol: float
+) -> RAEResult:
+    homotopy = _Homotopy(game, lam, None if variance is None else variance.payoffs)
+    profile, steps, residuals = homotopy.run(max_steps, lambda p: _residual(game, p, lam, variance), tol)
+    strategies = [check_strategy(x, a) for x, a in zip(profile, game.n_actions)]
+    residual = _residual(game, strategies, lam, variance)  # of exactly what is returned
+    if not residuals or residuals[-1] != residual:
+        residuals.append(residual)
+    return RAEResult(
+        strategies, residual, steps, residual < tol, residuals, game.nash_conv(strategies), method="homotopy"
+    )
+
+
+def _fictitious_play(
+    game: NormalFormGame,
+    lam: np.ndarray,
+    variance: NormalFormGame | None,
+    iterations: int,
+    tol: float,
+    initial: Sequence[Any] | None,
+    solver: str,
+) -> RAEResult:
     if initial is None:
         current = [np.full(a, 1.0 / a) for a in game.n_actions]
     else:
         current = game.check_strategies(initial)
-    _check_solver(solver)
-    variance = None
-    if payoff_variance is not None:
-        variance = NormalFormGame(payoff_variance)
-        if variance.payoffs.shape != game.payoffs.shape or np.any(variance.payoffs < 0):
-            raise ValueError(
-                f"payoff_variance must be non-negative and shaped like the payoffs {game.payoffs.shape}, "
-                f"got {variance.payoffs.shape}"
-            )
     responders = [_Responder(game, i, lam[i], solver, variance) for i in range(game.n_players)]
 
     def respond(profile: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
@@ -341,12 +701,5 @@ def risk_averse_equilibrium(
                 break
         previous = responses
         current = [x + (best - x) / (t + 1) for x, best in zip(current, responses)]
-    converged = residual < tol
-    if not converged and warn:
-        warnings.warn(
-            f"fictitious play stopped after {iterations} iterations with residual {residual:.3g} > tol {tol:g}",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
     strategies = [check_strategy(x, a) for x, a in zip(current, game.n_actions)]
-    return RAEResult(strategies, residual, t, converged, residuals, game.nash_conv(strategies))
+    return RAEResult(strategies, residual, t, residual < tol, residuals, game.nash_conv(strategies))
