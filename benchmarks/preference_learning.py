@@ -12,7 +12,8 @@ on CPU cores, so the two devices are timed side by side)::
         benchmarks/preference_learning.py --env HalfCheetah-v5 --seeds 3 --workers 12 --cuda-seeds 1
 
 SAC on each env with four rewards: ``heron`` (a reward model on (obs, act) learned from HERON
-labels: the env's factors ranked as in :data:`ENVS`, sigma 0.1 each; 25-step fragments),
+labels: the env's factors ranked as in :data:`ENVS`, each with its own sign (signs indexed by
+factor, see :func:`heron_gatherer`), sigma 0.1 each; 25-step fragments),
 ``bradley_terry`` (the same loop with synthetic Bradley-Terry labels from the true reward,
 temperature 1, as many comparisons), ``heuristic_sum`` (the factors hand-weighted 1, 0.5, 0.25 by
 rank) and ``ground_truth`` (the env's reward). The score is the true return of the final
