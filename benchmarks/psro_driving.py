@@ -110,6 +110,43 @@ def mann_whitney(better: list[float], worse: list[float]) -> float:
     return float(stats.mannwhitneyu(better, worse, alternative="less").pvalue)
 
 
+def diagnostics(reports: list[dict], labels: list[str]) -> list[str]:
+    """Descriptive notes (no test): the Nash meta-solver's selection in the final meta-game of each
+    seed, and how far the RAE meta-solver's last answer was from an RAE."""
+    from rewarddesign.games import NormalFormGame, nash_equilibria
+
+    notes = []
+    for r in reports:
+        if r["solver"] != "nash":
+            continue
+        state = json.loads((OUT / f"nash_s{r['seed']}" / "state.json").read_text())
+        game = NormalFormGame(np.array(state["payoffs"]))
+        chosen = [np.array(s) for s in state["meta_strategies"].values()]
+        equilibria = nash_equilibria(game, "enumerate")
+        welfare = [float(sum(game.expected_payoffs(e))) for e in equilibria]
+        mine = float(sum(game.expected_payoffs(chosen)))
+        rank = 1 + sum(w > mine + 1e-9 for w in welfare)
+        notes.append(f"s{r['seed']}: {len(equilibria)} equilibria, taken one ranks {rank} by welfare")
+    lines = []
+    if notes:
+        lines += [
+            "Nash selection (descriptive): in the final meta-game of each seed, the number of extreme Nash equilibria "
+            "and the welfare rank (1 = highest summed meta-game payoff) of the one the meta-solver took (the first "
+            "of Gambit's vertex enumeration): " + "; ".join(notes) + ".",
+            "",
+        ]
+    for name in labels[2:]:
+        final = [r["history"][-1]["meta_residual"] for r in reports if r["solver"] == name]
+        if final:
+            above = sum(v >= 1e-4 for v in final)
+            lines += [
+                f"{name} (descriptive): the last meta-game solve by fictitious play ended above its tolerance 1e-4 "
+                f"(not an RAE) in {above} of {len(final)} seeds; largest residual {max(final):.3f}.",
+                "",
+            ]
+    return lines
+
+
 def jobs_for(seeds: int, lambdas: list[float]) -> list[tuple[str, float, int]]:
     """Every (solver, lambda, seed); the headline pair (Nash and the first RAE) first, seed by seed."""
     headline = [(s, lam, seed) for seed in range(seeds) for s, lam in (("nash", 0.0), ("rae", lambdas[0]))]
@@ -202,6 +239,7 @@ def main() -> None:
         if summary[headline]["IQM"][0] > 0:
             ratio = summary["nash"]["IQM"][0] / summary[headline]["IQM"][0]
             lines += [f"Descriptive only: IQM crash rate of nash over {headline}'s: {ratio:.1f}x.", ""]
+    lines += diagnostics(reports, labels)
     if any(missing.values()):
         lines += [
             "Not run (yet): " + "; ".join(f"{k} seeds {v}" for k, v in missing.items() if v) + ".",

@@ -8,10 +8,20 @@ every combination of policies, estimated by rollouts, with standard errors) grow
 and columns; and a meta-solver picks the next meta-strategies from it:
 
 - ``"uniform"``: uniform over each population (fictitious self-play);
-- ``"nash"``: a Nash equilibrium of the meta-game (two agents; the first one Gambit's vertex
-  enumeration returns);
-- ``"rae"``: the risk-averse equilibrium of the meta-game (Slumbers et al., ICML 2023), which
-  trades expected return against its variance over the opponents' policy draw.
+- ``"nash"``: a Nash equilibrium of the meta-game (two agents). **Which one**, when there are
+  several: the first extreme equilibrium in the output of Gambit's vertex enumeration
+  (``nash_equilibria(game, "enumerate")``, Mangasarian's method: the vertices of the two
+  best-response polytopes are enumerated and the complementary pairs reported in that order) for
+  meta-games of up to 12 policies per agent, else the end of the first Lemke-Howson path. The
+  order follows the payoffs and the policy indices, not welfare, payoff or risk dominance: it is
+  an arbitrary but deterministic selection. (In the intersection benchmark's final meta-games,
+  3 to 8 extreme equilibria, the one taken was the best by welfare in 3 of 10 seeds.)
+- ``"rae"``: a risk-averse equilibrium of the meta-game (Slumbers et al., ICML 2023), which
+  trades expected return against its variance over the opponents' policy draw, computed by
+  :func:`~rewarddesign.games.risk_averse_equilibrium` with ``method=rae_method`` (by default the
+  homotopy for two agents, whose selection that function documents; ``"fictitious-play"``
+  reproduces the runs made before it existed). The residual of each solve is kept in
+  ``history`` (``meta_residual``).
 
 Runs are resumable: with ``out_dir``, the populations (SB3 zip files) and the meta-game are saved
 after every iteration, and a new :class:`PSRO` on the same directory continues from there.
