@@ -501,9 +501,8 @@ def _check_variance(game: NormalFormGame, payoff_variance: Any) -> NormalFormGam
 
 
 def _residual(game: NormalFormGame, strategies: list[np.ndarray], lam: np.ndarray, variance: Any) -> float:
-    return float(
-        sum(_Responder(game, i, lam[i], "active-set", variance).respond(strategies)[1] for i in range(game.n_players))
-    )
+    gains = [_Responder(game, i, lam[i], "active-set", variance).respond(strategies)[1] for i in range(game.n_players)]
+    return max(float(sum(gains)), 0.0)  # a pure best response's gain can round to -1e-16
 
 
 def rae_residual(
@@ -656,7 +655,8 @@ def _homotopy_equilibrium(
     game: NormalFormGame, lam: np.ndarray, variance: NormalFormGame | None, max_steps: int, tol: float
 ) -> RAEResult:
     homotopy = _Homotopy(game, lam, None if variance is None else variance.payoffs)
-    profile, steps, residuals = homotopy.run(max_steps, lambda p: _residual(game, p, lam, variance), tol)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overshooting predictor step is rejected, not used
+        profile, steps, residuals = homotopy.run(max_steps, lambda p: _residual(game, p, lam, variance), tol)
     strategies = [check_strategy(x, a) for x, a in zip(profile, game.n_actions)]
     residual = _residual(game, strategies, lam, variance)  # of exactly what is returned
     if not residuals or residuals[-1] != residual:
