@@ -131,7 +131,7 @@ class FactorEnv(gym.Env):
 
 
 def test_learned_reward_wrappers_agree_and_keep_the_true_reward(rng):
-    model = RewardModel(n_factors=2, device="cpu")
+    model = RewardModel(n_factors=2, device="cpu", seed=0)
     env = LearnedReward(FactorEnv(), model, mode="add")
     env.reset(seed=0)
     _, reward, _, _, info = env.step(1)
@@ -147,7 +147,8 @@ def test_learned_reward_wrappers_agree_and_keep_the_true_reward(rng):
         _, rewards, _, infos = venv.step(actions)
         for k, single in enumerate(singles):
             _, r, terminated, truncated, _ = single.step(int(actions[k]))
-            assert rewards[k] == pytest.approx(r, rel=1e-6) and infos[k]["true_reward"] == float(actions[k])
+            # the model runs in float32 and a batch of two may round otherwise than one step: float32 tolerance
+            assert rewards[k] == pytest.approx(r, rel=1e-5, abs=1e-6) and infos[k]["true_reward"] == float(actions[k])
             if terminated or truncated:
                 single.reset()
     obs_model = RewardModel(*SPACES, device="cpu")
