@@ -15,7 +15,7 @@ and columns; and a meta-solver picks the next meta-strategies from it:
   meta-games of up to 12 policies per agent, else the end of the first Lemke-Howson path. The
   order follows the payoffs and the policy indices, not welfare, payoff or risk dominance: it is
   an arbitrary but deterministic selection. (In the intersection benchmark's final meta-games,
-  3 to 8 extreme equilibria, the one taken was the best by welfare in 3 of 10 seeds.)
+  3 to 8 extreme equilibria, the one taken was the best by welfare in 5 of 20 seeds.)
 - ``"rae"``: a risk-averse equilibrium of the meta-game (Slumbers et al., ICML 2023), which
   trades expected return against its variance over the opponents' policy draw, computed by
   :func:`~rewarddesign.games.risk_averse_equilibrium` with ``method=rae_method`` (by default the
