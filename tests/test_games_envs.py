@@ -97,9 +97,12 @@ def test_psro_rae_on_the_stag_hunt_hunts_hare(tmp_path):
 
 def test_psro_nash_on_the_prisoners_dilemma_defects_and_resumes(tmp_path):
     make = lambda: MatrixGameEnv(prisoners_dilemma())  # noqa: E731
-    first = PSRO(make, "nash", seed=0, out_dir=tmp_path, **FAST).run(1)
-    assert (tmp_path / "state.json").exists() and first.iteration == 1
-    resumed = PSRO(make, "nash", seed=0, out_dir=tmp_path, **FAST)
+    first = PSRO(make, "nash", seed=0, out_dir=tmp_path / "run", **FAST).run(1)
+    assert (tmp_path / "run" / "state.json").exists() and first.iteration == 1
+    # a moved (or copied) run loads its own policy files: they are named relative to the run
+    (tmp_path / "run").rename(tmp_path / "moved")
+    assert str(tmp_path) not in (tmp_path / "moved" / "state.json").read_text()
+    resumed = PSRO(make, "nash", seed=0, out_dir=tmp_path / "moved", **FAST)
     assert resumed.iteration == 1 and [len(p) for p in resumed.populations.values()] == [2, 2]
     np.testing.assert_allclose(resumed.payoffs, first.payoffs)
     resumed.run(2)

@@ -362,7 +362,7 @@ class PSRO:
             "agents": self.agents,
             "meta_solver": self.meta_solver,
             "iteration": self.iteration,
-            "populations": {a: [p.spec for p in self.populations[a]] for a in self.agents},
+            "populations": {a: [self._portable(p.spec) for p in self.populations[a]] for a in self.agents},
             "payoffs": self.payoffs.tolist(),
             "stderr": self.stderr.tolist(),
             "meta_strategies": {a: s.tolist() for a, s in self.meta_strategies.items()},
@@ -371,6 +371,17 @@ class PSRO:
         tmp = self.out_dir / "state.json.tmp"
         tmp.write_text(json.dumps(state))
         tmp.replace(self.out_dir / "state.json")
+
+    def _portable(self, spec: str) -> str:
+        """``spec`` with a policy file inside the run directory named relative to it (a copied run loads its own)."""
+        assert self.out_dir is not None
+        if not spec.startswith("sb3:"):
+            return spec
+        path = Path(spec.split(":", 1)[1])
+        try:
+            return "sb3:" + path.resolve().relative_to(self.out_dir.resolve()).as_posix()
+        except ValueError:
+            return spec
 
     def _load(self) -> None:
         from stable_baselines3 import PPO
@@ -385,7 +396,7 @@ class PSRO:
                 if spec == "random":
                     population.append(RandomPolicy(self._spaces[agent], self.seed + i))
                 else:
-                    path = spec.split(":", 1)[1]
+                    path = str(self.out_dir / spec.split(":", 1)[1])  # relative to the run; absolute ones stay
                     population.append(SB3Policy(PPO.load(path, device="cpu"), path))
             self.populations[agent] = population
         self.payoffs, self.stderr = np.array(state["payoffs"]), np.array(state["stderr"])
