@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.utils import get_device
 
+from rewarddesign._seeding import seeded_torch
 from rewarddesign.bilevel.blend import BlendedReward
 from rewarddesign.bilevel.hypergradient import implicit_hypergradient
 from rewarddesign.bilevel.learners import (
@@ -208,8 +209,7 @@ class BehaviorAlignment:
         sample = np.asarray(probe.observation_space.sample(), dtype=np.float32).reshape(1, -1)
         n_features = np.asarray(self.features(sample)).shape[-1]
         # initial weights, then the actions, drawn from this seed on a fork of torch's CPU generator
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+        with seeded_torch(self.seed):
             self.policy = PolicyNet(sample.shape[1], int(probe.action_space.n), policy_hidden).to(self.device)
             self.blend = BlendedReward(n_features, len(self.aux_rewards), gamma, blend_hidden, aux_init)
             self.blend = self.blend.to(self.device)

@@ -18,9 +18,8 @@ training a reward model does not change what the rest of the process draws.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -32,6 +31,7 @@ from stable_baselines3.common.utils import get_device
 from torch import nn
 from torch.nn import functional as F
 
+from rewarddesign._seeding import seeded_torch
 from rewarddesign.preferences.data import Fragments, PreferenceDataset
 from rewarddesign.rewards import MLPRewardNet
 
@@ -46,21 +46,6 @@ __all__ = [
 
 AGGREGATES = ("mean", "wco", "uwo", "uwo-std")
 Aggregate = Literal["mean", "wco", "uwo", "uwo-std"]
-
-
-@contextlib.contextmanager
-def _seeded_init(seed: int | None) -> Iterator[None]:
-    """Draw initial weights on the CPU from ``seed`` without touching the caller's torch generator.
-
-    Inside, torch's CPU generator is a fork seeded with ``seed``; on exit the caller's state is back
-    as it was. ``None`` draws from the caller's generator as it stands (torch's own default).
-    """
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        yield
 
 
 def bradley_terry_loss(returns_first: torch.Tensor, returns_second: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -96,7 +81,7 @@ class RewardModel(nn.Module):
         if (observation_space is None) == (n_factors is None) or (observation_space is None) != (action_space is None):
             raise ValueError("give either observation_space and action_space, or n_factors")
         self.n_factors = n_factors
-        with _seeded_init(seed):  # built on the CPU, so the CPU generator draws every weight
+        with seeded_torch(seed):  # built on the CPU, so the CPU generator draws every weight
             if n_factors is not None:
                 self.net: nn.Module = nn.Sequential(*create_mlp(int(n_factors), 1, list(hidden_sizes), nn.ReLU))
             else:
@@ -304,7 +289,7 @@ class RewardEnsemble(nn.Module):
             member = copy.deepcopy(model)
             device = member.device
             member.to("cpu")  # redraw on the CPU generator, whatever the device
-            with _seeded_init(seed + k):
+            with seeded_torch(seed + k):
                 for layer in member.modules():
                     if isinstance(layer, nn.Linear):
                         layer.reset_parameters()
