@@ -91,8 +91,9 @@ def heron_gatherer(env_id: str) -> Any:
 
 def run(env_id: str, method: str, seed: int, device: str, timesteps: int) -> dict:
     import torch
-    from rewarddesign.envs.reward_factors import REWARD_FACTORS, FactorWeightedReward
+    from rewarddesign.envs.reward_factors import REWARD_FACTORS, with_reward_factors
 
+    from rewarddesign.factors import FactorWeightedReward
     from rewarddesign.preferences import PreferenceLearning, SyntheticGatherer
     from rewarddesign.train import evaluate, train
 
@@ -120,7 +121,11 @@ def run(env_id: str, method: str, seed: int, device: str, timesteps: int) -> dic
     else:
         weights = np.zeros(len(signs))
         weights[list(config.ranking)] = 0.5 ** np.arange(len(signs))  # 1, 0.5, 0.25 by rank
-        wrappers = [lambda env: FactorWeightedReward(env, weights.tolist())] if method == "heuristic_sum" else []
+        wrappers = (
+            [lambda env: FactorWeightedReward(with_reward_factors(env), weights.tolist())]
+            if method == "heuristic_sum"
+            else []
+        )
         model = train(
             env_id, "sac", timesteps, seed=seed, device=device, wrappers=wrappers, algo_kwargs=config.sac_kwargs
         ).model

@@ -1,8 +1,11 @@
-"""Reward factors: the terms a task's reward is made of, as a vector in ``info["reward_factors"]``.
+"""The reward factors of the project's tasks: the terms each task's reward is made of.
 
 Preference learning from hierarchical comparisons (HERON) asks a designer only to rank these
-factors by importance; the hand-weighted sum and the env's own reward serve as baselines.
-:func:`with_reward_factors` wraps an env by its id:
+factors by importance; the hand-weighted sum (:class:`rewarddesign.factors.FactorWeightedReward`)
+and the env's own reward serve as baselines. :func:`with_reward_factors` wraps an env in
+:class:`rewarddesign.factors.RewardFactors` with the :class:`~rewarddesign.factors.FactorSpec`
+of its id, so the env publishes its factors in ``info["reward_factors"]`` and methods read the
+spec with :func:`rewarddesign.factors.factor_spec`:
 
 | env | factors | better when | env reward |
 |---|---|---|---|
@@ -14,10 +17,13 @@ factors by importance; the hand-weighted sum and the env's own reward serve as b
 
 Example:
     >>> import gymnasium as gym
+    >>> from rewarddesign.factors import factor_spec
     >>> env = with_reward_factors(gym.make("Pendulum-v1"))
     >>> _ = env.reset(seed=0)
     >>> _, reward, *_, info = env.step(np.array([1.0], dtype=np.float32))
     >>> f = info["reward_factors"]
+    >>> factor_spec(env).names
+    ('angle^2', 'velocity^2', 'torque^2')
     >>> bool(np.isclose(reward, -(f[0] + 0.1 * f[1] + 0.001 * f[2])))
     True
 """
@@ -25,31 +31,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from rewarddesign.rewards import TransitionRewardWrapper
+from rewarddesign.factors import FactorSpec, RewardFactors
 
-__all__ = ["FactorSpec", "REWARD_FACTORS", "RewardFactors", "with_reward_factors", "FactorWeightedReward"]
-
-
-@dataclass(frozen=True)
-class FactorSpec:
-    """How to read an env's reward factors.
-
-    Attributes:
-        names: One name per factor.
-        signs: +1 where more is better, -1 where less is.
-        compute: ``(env, obs, action, next_obs, reward, terminated, info) -> [K]``, ``obs`` being
-            the observation the action was taken in.
-    """
-
-    names: tuple[str, ...]
-    signs: tuple[float, ...]
-    compute: Callable[..., np.ndarray]
+__all__ = ["REWARD_FACTORS", "with_reward_factors"]
 
 
 def _pendulum(env: gym.Env, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool, info: dict):
@@ -88,59 +77,13 @@ REWARD_FACTORS: dict[str, FactorSpec] = {
 }
 
 
-class RewardFactors(TransitionRewardWrapper, gym.utils.RecordConstructorArgs):
-    """Adds ``info["reward_factors"]`` (a float vector ``[K]``) to every step.
-
-    Args:
-        env: The env.
-        spec: Its :class:`FactorSpec`.
-    """
-
-    def __init__(self, env: gym.Env, spec: FactorSpec) -> None:
-        gym.utils.RecordConstructorArgs.__init__(self, spec=spec)
-        super().__init__(env)
-        self.factor_spec = spec
-
-    def transition_reward(self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool, info: dict):
-        factors = self.factor_spec.compute(self.env, obs, action, next_obs, reward, terminated, info)
-        return reward, dict(info, reward_factors=np.asarray(factors, dtype=np.float64))
-
-
 def with_reward_factors(env: gym.Env) -> RewardFactors:
-    """``env`` with its reward factors in ``info``, looked up by its id in :data:`REWARD_FACTORS`."""
+    """``env`` publishing its reward factors, the :class:`FactorSpec` looked up by its id in :data:`REWARD_FACTORS`.
+
+    Raises:
+        ValueError: When no factors are known for the env's id.
+    """
     env_id = env.spec.id if env.spec is not None else None
     if env_id not in REWARD_FACTORS:
         raise ValueError(f"no reward factors known for {env_id!r}; known: {', '.join(REWARD_FACTORS)}")
     return RewardFactors(env, REWARD_FACTORS[env_id])
-
-
-class FactorWeightedReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """A hand-weighted sum of the reward factors as the reward: ``sum_k w_k s_k f_k`` (``s_k`` the factor's sign).
-
-    The env's reward stays in ``info["true_reward"]``. The env is wrapped with its factors if it
-    is not already.
-
-    Args:
-        env: The env (its id must be in :data:`REWARD_FACTORS`).
-        weights: One non-negative weight per factor.
-    """
-
-    def __init__(self, env: gym.Env, weights: Any) -> None:
-        gym.utils.RecordConstructorArgs.__init__(self, weights=weights)
-        if not isinstance(env, RewardFactors):
-            env = with_reward_factors(env)
-        super().__init__(env)
-        spec = env.factor_spec
-        self.weights = np.asarray(weights, dtype=np.float64).reshape(-1)
-        if (
-            self.weights.shape != (len(spec.names),)
-            or np.any(self.weights < 0)
-            or not np.all(np.isfinite(self.weights))
-        ):
-            raise ValueError(f"weights must be {len(spec.names)} finite values >= 0 ({spec.names}), got {weights!r}")
-        self._signed = self.weights * np.asarray(spec.signs)
-
-    def step(self, action: Any):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        designed = float(self._signed @ info["reward_factors"])
-        return obs, designed, terminated, truncated, dict(info, true_reward=float(reward))

@@ -10,6 +10,7 @@ MODULES = [
     "rewarddesign.mdp._solve",
     "rewarddesign.mdp._gym",
     "rewarddesign.rewards",
+    "rewarddesign.factors",
     "rewarddesign.shaping.potentials",
     "rewarddesign.shaping.wrappers",
     "rewarddesign.shaping.vector",

@@ -247,19 +247,21 @@ def test_the_seed_alone_fixes_the_reward_models_initial_weights():
 
 
 def test_weighted_factor_reward_and_fragments_from_rollouts(rng):
-    from rewarddesign.envs.reward_factors import FactorWeightedReward
+    from rewarddesign.envs.reward_factors import with_reward_factors
 
+    from rewarddesign.factors import FactorWeightedReward
     from rewarddesign.preferences.learning import rollout_fragments
 
-    env = FactorWeightedReward(gym.make("Pendulum-v1"), [1.0, 0.5, 0.25])
+    env = FactorWeightedReward(with_reward_factors(gym.make("Pendulum-v1")), [1.0, 0.5, 0.25])
     env.reset(seed=0)
     _, reward, *_, info = env.step(np.array([2.0], dtype=np.float32))
     f = info["reward_factors"]
-    assert reward == pytest.approx(-(f[0] + 0.5 * f[1] + 0.25 * f[2]))
-    assert info["true_reward"] == pytest.approx(-(f[0] + 0.1 * f[1] + 0.001 * f[2]))
+    assert reward == pytest.approx(-(f[0] + 0.5 * f[1] + 0.25 * f[2])) and info["factor_reward"] == reward
+    assert info["original_reward"] == pytest.approx(-(f[0] + 0.1 * f[1] + 0.001 * f[2]))
     with pytest.raises(ValueError, match="weights"):
-        FactorWeightedReward(gym.make("Pendulum-v1"), [1.0, -1.0, 0.0])
-    from rewarddesign.envs.reward_factors import with_reward_factors
+        FactorWeightedReward(with_reward_factors(gym.make("Pendulum-v1")), [1.0, -1.0, 0.0])
+    with pytest.raises(ValueError, match="publishes none"):
+        FactorWeightedReward(gym.make("Pendulum-v1"), [1.0, 0.5, 0.25])
 
     fragments, returns = rollout_fragments(with_reward_factors(gym.make("Pendulum-v1")), None, 2, 25, rng)
     assert len(fragments) == 2 * (200 // 25) and fragments.factors.shape == (16, 25, 3)

@@ -1,0 +1,145 @@
+"""Reward factors: the terms an env's reward is made of, published by the env and read by methods.
+
+An env publishes its factors by being wrapped in :class:`RewardFactors`, which computes a float
+vector ``[K]`` for every step and puts it in ``info["reward_factors"]``; its :class:`FactorSpec`
+(names, signs, computation) is the wrapper's ``factor_spec`` attribute, and :func:`factor_spec`
+reads it from any env stack (``None`` when the env publishes none). Methods that use factors
+(HERON's hierarchical labels, factor reward models, :class:`FactorWeightedReward`) take the env
+they are given and read :func:`factor_spec`; they never look an env up by its id. The factor
+definitions of the project's tasks (Pendulum, MountainCarContinuous, MuJoCo locomotion) live
+with the tasks, in :mod:`rewarddesign.envs.reward_factors`.
+
+Example:
+    >>> import gymnasium as gym
+    >>> spec = FactorSpec(("position^2",), (-1.0,), lambda env, obs, act, next_obs, r, term, info: next_obs[:1] ** 2)
+    >>> env = RewardFactors(gym.make("MountainCarContinuous-v0"), spec)
+    >>> factor_spec(env).names
+    ('position^2',)
+    >>> _ = env.reset(seed=0)
+    >>> _, _, _, _, info = env.step(np.zeros(1, dtype=np.float32))
+    >>> info["reward_factors"].shape
+    (1,)
+    >>> factor_spec(gym.make("MountainCarContinuous-v0")) is None
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from rewarddesign.rewards import TransitionRewardWrapper
+
+__all__ = ["FactorSpec", "RewardFactors", "factor_spec", "require_factor_spec", "FactorWeightedReward"]
+
+#: ``(env, obs, action, next_obs, reward, terminated, info) -> [K]``, ``obs`` the observation the action was taken in.
+FactorFunction = Callable[[gym.Env, Any, Any, Any, float, bool, dict[str, Any]], ArrayLike]
+
+
+@dataclass(frozen=True)
+class FactorSpec:
+    """How to read an env's reward factors.
+
+    Attributes:
+        names: One name per factor.
+        signs: +1 where more of the factor is better, -1 where less is (indexed by factor).
+        compute: ``(env, obs, action, next_obs, reward, terminated, info) -> [K]``, ``obs`` being
+            the observation the action was taken in.
+    """
+
+    names: tuple[str, ...]
+    signs: tuple[float, ...]
+    compute: FactorFunction
+
+    def __post_init__(self) -> None:
+        if len(self.names) == 0:
+            raise ValueError("names must name at least one factor, got ()")
+        if len(self.signs) != len(self.names) or any(s not in (-1.0, 1.0) for s in self.signs):
+            raise ValueError(f"signs must be +1 or -1, one per factor of {self.names}, got {self.signs!r}")
+        if not callable(self.compute):
+            raise TypeError(f"compute must be callable, got {type(self.compute).__name__}")
+
+
+class RewardFactors(TransitionRewardWrapper, gym.utils.RecordConstructorArgs):
+    """Publishes an env's reward factors: ``info["reward_factors"]`` (float ``[K]``) at every step.
+
+    The reward passes unchanged; the spec is the ``factor_spec`` attribute (read it with
+    :func:`factor_spec`).
+
+    Args:
+        env: The env.
+        spec: Its :class:`FactorSpec`.
+    """
+
+    def __init__(self, env: gym.Env, spec: FactorSpec) -> None:
+        if not isinstance(spec, FactorSpec):
+            raise TypeError(f"spec must be a FactorSpec, got {type(spec).__name__}")
+        gym.utils.RecordConstructorArgs.__init__(self, spec=spec)
+        super().__init__(env)
+        self.factor_spec = spec
+
+    def transition_reward(
+        self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool, info: dict[str, Any]
+    ) -> tuple[float, dict[str, Any]]:
+        factors = self.factor_spec.compute(self.env, obs, action, next_obs, reward, terminated, info)
+        return reward, dict(info, reward_factors=np.asarray(factors, dtype=np.float64))
+
+
+def factor_spec(env: gym.Env) -> FactorSpec | None:
+    """The :class:`FactorSpec` ``env`` publishes (through a :class:`RewardFactors` in its stack), or None."""
+    try:
+        spec = env.get_wrapper_attr("factor_spec")
+    except AttributeError:
+        return None
+    return spec if isinstance(spec, FactorSpec) else None
+
+
+def require_factor_spec(env: gym.Env, what: str = "this method") -> FactorSpec:
+    """:func:`factor_spec` of ``env``, or a ValueError saying that ``what`` needs the env to publish its factors."""
+    spec = factor_spec(env)
+    if spec is None:
+        env_id = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+        raise ValueError(
+            f"{what} needs reward factors, and env {env_id!r} publishes none: wrap it in "
+            "rewarddesign.factors.RewardFactors (for the project's tasks: rewarddesign.envs.with_reward_factors(env))"
+        )
+    return spec
+
+
+class FactorWeightedReward(TransitionRewardWrapper, gym.utils.RecordConstructorArgs):
+    """A hand-weighted sum of the env's reward factors as the reward: ``sum_k w_k s_k f_k`` (``s_k`` the factor's sign).
+
+    The env must publish its factors (:func:`factor_spec`). ``info["original_reward"]`` keeps the
+    env's reward and ``info["factor_reward"]`` the weighted sum.
+
+    Args:
+        env: An env that publishes its reward factors.
+        weights: One finite, non-negative weight per factor.
+
+    Raises:
+        ValueError: When the env publishes no factors or ``weights`` do not fit them.
+    """
+
+    def __init__(self, env: gym.Env, weights: ArrayLike) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, weights=weights)
+        spec = require_factor_spec(env, "FactorWeightedReward")
+        super().__init__(env)
+        self.weights: NDArray[np.float64] = np.asarray(weights, dtype=np.float64).reshape(-1)
+        if (
+            self.weights.shape != (len(spec.names),)
+            or np.any(self.weights < 0)
+            or not np.all(np.isfinite(self.weights))
+        ):
+            raise ValueError(f"weights must be {len(spec.names)} finite values >= 0 ({spec.names}), got {weights!r}")
+        self._signed = self.weights * np.asarray(spec.signs)
+
+    def transition_reward(
+        self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool, info: dict[str, Any]
+    ) -> tuple[float, dict[str, Any]]:
+        designed = float(self._signed @ info["reward_factors"])
+        return designed, dict(info, original_reward=float(reward), factor_reward=designed)
