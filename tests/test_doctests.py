@@ -9,7 +9,7 @@ MODULES = [
     "rewarddesign.mdp._tabular",
     "rewarddesign.mdp._solve",
     "rewarddesign.mdp._gym",
-    "rewarddesign.rewards",
+    "rewarddesign.rewards.functions",
     "rewarddesign.factors",
     "rewarddesign.shaping.potentials",
     "rewarddesign.shaping.wrappers",
