@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml Makefile
 lint: setup
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/pyright
 
 # One test process per core (pytest-xdist; tests marked with one xdist_group share a process); each
 # process runs torch on one thread (tests/conftest.py).
