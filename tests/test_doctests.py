@@ -10,6 +10,7 @@ MODULES = [
     "rewarddesign.mdp._solve",
     "rewarddesign.mdp._gym",
     "rewarddesign.rewards.functions",
+    "rewarddesign.rewards.wrappers",
     "rewarddesign.factors",
     "rewarddesign.shaping.potentials",
     "rewarddesign.shaping.wrappers",

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from rewarddesign.mdp import TabularMDP, as_policy_matrix
+from rewarddesign.rewards.wrappers import potential_difference
 
 __all__ = ["shaped_reward", "look_ahead_reward"]
 
@@ -33,8 +34,8 @@ def shaped_reward(mdp: TabularMDP, reward: Any, potential: Any) -> np.ndarray:
         non-terminal state, so its optimal policies are those of ``reward``.
     """
     phi = _values(potential, (mdp.n_states,), "potential")
-    next_phi = np.where(mdp.terminal, 0.0, phi)
-    return mdp.reward_array(reward) + mdp.gamma * next_phi[None, None, :] - phi[:, None, None]
+    shaping = potential_difference(phi[:, None, None], phi[None, None, :], mdp.terminal[None, None, :], mdp.gamma)
+    return mdp.reward_array(reward) + shaping
 
 
 def look_ahead_reward(mdp: TabularMDP, reward: Any, potential: Any, policy: Any) -> np.ndarray:
@@ -51,5 +52,6 @@ def look_ahead_reward(mdp: TabularMDP, reward: Any, potential: Any, policy: Any)
     """
     phi = _values(potential, (mdp.n_states, mdp.n_actions), "potential")
     pi = as_policy_matrix(policy, mdp.n_states, mdp.n_actions)
-    next_phi = np.where(mdp.terminal, 0.0, (pi * phi).sum(axis=1))
-    return mdp.reward_array(reward) + mdp.gamma * next_phi[None, None, :] - phi[:, :, None]
+    next_phi = (pi * phi).sum(axis=1)  # E_{a' ~ pi} phi(s', a')
+    advice = potential_difference(phi[:, :, None], next_phi[None, None, :], mdp.terminal[None, None, :], mdp.gamma)
+    return mdp.reward_array(reward) + advice

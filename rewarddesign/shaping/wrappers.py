@@ -22,24 +22,184 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign._validation import check_gamma
-from rewarddesign.shaping.potentials import ActionPotential, Potential, as_action_potential, as_potential
+from rewarddesign.rewards.wrappers import DesignedReward, RewardTerm, potential_difference
+from rewarddesign.shaping.potentials import ActionPotential, Potential, as_action_potential, as_potential, unbatch
 
-__all__ = ["PotentialShaping", "LookAheadAdvice", "advised_action"]
+__all__ = ["PotentialShapingTerm", "LookAheadAdviceTerm", "PotentialShaping", "LookAheadAdvice", "advised_action"]
 
 
-class PotentialShaping(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """Adds ``gamma * (0 if terminated else phi(s', t+1)) - phi(s, t)`` to the env's reward.
+class PotentialShapingTerm(RewardTerm):
+    """The reward term of potential-based shaping: ``gamma * (0 if terminated else phi(s', t+1)) - phi(s, t)``.
 
     Works with static potentials ``phi(s)`` and dynamic ones ``phi(s, t)`` alike (``t`` counts steps
-    since reset). ``info["original_reward"]`` holds the env's reward and ``info["shaping_reward"]``
-    the added term, so a ``Monitor`` placed inside this wrapper records the true return.
+    since the episode's reset). Its values go to ``info["shaping_reward"]`` and are added to the
+    env's reward (mode ``"add"``). Drive it with :class:`PotentialShaping`,
+    :class:`~rewarddesign.shaping.vector.VectorPotentialShaping` or
+    :class:`~rewarddesign.shaping.vector.VecPotentialShaping`.
+
+    Args:
+        potential: A :class:`~rewarddesign.shaping.potentials.Potential` or anything
+            :func:`~rewarddesign.shaping.potentials.as_potential` accepts.
+        gamma: The learner's discount, in [0, 1]. Use the same gamma as the algorithm, else the
+            invariance guarantee is lost.
+
+    Raises:
+        TypeError: The potential is of no accepted kind.
+        ValueError: ``gamma`` lies outside [0, 1].
+    """
+
+    info_key = "shaping_reward"
+
+    def __init__(self, potential: Any, gamma: float = 0.99) -> None:
+        super().__init__(mode="add")
+        self.gamma = check_gamma(gamma, allow_zero=True)
+        self.potential: Potential = as_potential(potential)
+        self._phi = self.potential.scalar_function()
+        self._last_phi = np.zeros(0)
+        self._t = np.zeros(0, dtype=np.int64)
+        self._last_phi_one = 0.0
+        self._t_one = 0
+
+    def bind(self, observation_space: gym.Space, action_space: gym.Space, num_envs: int) -> None:
+        self.potential.check_space(observation_space)
+        self.num_envs = num_envs
+        self._last_phi = np.zeros(num_envs)
+        self._t = np.zeros(num_envs, dtype=np.int64)
+
+    def reset(self, obs: Any, infos: Sequence[Mapping[str, Any]], mask: NDArray[np.bool_]) -> None:
+        phi = self.potential.batch(obs, np.zeros(self.num_envs, dtype=np.int64))
+        self._last_phi = np.where(mask, phi, self._last_phi)
+        self._t[mask] = 0
+
+    def step(
+        self,
+        obs: Any,
+        act: Any,
+        next_obs: Any,
+        reward: NDArray[np.float64],
+        terminated: NDArray[np.bool_],
+        truncated: NDArray[np.bool_],
+        infos: Sequence[Mapping[str, Any]],
+    ) -> NDArray[np.float64]:
+        self._t = self._t + 1
+        next_phi = self.potential.batch(next_obs, self._t)
+        values = potential_difference(self._last_phi, next_phi, terminated, self.gamma)
+        self._last_phi = next_phi
+        return values
+
+    # one env: scalar potential calls, no arrays (the per-step cost of the Gymnasium form)
+    def reset_one(self, obs: Any, info: Mapping[str, Any]) -> None:
+        self._t_one = 0
+        self._last_phi_one = self._phi(obs, 0)
+
+    def step_one(
+        self,
+        obs: Any,
+        act: Any,
+        next_obs: Any,
+        reward: float,
+        terminated: bool,
+        truncated: bool,
+        info: Mapping[str, Any],
+    ) -> float:
+        t = self._t_one = self._t_one + 1
+        next_phi = 0.0 if terminated else self._phi(next_obs, t)
+        value = potential_difference(self._last_phi_one, next_phi, bool(terminated), self.gamma)
+        self._last_phi_one = next_phi
+        return value
+
+
+class LookAheadAdviceTerm(RewardTerm):
+    """The reward term of look-ahead advice: ``gamma * phi(s', a') - phi(s, a)`` with an action potential.
+
+    ``a' ~ policy(s')`` is drawn from the agent's own policy, one observation at a time; at
+    termination ``phi(s', .)`` counts as 0, at truncation it stays. Its values go to
+    ``info["shaping_reward"]`` and are added to the env's reward (mode ``"add"``).
+
+    Args:
+        potential: An :class:`~rewarddesign.shaping.potentials.ActionPotential`, an array
+            ``[S, A]`` or a callable ``fn(obs, action)``.
+        gamma: The learner's discount, in [0, 1].
+        policy: ``policy(obs) -> action`` for one observation, the agent's (sampling) policy; it can
+            be set later with :meth:`set_policy`.
+    """
+
+    info_key = "shaping_reward"
+
+    def __init__(self, potential: Any, gamma: float = 0.99, policy: Callable[[Any], Any] | None = None) -> None:
+        super().__init__(mode="add")
+        self.gamma = check_gamma(gamma, allow_zero=True)
+        self.potential: ActionPotential = as_action_potential(potential)
+        self.policy = policy
+
+    def bind(self, observation_space: gym.Space, action_space: gym.Space, num_envs: int) -> None:
+        self.potential.check_spaces(observation_space, action_space)
+        self.num_envs = num_envs
+
+    def set_policy(self, policy: Callable[[Any], Any]) -> None:
+        """Set the policy that draws the look-ahead action ``a'``."""
+        if not callable(policy):
+            raise TypeError(f"policy must be callable, got {type(policy).__name__}")
+        self.policy = policy
+
+    def step_one(
+        self,
+        obs: Any,
+        act: Any,
+        next_obs: Any,
+        reward: float,
+        terminated: bool,
+        truncated: bool,
+        info: Mapping[str, Any],
+    ) -> float:
+        if self.policy is None:
+            raise RuntimeError("look-ahead advice needs the agent's policy: pass policy= or call set_policy() first")
+        next_phi = 0.0 if terminated else self.potential(next_obs, self.policy(next_obs))
+        return potential_difference(self.potential(obs, act), next_phi, bool(terminated), self.gamma)
+
+    def step(
+        self,
+        obs: Any,
+        act: Any,
+        next_obs: Any,
+        reward: NDArray[np.float64],
+        terminated: NDArray[np.bool_],
+        truncated: NDArray[np.bool_],
+        infos: Sequence[Mapping[str, Any]],
+    ) -> NDArray[np.float64]:
+        size = len(reward)
+        return np.array(
+            [
+                self.step_one(o, a, n, r, bool(d), bool(c), i)
+                for o, a, n, r, d, c, i in zip(
+                    unbatch(obs, size),
+                    unbatch(act, size),
+                    unbatch(next_obs, size),
+                    reward,
+                    terminated,
+                    truncated,
+                    infos,
+                )
+            ],
+            dtype=np.float64,
+        )
+
+
+class PotentialShaping(DesignedReward):
+    """Adds ``gamma * (0 if terminated else phi(s', t+1)) - phi(s, t)`` to the env's reward.
+
+    The Gymnasium form of :class:`PotentialShapingTerm`. Works with static potentials ``phi(s)``
+    and dynamic ones ``phi(s, t)`` alike (``t`` counts steps since reset).
+    ``info["original_reward"]`` holds the env's reward and ``info["shaping_reward"]`` the added
+    term, so a ``Monitor`` placed inside this wrapper records the true return.
 
     Args:
         env: The env to shape.
@@ -55,32 +215,21 @@ class PotentialShaping(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def __init__(self, env: gym.Env, potential: Any, gamma: float = 0.99) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, potential=potential, gamma=gamma)
-        gym.Wrapper.__init__(self, env)
-        self.gamma = check_gamma(gamma, allow_zero=True)
-        self.potential: Potential = as_potential(potential)
-        self.potential.check_space(env.observation_space)
-        self._phi = self.potential.scalar_function()
-        self._last_phi = 0.0
-        self._t = 0
+        self.term: PotentialShapingTerm
+        super().__init__(env, PotentialShapingTerm(potential, gamma))
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-        obs, info = self.env.reset(seed=seed, options=options)
-        self._t = 0
-        self._last_phi = self._phi(obs, 0)
-        return obs, info
+    @property
+    def gamma(self) -> float:
+        """The discount of the shaping term."""
+        return self.term.gamma
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        t = self._t = self._t + 1
-        next_phi = 0.0 if terminated else self._phi(obs, t)
-        shaping = self.gamma * next_phi - self._last_phi
-        self._last_phi = next_phi
-        info["original_reward"] = reward
-        info["shaping_reward"] = shaping
-        return obs, reward + shaping, terminated, truncated, info
+    @property
+    def potential(self) -> Potential:
+        """The potential."""
+        return self.term.potential
 
 
-class LookAheadAdvice(gym.Wrapper, gym.utils.RecordConstructorArgs):
+class LookAheadAdvice(DesignedReward):
     """Look-ahead advice: adds ``gamma * phi(s', a') - phi(s, a)`` with an action potential.
 
     Wiewiora, Cottrell and Elkan (ICML 2003) showed that with this term the learned action values
@@ -90,6 +239,7 @@ class LookAheadAdvice(gym.Wrapper, gym.utils.RecordConstructorArgs):
     policy instead. For every policy this gives, in expectation, exactly
     ``gamma * E_{a'~pi}[phi(s', a')] - phi(s, a)``, so ``Q^pi_shaped = Q^pi - phi`` holds exactly
     for policy evaluation. At termination ``phi(s', .)`` counts as 0; at truncation it stays.
+    The Gymnasium form of :class:`LookAheadAdviceTerm` (``info["shaping_reward"]`` the added term).
 
     Args:
         env: The env to shape.
@@ -106,38 +256,30 @@ class LookAheadAdvice(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self, env: gym.Env, potential: Any, gamma: float = 0.99, policy: Callable[[Any], Any] | None = None
     ) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, potential=potential, gamma=gamma, policy=policy)
-        gym.Wrapper.__init__(self, env)
-        self.gamma = check_gamma(gamma, allow_zero=True)
-        self.potential: ActionPotential = as_action_potential(potential)
-        self.potential.check_spaces(env.observation_space, env.action_space)
-        self.policy = policy
-        self._obs: Any = None
+        self.term: LookAheadAdviceTerm
+        super().__init__(env, LookAheadAdviceTerm(potential, gamma, policy))
+
+    @property
+    def gamma(self) -> float:
+        """The discount of the advice term."""
+        return self.term.gamma
+
+    @property
+    def potential(self) -> ActionPotential:
+        """The action potential."""
+        return self.term.potential
+
+    @property
+    def policy(self) -> Callable[[Any], Any] | None:
+        """The policy that draws ``a'``."""
+        return self.term.policy
 
     def set_policy(self, policy: Callable[[Any], Any]) -> None:
         """Set the policy that draws the look-ahead action ``a'``."""
-        if not callable(policy):
-            raise TypeError(f"policy must be callable, got {type(policy).__name__}")
-        self.policy = policy
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-        obs, info = self.env.reset(seed=seed, options=options)
-        self._obs = obs
-        return obs, info
-
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        if self.policy is None:
-            raise RuntimeError("LookAheadAdvice needs the agent's policy: pass policy= or call set_policy() first")
-        phi_sa = self.potential(self._obs, action)
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        next_phi = 0.0 if terminated else self.potential(obs, self.policy(obs))
-        shaping = self.gamma * next_phi - phi_sa
-        self._obs = obs
-        info["original_reward"] = reward
-        info["shaping_reward"] = shaping
-        return obs, reward + shaping, terminated, truncated, info
+        self.term.set_policy(policy)
 
 
-def advised_action(q_values: Any, advice: Any) -> np.ndarray:
+def advised_action(q_values: ArrayLike, advice: ArrayLike) -> NDArray[np.int64]:
     """The action selection that matches look-ahead advice: ``argmax_a q(s, a) + phi(s, a)``.
 
     Args:

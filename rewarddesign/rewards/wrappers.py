@@ -1,0 +1,432 @@
+"""The one family of reward wrappers: a batched reward term, driven in three env forms.
+
+Every wrapper of the library that changes the reward (potential shaping, look-ahead advice,
+submodular marginal gains, learned rewards, the behaviour-aligned blend, weighted reward factors)
+is a :class:`RewardTerm`: an object that sees transitions in batches and keeps per-env episode
+state. One definition runs in all three forms:
+
+- :class:`DesignedReward`: a ``gymnasium.Wrapper`` (a batch of one, with a fast path for terms
+  that give one);
+- :class:`VectorDesignedReward`: a Gymnasium ``VectorWrapper``, any autoreset mode (``NEXT_STEP``,
+  ``SAME_STEP``, ``DISABLED``);
+- :class:`VecDesignedReward`: a Stable-Baselines3 ``VecEnvWrapper`` (``terminal_observation``,
+  ``TimeLimit.truncated``).
+
+Each form hands the term the transition ``(obs, act, next_obs, reward, terminated, truncated,
+infos)`` of every env, ``next_obs`` being the observation the step reached (the final observation
+of an episode, not the next episode's first one), and tells it where an episode starts
+(:meth:`RewardTerm.reset` with a mask of envs). The term returns its values ``[B]``, and the form
+combines them with the env's reward by the term's :attr:`~RewardTerm.mode`:
+
+- ``"replace"``: the reward is the term's value (a learned reward, a marginal gain, a blend);
+- ``"add"``: the reward is the env's reward plus the term's value (shaping, advice).
+
+Every form writes the env's own reward to ``info["original_reward"]`` and the term's value to
+``info[term.info_key]`` (per env in SB3's ``infos[i]``, arrays ``[num_envs]`` with their ``"_key"``
+masks in a Gymnasium vector env's ``info``), so a ``Monitor`` placed inside the wrapper reports
+the true return. The keys of the library's terms:
+
+======================  =====================  ==========================================
+term                    ``info_key``           mode
+======================  =====================  ==========================================
+potential shaping       ``"shaping_reward"``   ``"add"``
+look-ahead advice       ``"shaping_reward"``   ``"add"``
+submodular gain         ``"marginal_gain"``    ``"replace"`` or ``"add"``
+learned reward          ``"learned_reward"``   ``"replace"`` or ``"add"``
+behaviour-aligned blend ``"aligned_reward"``   ``"replace"``
+======================  =====================  ==========================================
+
+The potential-shaping rule itself is :func:`potential_difference`, shared by the shaping wrappers,
+their tabular counterparts and the behaviour-alignment baseline.
+
+Example:
+    >>> import gymnasium as gym, numpy as np
+    >>> class Bonus(RewardTerm):
+    ...     info_key = "bonus"
+    ...     def __init__(self):
+    ...         super().__init__(mode="add")
+    ...     def step(self, obs, act, next_obs, reward, terminated, truncated, infos):
+    ...         return np.full(len(reward), 0.5)
+    >>> env = DesignedReward(gym.make("CartPole-v1"), Bonus())
+    >>> _ = env.reset(seed=0)
+    >>> _, reward, _, _, info = env.step(0)
+    >>> reward, info["original_reward"], info["bonus"]
+    (1.5, 1.0, 0.5)
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal, TypeVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
+from numpy.typing import ArrayLike, NDArray
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+
+__all__ = [
+    "RewardMode",
+    "RewardTerm",
+    "DesignedReward",
+    "VectorDesignedReward",
+    "VecDesignedReward",
+    "potential_difference",
+    "check_mode",
+]
+
+#: How a term's value and the env's reward make the new reward: ``"replace"`` or ``"add"``.
+RewardMode = Literal["replace", "add"]
+
+_Float = TypeVar("_Float", float, NDArray[np.float64])
+
+
+def potential_difference(phi: _Float, next_phi: _Float, terminated: ArrayLike, gamma: float) -> _Float:
+    """The potential-shaping term ``F = gamma * (0 if terminated else phi(s')) - phi(s)``.
+
+    Ng, Harada and Russell (1999): summed with discounting over an episode, ``F`` telescopes to a
+    constant of the start state, so optimal policies are kept. At termination the future is worth
+    0 and so is ``phi(s')``; at truncation ``phi(s')`` stays (the learner bootstraps from ``s'``).
+    Works elementwise on floats and on arrays alike (broadcasting).
+
+    Args:
+        phi: ``phi(s)`` (or ``phi(s, a)``).
+        next_phi: ``phi(s')`` (or ``phi(s', a')``); its value where ``terminated`` is ignored.
+        terminated: Whether ``s'`` ends the episode (a bool or a bool array).
+        gamma: The learner's discount.
+
+    Returns:
+        ``F``, a float or a float array.
+
+    Example:
+        >>> potential_difference(1.0, 2.0, False, 0.5), potential_difference(1.0, 2.0, True, 0.5)
+        (0.0, -1.0)
+    """
+    if isinstance(terminated, (bool, np.bool_)):
+        return gamma * (0.0 if terminated else next_phi) - phi
+    return gamma * np.where(terminated, 0.0, next_phi) - phi
+
+
+def check_mode(mode: str) -> RewardMode:
+    """``mode`` if it is ``"replace"`` or ``"add"``, else a ValueError naming it."""
+    if mode not in ("replace", "add"):
+        raise ValueError(f"mode must be 'replace' or 'add', got {mode!r}")
+    return mode  # type: ignore[return-value]
+
+
+def _batch_of_one(x: Any) -> Any:
+    """One observation (array, number, dict or tuple of them) as a batch of one."""
+    if isinstance(x, Mapping):
+        return {key: _batch_of_one(value) for key, value in x.items()}
+    if isinstance(x, tuple):
+        return tuple(_batch_of_one(value) for value in x)
+    return np.expand_dims(np.asarray(x), 0)
+
+
+def _replace_rows(batch: Any, rows: NDArray[np.intp], values: Sequence[Any]) -> Any:
+    """A copy of ``batch`` with ``batch[rows[k]] = values[k]`` (arrays, dicts and tuples of them)."""
+    if isinstance(batch, Mapping):
+        return {key: _replace_rows(part, rows, [v[key] for v in values]) for key, part in batch.items()}
+    if isinstance(batch, tuple):
+        return tuple(_replace_rows(part, rows, [v[k] for v in values]) for k, part in enumerate(batch))
+    out = np.array(batch, copy=True)
+    for row, value in zip(rows.tolist(), values):
+        out[row] = value
+    return out
+
+
+def _info_row(info: Mapping[str, Any], i: int) -> dict[str, Any]:
+    """Env ``i``'s info from a Gymnasium vector env's batched info (arrays with ``"_key"`` masks)."""
+    row: dict[str, Any] = {}
+    for key, value in info.items():
+        if key.startswith("_"):
+            continue
+        mask = info.get("_" + key)
+        if mask is not None and not mask[i]:
+            continue
+        row[key] = _info_row(value, i) if isinstance(value, Mapping) else value[i]
+    return row
+
+
+class _VectorInfos(Sequence[Mapping[str, Any]]):
+    """Per-env info views of a Gymnasium vector env's batched info, built only when read."""
+
+    def __init__(self, info: Mapping[str, Any], num_envs: int, final: NDArray[np.bool_] | None = None) -> None:
+        self._info, self._num_envs, self._final = info, num_envs, final
+
+    def __len__(self) -> int:
+        return self._num_envs
+
+    def __getitem__(self, i: int) -> dict[str, Any]:  # type: ignore[override]
+        if not -self._num_envs <= i < self._num_envs:
+            raise IndexError(i)
+        if self._final is not None and self._final[i]:  # SAME_STEP: the ended step's info
+            return _info_row(self._info["final_info"], i)
+        return _info_row(self._info, i)
+
+
+class RewardTerm(abc.ABC):
+    """A reward design seen on batches of transitions, with per-env episode state.
+
+    Subclasses set :attr:`info_key` and implement :meth:`step`; those with episode state
+    implement :meth:`bind` (allocate it, check the spaces) and :meth:`reset`. A term that is
+    cheaper on one env than on a batch of one may override :meth:`reset_one` and
+    :meth:`step_one` (the Gymnasium form calls only these two). A term instance serves one
+    wrapper: its state belongs to that wrapper's envs.
+
+    Args:
+        mode: ``"replace"`` (the reward is the term's value) or ``"add"`` (the env's reward plus it).
+
+    Attributes:
+        info_key: The ``info`` key of the term's values.
+        mode: ``"replace"`` or ``"add"``.
+        num_envs: The number of envs of the wrapper that drives the term (set by :meth:`bind`).
+    """
+
+    info_key: ClassVar[str]
+
+    def __init__(self, mode: RewardMode = "replace") -> None:
+        self.mode: RewardMode = check_mode(mode)
+        self.num_envs = 0
+
+    def bind(self, observation_space: gym.Space, action_space: gym.Space, num_envs: int) -> None:
+        """Called once by the wrapper: check the (single-env) spaces and allocate state for ``num_envs`` envs.
+
+        Raises:
+            TypeError: The term cannot work on these spaces.
+        """
+        self.num_envs = num_envs
+
+    def reset(self, obs: Any, infos: Sequence[Mapping[str, Any]], mask: NDArray[np.bool_]) -> None:  # noqa: B027
+        """Start new episodes where ``mask [B]`` is True; ``obs [B, ...]`` and ``infos`` are those of all envs."""
+
+    @abc.abstractmethod
+    def step(
+        self,
+        obs: Any,
+        act: Any,
+        next_obs: Any,
+        reward: NDArray[np.float64],
+        terminated: NDArray[np.bool_],
+        truncated: NDArray[np.bool_],
+        infos: Sequence[Mapping[str, Any]],
+    ) -> NDArray[np.float64]:
+        """The term's values ``[B]`` for the transitions ``obs --act--> next_obs`` of every env.
+
+        Args:
+            obs: Observations ``[B, ...]`` the actions were taken in.
+            act: Actions ``[B, ...]``.
+            next_obs: Observations ``[B, ...]`` the step reached (final ones where an episode ended).
+            reward: The env's rewards, float ``[B]``.
+            terminated: bool ``[B]``.
+            truncated: bool ``[B]``.
+            infos: The step's info of each env.
+        """
+
+    def reset_one(self, obs: Any, info: Mapping[str, Any]) -> None:
+        """:meth:`reset` of a single env (one observation, one info)."""
+        self.reset(_batch_of_one(obs), (info,), np.ones(1, dtype=bool))
+
+    def step_one(
+        self,
+        obs: Any,
+        act: Any,
+        next_obs: Any,
+        reward: float,
+        terminated: bool,
+        truncated: bool,
+        info: Mapping[str, Any],
+    ) -> float:
+        """:meth:`step` of a single env: one transition, one float."""
+        values = self.step(
+            _batch_of_one(obs),
+            _batch_of_one(act),
+            _batch_of_one(next_obs),
+            np.array([reward], dtype=np.float64),
+            np.array([terminated]),
+            np.array([truncated]),
+            (info,),
+        )
+        return float(values[0])
+
+
+def _check_term(term: Any) -> RewardTerm:
+    if not isinstance(term, RewardTerm):
+        raise TypeError(f"term must be a RewardTerm, got {type(term).__name__}")
+    return term
+
+
+class DesignedReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """A Gymnasium env whose reward a :class:`RewardTerm` replaces or adds to.
+
+    ``info["original_reward"]`` keeps the env's reward and ``info[term.info_key]`` the term's
+    value. Subclasses (:class:`~rewarddesign.shaping.PotentialShaping`,
+    :class:`~rewarddesign.submodular.SubmodularReward`, ...) build their term from their arguments.
+
+    Args:
+        env: The env.
+        term: The reward term (used by this wrapper alone).
+    """
+
+    def __init__(self, env: gym.Env, term: RewardTerm) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, term=term, _disable_deepcopy=True)
+        gym.Wrapper.__init__(self, env)
+        self.term = _check_term(term)
+        term.bind(env.observation_space, env.action_space, 1)
+        self._key = term.info_key
+        self._replace = term.mode == "replace"
+        self._step_one = term.step_one
+        self._obs: Any = None
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.term.reset_one(obs, info)
+        self._obs = obs
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        value = self._step_one(self._obs, action, obs, reward, terminated, truncated, info)
+        self._obs = obs
+        info["original_reward"] = reward
+        info[self._key] = value
+        return obs, (value if self._replace else reward + value), terminated, truncated, info
+
+
+class VectorDesignedReward(VectorWrapper):
+    """A Gymnasium vector env whose rewards a :class:`RewardTerm` replaces or adds to (any autoreset mode).
+
+    Env by env, the rewards are those of :class:`DesignedReward` around each env, across
+    automatic resets:
+
+    - ``NEXT_STEP`` (the default): the step after an episode's end resets that env and returns
+      reward 0; the term adds nothing to it and starts the new episode;
+    - ``SAME_STEP``: the final observation is read from ``info["final_obs"]`` and the ended step's
+      info from ``info["final_info"]``;
+    - ``DISABLED``: the user resets finished envs with ``reset(options={"reset_mask": mask})``,
+      and the term restarts exactly those.
+
+    ``info["original_reward"]`` and ``info[term.info_key]`` are arrays ``[num_envs]``.
+
+    Args:
+        env: The vector env.
+        term: The reward term (used by this wrapper alone).
+    """
+
+    def __init__(self, env: VectorEnv, term: RewardTerm) -> None:
+        super().__init__(env)
+        self.term = _check_term(term)
+        term.bind(env.single_observation_space, env.single_action_space, self.num_envs)
+        self.autoreset_mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+        self._obs: Any = None
+        self._resetting = np.zeros(self.num_envs, dtype=bool)
+        self._all = np.ones(self.num_envs, dtype=bool)
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        mask = self._all
+        if options is not None and "reset_mask" in options:  # read first: vector envs pop it from options
+            mask = np.array(options["reset_mask"], dtype=bool)
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.term.reset(obs, _VectorInfos(info, self.num_envs), mask)
+        self._resetting[mask] = False
+        self._obs = obs
+        return obs, info
+
+    def step(
+        self, actions: Any
+    ) -> tuple[Any, NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], dict[str, Any]]:
+        obs, rewards, terminated, truncated, info = self.env.step(actions)
+        done = np.logical_or(terminated, truncated)
+        next_obs, infos = obs, _VectorInfos(info, self.num_envs)
+        same_step = self.autoreset_mode == AutoresetMode.SAME_STEP and done.any()
+        if same_step:  # obs holds the next episodes' first observations where an episode ended
+            rows = np.flatnonzero(done)
+            next_obs = _replace_rows(obs, rows, [info["final_obs"][i] for i in rows])
+            infos = _VectorInfos(info, self.num_envs, final=done)
+        values = np.asarray(
+            self.term.step(self._obs, actions, next_obs, np.asarray(rewards, np.float64), terminated, truncated, infos),
+            dtype=np.float64,
+        )
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            if self._resetting.any():  # those envs were reset by this step: nothing happened in them
+                values = np.where(self._resetting, 0.0, values)
+                self.term.reset(obs, infos, self._resetting)
+            self._resetting = done
+        elif same_step:
+            self.term.reset(obs, _VectorInfos(info, self.num_envs), done)
+        self._obs = obs
+        info = dict(info)
+        info["original_reward"], info["_original_reward"] = rewards, self._all
+        info[self.term.info_key], info["_" + self.term.info_key] = values, self._all
+        new = values if self.term.mode == "replace" else rewards + values
+        return obs, new, terminated, truncated, info
+
+
+def _base_venv(venv: VecEnv) -> VecEnv:
+    while isinstance(venv, VecEnvWrapper):
+        venv = venv.venv
+    return venv
+
+
+class VecDesignedReward(VecEnvWrapper):
+    """A Stable-Baselines3 ``VecEnv`` whose rewards a :class:`RewardTerm` replaces or adds to.
+
+    Env by env, the rewards are those of :class:`DesignedReward` around each env, across
+    automatic resets: a done env's final observation is read from
+    ``infos[i]["terminal_observation"]``, ``infos[i]["TimeLimit.truncated"]`` tells truncation
+    from termination, and the returned observation starts the next episode. Place ``Monitor``
+    inside (as ``make_vec_env`` does) so episode statistics report the true return;
+    ``infos[i]["original_reward"]`` and ``infos[i][term.info_key]`` hold both parts.
+
+    Args:
+        venv: The SB3 vectorised env.
+        term: The reward term (used by this wrapper alone).
+    """
+
+    def __init__(self, venv: VecEnv, term: RewardTerm) -> None:
+        super().__init__(venv)
+        self.term = _check_term(term)
+        term.bind(venv.observation_space, venv.action_space, self.num_envs)
+        self._obs: Any = None
+        self._actions: Any = None
+        self._all = np.ones(self.num_envs, dtype=bool)
+
+    def _reset_infos(self) -> list[dict[str, Any]]:
+        infos = getattr(_base_venv(self.venv), "reset_infos", None)
+        return list(infos) if infos is not None and len(infos) == self.num_envs else [{}] * self.num_envs
+
+    def reset(self) -> Any:
+        obs = self.venv.reset()
+        self.term.reset(obs, self._reset_infos(), self._all)
+        self._obs = obs
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+        self.venv.step_async(actions)
+
+    def step_wait(self) -> tuple[Any, np.ndarray, np.ndarray, list[dict[str, Any]]]:
+        obs, rewards, dones, infos = self.venv.step_wait()
+        done = np.asarray(dones, dtype=bool)
+        truncated = np.zeros(self.num_envs, dtype=bool)
+        next_obs = obs
+        if done.any():
+            rows = np.flatnonzero(done)
+            truncated[rows] = [bool(infos[i].get("TimeLimit.truncated", False)) for i in rows]
+            next_obs = _replace_rows(obs, rows, [infos[i]["terminal_observation"] for i in rows])
+        terminated = done & ~truncated
+        original = np.asarray(rewards, dtype=np.float64)
+        values = np.asarray(
+            self.term.step(self._obs, self._actions, next_obs, original, terminated, truncated, infos), dtype=np.float64
+        )
+        if done.any():
+            self.term.reset(obs, self._reset_infos(), done)
+        self._obs = obs
+        for info, r, v in zip(infos, original.tolist(), values.tolist()):
+            info["original_reward"] = r
+            info[self.term.info_key] = v
+        new = values if self.term.mode == "replace" else original + values
+        return obs, new.astype(rewards.dtype, copy=False), dones, infos
