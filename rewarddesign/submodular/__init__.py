@@ -26,9 +26,9 @@ __all__ = [
     "LogDetDesign",
 ]
 
-from rewarddesign.submodular.wrappers import SubmodularReward, VecSubmodularReward  # noqa: E402
+from rewarddesign.submodular.wrappers import MarginalGainTerm, SubmodularReward, VecSubmodularReward  # noqa: E402
 
-__all__ += ["SubmodularReward", "VecSubmodularReward"]
+__all__ += ["MarginalGainTerm", "SubmodularReward", "VecSubmodularReward"]
 
 from rewarddesign.submodular.subpo import Episode, SubPO  # noqa: E402
 

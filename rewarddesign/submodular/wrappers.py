@@ -9,22 +9,30 @@ so the return of an episode is exactly ``F(visited) - F(empty set)``.
 The reward depends on the history, so a Markovian policy needs that history in its observation:
 ``observation="visited"`` adds a binary vector of the visited elements (and the step count, with
 ``time=True``) to a ``Dict`` observation that SB3's ``MultiInputPolicy`` takes.
+
+The reward is :class:`MarginalGainTerm`, a term of the reward-wrapper family
+(:mod:`rewarddesign.rewards.wrappers`): :class:`SubmodularReward` (Gymnasium, with the observation
+options) and :class:`VecSubmodularReward` (SB3) drive it, and so does
+``VectorDesignedReward(envs, MarginalGainTerm(F))`` for a Gymnasium vector env.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from numpy.typing import NDArray
+from stable_baselines3.common.vec_env import VecEnv
 
+from rewarddesign.rewards.wrappers import DesignedReward, RewardMode, RewardTerm, VecDesignedReward
 from rewarddesign.submodular._functions import BaseSetFunction, SetState
 
-__all__ = ["SubmodularReward", "VecSubmodularReward"]
+__all__ = ["MarginalGainTerm", "SubmodularReward", "VecSubmodularReward"]
 
-Element = Callable[[Any, dict[str, Any]], int]
+Element = Callable[[Any, Mapping[str, Any]], int]
+Credit = Literal["marginal", "modular"]
 
 
 def _default_element(space: gym.Space) -> Element:
@@ -35,7 +43,7 @@ def _default_element(space: gym.Space) -> Element:
 
 
 class _Episode:
-    """The per-episode bookkeeping shared by the Gymnasium and SB3 forms."""
+    """The visited set of one env's episode."""
 
     def __init__(self, function: BaseSetFunction, element: Element, modular: bool = False) -> None:
         self.function, self.element, self.modular = function, element, modular
@@ -48,29 +56,112 @@ class _Episode:
             return self.function.state().add(item)
         return self.state.add(item)
 
-    def reset(self, obs: Any, info: dict[str, Any]) -> None:
+    def reset(self, obs: Any, info: Mapping[str, Any]) -> None:
         self.state = self.function.state()
         self.pending = self._credit(self._item(obs, info))
 
-    def step(self, obs: Any, info: dict[str, Any]) -> float:
+    def step(self, obs: Any, info: Mapping[str, Any]) -> float:
         gain = self.pending + self._credit(self._item(obs, info))
         self.pending = 0.0
         return gain
 
-    def _item(self, obs: Any, info: dict[str, Any]) -> int:
+    def _item(self, obs: Any, info: Mapping[str, Any]) -> int:
         item = self.element(obs, info)
         if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
             raise TypeError(f"element must return an int index of the ground set, got {type(item).__name__}: {item!r}")
         return int(item)
 
-    def visited(self) -> np.ndarray:
+    def visited(self) -> NDArray[np.int8]:
         mask = np.zeros(self.function.n_items, dtype=np.int8)
         mask[self.state.items] = 1
         return mask
 
 
-class SubmodularReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """Rewards each step with the marginal gain of the element it visits.
+def _row(obs: Any, i: int) -> Any:
+    if isinstance(obs, Mapping):
+        return {key: value[i] for key, value in obs.items()}
+    return obs[i]
+
+
+class MarginalGainTerm(RewardTerm):
+    """The reward term of submodular RL: the marginal gain ``F(S + x) - F(S)`` of the element visited.
+
+    Its values go to ``info["marginal_gain"]``. Each env keeps the set ``S`` of the elements
+    visited in its episode; the start observation's gain is paid with the first step's value.
+
+    Args:
+        set_function: A set function from :mod:`rewarddesign.submodular`.
+        element: ``element(obs, info) -> int`` maps an observation to its element; by default the
+            index of a ``Discrete`` observation.
+        mode: ``"replace"`` (the reward is the gain) or ``"add"`` (env reward plus gain).
+        credit: ``"marginal"`` (the marginal gain, submodular RL) or ``"modular"`` (the baseline of
+            modular RL: ``F({x}) - F(empty set)`` for each visited element, repeats counted again).
+
+    Raises:
+        TypeError: ``set_function`` is not a set function of the library.
+        ValueError: ``mode`` or ``credit`` is none of the accepted values.
+    """
+
+    info_key = "marginal_gain"
+
+    def __init__(
+        self,
+        set_function: BaseSetFunction,
+        element: Element | None = None,
+        *,
+        mode: RewardMode = "replace",
+        credit: Credit = "marginal",
+    ) -> None:
+        super().__init__(mode)
+        if not isinstance(set_function, BaseSetFunction):
+            raise TypeError(
+                f"set_function must be a set function of rewarddesign.submodular, got {type(set_function).__name__}"
+            )
+        if credit not in ("marginal", "modular"):
+            raise ValueError(f"credit must be 'marginal' or 'modular', got {credit!r}")
+        self.set_function, self.element, self.credit = set_function, element, credit
+        self.episodes: list[_Episode] = []
+
+    def bind(self, observation_space: gym.Space, action_space: gym.Space, num_envs: int) -> None:
+        element = self.element or _default_element(observation_space)
+        modular = self.credit == "modular"
+        self.num_envs = num_envs
+        self.episodes = [_Episode(self.set_function, element, modular) for _ in range(num_envs)]
+
+    def reset(self, obs: Any, infos: Sequence[Mapping[str, Any]], mask: NDArray[np.bool_]) -> None:
+        for i in np.flatnonzero(mask).tolist():
+            self.episodes[i].reset(_row(obs, i), infos[i])
+
+    def step(
+        self,
+        obs: Any,
+        act: Any,
+        next_obs: Any,
+        reward: NDArray[np.float64],
+        terminated: NDArray[np.bool_],
+        truncated: NDArray[np.bool_],
+        infos: Sequence[Mapping[str, Any]],
+    ) -> NDArray[np.float64]:
+        return np.array([episode.step(_row(next_obs, i), infos[i]) for i, episode in enumerate(self.episodes)])
+
+    def reset_one(self, obs: Any, info: Mapping[str, Any]) -> None:
+        self.episodes[0].reset(obs, info)
+
+    def step_one(
+        self,
+        obs: Any,
+        act: Any,
+        next_obs: Any,
+        reward: float,
+        terminated: bool,
+        truncated: bool,
+        info: Mapping[str, Any],
+    ) -> float:
+        return self.episodes[0].step(next_obs, info)
+
+
+class SubmodularReward(DesignedReward):
+    """Rewards each step with the marginal gain of the element it visits (:class:`MarginalGainTerm`).
 
     Args:
         env: The env.
@@ -96,15 +187,17 @@ class SubmodularReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         6.0
     """
 
+    term: MarginalGainTerm
+
     def __init__(
         self,
         env: gym.Env,
         set_function: BaseSetFunction,
         element: Element | None = None,
         *,
-        mode: str = "replace",
-        credit: str = "marginal",
-        observation: str | None = None,
+        mode: RewardMode = "replace",
+        credit: Credit = "marginal",
+        observation: Literal["visited"] | None = None,
         time: bool = False,
     ) -> None:
         gym.utils.RecordConstructorArgs.__init__(
@@ -116,21 +209,10 @@ class SubmodularReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
             observation=observation,
             time=time,
         )
-        gym.Wrapper.__init__(self, env)
-        if not isinstance(set_function, BaseSetFunction):
-            raise TypeError(
-                f"set_function must be a set function of rewarddesign.submodular, got {type(set_function).__name__}"
-            )
-        if mode not in ("replace", "add"):
-            raise ValueError(f"mode must be 'replace' or 'add', got {mode!r}")
         if observation not in (None, "visited"):
             raise ValueError(f"observation must be None or 'visited', got {observation!r}")
-        if credit not in ("marginal", "modular"):
-            raise ValueError(f"credit must be 'marginal' or 'modular', got {credit!r}")
-        self.set_function, self.mode, self.augment, self.time = set_function, mode, observation, time
-        self._episode = _Episode(
-            set_function, element or _default_element(env.observation_space), modular=credit == "modular"
-        )
+        super().__init__(env, MarginalGainTerm(set_function, element, mode=mode, credit=credit))
+        self.set_function, self.augment, self.time = set_function, observation, time
         self._t = 0
         if observation == "visited":
             spaces = {"observation": env.observation_space, "visited": gym.spaces.MultiBinary(set_function.n_items)}
@@ -139,78 +221,59 @@ class SubmodularReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
             self.observation_space = gym.spaces.Dict(spaces)
 
     @property
+    def mode(self) -> RewardMode:
+        """``"replace"`` or ``"add"``."""
+        return self.term.mode
+
+    @property
     def state(self) -> SetState:
         """The set of elements visited in this episode, with ``F`` of it."""
-        return self._episode.state
+        return self.term.episodes[0].state
 
     def _observe(self, obs: Any) -> Any:
         if self.augment is None:
             return obs
-        out = {"observation": obs, "visited": self._episode.visited()}
+        out = {"observation": obs, "visited": self.term.episodes[0].visited()}
         if self.time:
             out["time"] = np.array([self._t], dtype=np.float32)
         return out
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-        obs, info = self.env.reset(seed=seed, options=options)
+        obs, info = super().reset(seed=seed, options=options)
         self._t = 0
-        self._episode.reset(obs, info)
         return self._observe(obs), info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.env.step(action)
+        obs, reward, terminated, truncated, info = super().step(action)
         self._t += 1
-        gain = self._episode.step(obs, info)
-        info["original_reward"] = reward
-        info["marginal_gain"] = gain
-        designed = gain if self.mode == "replace" else float(reward) + gain
-        return self._observe(obs), designed, terminated, truncated, info
+        return self._observe(obs), reward, terminated, truncated, info
 
 
-class VecSubmodularReward(VecEnvWrapper):
+class VecSubmodularReward(VecDesignedReward):
     """The marginal-gain reward for an SB3 ``VecEnv``: env by env the rewards of :class:`SubmodularReward`.
 
-    A done env's observation is already the next episode's first one (SB3 autoreset): its final
-    element is taken from ``infos[i]["terminal_observation"]``, and the new episode starts from
-    the returned observation. Observations are passed through unchanged; use the per-env wrapper
-    (inside the VecEnv) to augment them.
+    A done env's final element is taken from ``infos[i]["terminal_observation"]``, and the new
+    episode starts from the returned observation. Observations are passed through unchanged; use
+    the per-env wrapper (inside the VecEnv) to augment them. For a Gymnasium vector env, use
+    ``VectorDesignedReward(envs, MarginalGainTerm(...))``.
 
     Args:
         venv: The vectorised env.
         set_function: The set function.
         element: ``element(obs, info) -> int``; by default the index of a ``Discrete`` observation.
         mode: ``"replace"`` or ``"add"``.
+        credit: ``"marginal"`` or ``"modular"``.
     """
 
+    term: MarginalGainTerm
+
     def __init__(
-        self, venv: VecEnv, set_function: BaseSetFunction, element: Element | None = None, mode: str = "replace"
+        self,
+        venv: VecEnv,
+        set_function: BaseSetFunction,
+        element: Element | None = None,
+        *,
+        mode: RewardMode = "replace",
+        credit: Credit = "marginal",
     ) -> None:
-        super().__init__(venv)
-        if not isinstance(set_function, BaseSetFunction):
-            raise TypeError(
-                f"set_function must be a set function of rewarddesign.submodular, got {type(set_function).__name__}"
-            )
-        if mode not in ("replace", "add"):
-            raise ValueError(f"mode must be 'replace' or 'add', got {mode!r}")
-        element = element or _default_element(venv.observation_space)
-        self.mode = mode
-        self._episodes = [_Episode(set_function, element) for _ in range(self.num_envs)]
-
-    def reset(self) -> Any:
-        obs = self.venv.reset()
-        for i, episode in enumerate(self._episodes):
-            episode.reset(obs[i], self.reset_infos[i] if i < len(self.reset_infos) else {})
-        return obs
-
-    def step_wait(self) -> tuple[Any, np.ndarray, np.ndarray, list[dict[str, Any]]]:
-        obs, rewards, dones, infos = self.venv.step_wait()
-        gains = np.zeros(self.num_envs)
-        for i, (episode, info) in enumerate(zip(self._episodes, infos)):
-            final = info["terminal_observation"] if dones[i] else obs[i]
-            gains[i] = episode.step(final, info)
-            info["original_reward"] = float(rewards[i])
-            info["marginal_gain"] = gains[i]
-            if dones[i]:
-                episode.reset(obs[i], {})
-        designed = gains if self.mode == "replace" else rewards + gains
-        return obs, designed.astype(np.float32), dones, infos
+        super().__init__(venv, MarginalGainTerm(set_function, element, mode=mode, credit=credit))
