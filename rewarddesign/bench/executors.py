@@ -35,7 +35,8 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Runs on this machine: in this process for ``workers=1``, else in ``workers`` spawned processes."""
+    """Runs on this machine: in this process for ``workers=1``, else in ``workers`` spawned processes
+    (each with one torch thread)."""
 
     def __init__(self, workers: int = 1) -> None:
         check_positive_int(workers, "workers")
@@ -48,10 +49,17 @@ class LocalExecutor:
                 yield fn(spec, device)
             return
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(self.workers, len(specs)), mp_context=context) as pool:
+        with ProcessPoolExecutor(min(self.workers, len(specs)), mp_context=context, initializer=_one_thread) as pool:
             futures = [pool.submit(fn, spec, device) for spec in specs]
             for future in as_completed(futures):
                 yield future.result()
+
+
+def _one_thread() -> None:
+    """Each worker process computes with one torch thread: runs go in parallel, one per core."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _check_reachable(address: str, timeout: float) -> None:

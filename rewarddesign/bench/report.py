@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from rewarddesign.bench import stats
-from rewarddesign.bench.runner import MANIFEST, load_rows
-from rewarddesign.bench.suites import SUITES
+from rewarddesign.bench.catalogue import SUITES
+from rewarddesign.bench.runner import load_rows
 
 __all__ = [
     "summarize",
@@ -260,7 +260,7 @@ def report(
     if not rows:
         raise ValueError(f"no run files in {results_dir / 'runs'}")
     suite = None
-    manifest = results_dir / MANIFEST
+    manifest = results_dir / "suite.json"
     if manifest.exists():
         suite = SUITES.get(json.loads(manifest.read_text()).get("suite"))
     if reference_scores is None:

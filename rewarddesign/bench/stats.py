@@ -23,8 +23,10 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 __all__ = [
@@ -39,6 +41,9 @@ __all__ = [
     "probability_of_improvement",
     "improvement_estimate",
     "performance_profile",
+    "Estimate",
+    "SeedSummary",
+    "summarize_seeds",
 ]
 
 Scores = Sequence[np.ndarray]
@@ -156,3 +161,50 @@ def performance_profile(scores: Scores, thresholds: np.ndarray) -> np.ndarray:
     """The share of all runs whose score exceeds each threshold (a run-score distribution)."""
     pooled = np.concatenate(_check(scores))
     return (pooled[None, :] > np.asarray(thresholds, dtype=np.float64)[:, None]).mean(axis=1)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with its stratified-bootstrap percentile interval."""
+
+    value: float
+    low: float
+    high: float
+
+    def format(self, digits: int = 2) -> str:
+        """``value [low, high]`` with ``digits`` decimals."""
+        return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """One task's per-seed values summarised: their number, mean and IQM with bootstrap intervals."""
+
+    n: int
+    mean: Estimate
+    iqm: Estimate
+    median: float
+
+
+def summarize_seeds(
+    values: ArrayLike, reps: int = 2000, confidence: float = 0.95, rng: int | np.random.Generator = 0
+) -> SeedSummary:
+    """The mean and IQM of one task's per-seed values, each with its bootstrap percentile interval.
+
+    Both intervals use the same replicates (the same seed), so the reported numbers do not depend
+    on the order they are computed in.
+
+    Example:
+        >>> summary = summarize_seeds([1.0, 2.0, 3.0, 4.0])
+        >>> summary.n, summary.mean.value, summary.iqm.value
+        (4, 2.5, 2.5)
+    """
+    scores = [np.asarray(values, dtype=np.float64).reshape(-1)]
+    mean_value, mean_low, mean_high = interval_estimate(scores, mean, reps, confidence, rng)
+    iqm_value, iqm_low, iqm_high = interval_estimate(scores, iqm, reps, confidence, rng)
+    return SeedSummary(
+        scores[0].size,
+        Estimate(mean_value, mean_low, mean_high),
+        Estimate(iqm_value, iqm_low, iqm_high),
+        median(scores),
+    )

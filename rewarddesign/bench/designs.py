@@ -1,0 +1,58 @@
+"""Design factories: reward-design wrappers that build (and may train) a model for each run.
+
+A factory is called once per run as ``factory(env_id, seed)`` and returns the function that wraps
+the run's training envs: a naive blend of the continuous grid's distractor heuristic, the blend
+BARFI learns (``grid_centre_barfi``), or a reward model learned from HERON labels on Pendulum
+(``pendulum_heron``). A suite's :class:`~rewarddesign.bench.schema.Design` names one by its key
+in :data:`DESIGN_WRAPPERS`; the fingerprint of its runs covers the factory's source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+
+from rewarddesign.bilevel import BehaviorAlignedReward, BehaviorAlignment, BlendedReward, tile_coding
+from rewarddesign.envs.alignment import grid_centre_bonus
+from rewarddesign.envs.reward_factors import with_reward_factors
+from rewarddesign.preferences import HeronGatherer, LearnedReward, RewardModel, rollout_fragments, train_reward_model
+
+__all__ = ["DESIGN_WRAPPERS", "DesignFactory"]
+
+#: ``factory(env_id, seed) -> (env -> wrapped env)``.
+DesignFactory = Callable[[str, int], Callable[[gym.Env], gym.Env]]
+
+
+def _grid_centre_blend(learn: bool) -> DesignFactory:
+    """The continuous grid's distractor heuristic, blended naively or as BARFI learns to blend it."""
+
+    def factory(env_id: str, seed: int) -> Callable[[gym.Env], gym.Env]:
+        features = tile_coding([0, 0], [1, 1], 5)
+        if learn:
+            blend = BehaviorAlignment(env_id, [grid_centre_bonus], features, seed=seed, device="cpu").learn(960).blend
+        else:
+            blend = BlendedReward(features.size, 1)  # type: ignore[attr-defined]
+        return lambda env: BehaviorAlignedReward(env, blend, [grid_centre_bonus], features)
+
+    return factory
+
+
+def _pendulum_heron(env_id: str, seed: int) -> Callable[[gym.Env], gym.Env]:
+    """A reward model from HERON labels on random-action fragments of Pendulum (angle, then speed, then torque)."""
+    rng = np.random.default_rng(seed)
+    env = with_reward_factors(gym.make(env_id))
+    fragments, _ = rollout_fragments(env, None, 20, 25, rng)
+    data = HeronGatherer(ranking=[0, 1, 2], signs=[-1, -1, -1], sigmas=[0.1, 0.1, 0.1]).all_pairs(fragments)
+    model = RewardModel(env.observation_space, env.action_space, device="cpu", seed=seed)
+    train_reward_model(model, data, epochs=5, seed=seed)
+    return lambda inner: LearnedReward(inner, model)
+
+
+#: Reward-design wrappers by name: ``factory(env_id, seed) -> (env -> wrapped env)``, called once per run.
+DESIGN_WRAPPERS: dict[str, DesignFactory] = {
+    "grid_centre_naive": _grid_centre_blend(learn=False),
+    "grid_centre_barfi": _grid_centre_blend(learn=True),
+    "pendulum_heron": _pendulum_heron,
+}
