@@ -130,12 +130,12 @@ class FactorEnv(gym.Env):
         return obs, float(action), False, self.t >= 3, info
 
 
-def test_learned_reward_wrappers_agree_and_keep_the_true_reward(rng):
+def test_learned_reward_wrappers_agree_and_keep_the_original_reward(rng):
     model = RewardModel(n_factors=2, device="cpu", seed=0)
     env = LearnedReward(FactorEnv(), model, mode="add")
     env.reset(seed=0)
     _, reward, _, _, info = env.step(1)
-    assert info["true_reward"] == 1.0 and reward == pytest.approx(1.0 + info["learned_reward"])
+    assert info["original_reward"] == 1.0 and reward == pytest.approx(1.0 + info["learned_reward"])
     assert info["learned_reward"] == pytest.approx(model.predict_factors([[1.0, 1.0]])[0])
     venv = VecLearnedReward(DummyVecEnv([FactorEnv, FactorEnv]), model)
     venv.reset()
@@ -148,7 +148,7 @@ def test_learned_reward_wrappers_agree_and_keep_the_true_reward(rng):
         for k, single in enumerate(singles):
             _, r, terminated, truncated, _ = single.step(int(actions[k]))
             # the model runs in float32 and a batch of two may round otherwise than one step: float32 tolerance
-            assert rewards[k] == pytest.approx(r, rel=1e-5, abs=1e-6) and infos[k]["true_reward"] == float(actions[k])
+            assert rewards[k] == pytest.approx(r, rel=1e-5, abs=1e-6) and infos[k]["original_reward"] == float(actions[k])
             if terminated or truncated:
                 single.reset()
     obs_model = RewardModel(*SPACES, device="cpu")

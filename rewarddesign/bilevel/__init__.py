@@ -9,7 +9,7 @@
 from rewarddesign.bilevel.barfi import LEARNERS, BehaviorAlignedReward, BehaviorAlignment, potential_shaping
 from rewarddesign.bilevel.blend import BlendedReward, tile_coding
 from rewarddesign.bilevel.hypergradient import NeumannDivergenceError, implicit_hypergradient
-from rewarddesign.bilevel.learners import ActorCritic, Batch, PolicyNet, Reinforce, collect_episodes, discounted_sums
+from rewarddesign.bilevel.learners import ActorCritic, Batch, PolicyNet, Reinforce, discounted_sums
 
 __all__ = [
     "BehaviorAlignment",
@@ -24,6 +24,5 @@ __all__ = [
     "ActorCritic",
     "PolicyNet",
     "Batch",
-    "collect_episodes",
     "discounted_sums",
 ]

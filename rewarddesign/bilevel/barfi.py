@@ -47,11 +47,11 @@ from rewarddesign.bilevel.learners import (
     PolicyNet,
     Reinforce,
     _mlp,
-    collect_episodes,
     concat_batches,
     reinforce_advantages,
 )
 from rewarddesign.rewards import TransitionRewardWrapper, check_rewards
+from rewarddesign.rollouts import rollout
 
 __all__ = ["BehaviorAlignment", "BehaviorAlignedReward", "LEARNERS", "potential_shaping"]
 
@@ -237,10 +237,9 @@ class BehaviorAlignment:
     def collect(self) -> Batch:
         """``episodes_per_update`` fresh episodes of the current policy (advances the episode count)."""
         n = len(self.envs)
-        seeds = [self.seed * 1_000_003 + self.episodes + i for i in range(n)]
-        batch = collect_episodes(
-            self.envs, self.policy, self.aux_rewards, self.features, seeds, self.device, self.shaping, self.generator
-        )
+        seed = self.seed * 1_000_003 + self.episodes  # env i is reset with seed + i
+        trajectories = rollout(self.policy.sampler(self.generator), self.envs, n_episodes=n, seed=seed)
+        batch = Batch.from_trajectories(trajectories, self.aux_rewards, self.features, self.device, self.shaping)
         self.episodes += n
         if batch.features.shape[-1] != self.blend.n_features:
             raise ValueError(

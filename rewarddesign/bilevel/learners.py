@@ -1,10 +1,11 @@
 """Inner learners whose policy update is differentiable in the reward's parameters.
 
-Episodes are collected in lockstep from a set of envs (one policy evaluation per step for all),
-padded to a batch. A learner turns a batch and a :class:`~rewarddesign.bilevel.blend.BlendedReward`
-into a scalar surrogate ``L(theta, phi)`` whose gradient in ``theta`` is its policy-gradient
-estimate, computed from returns under ``r_phi`` and ``gamma_phi`` with the graph to ``phi`` kept:
-that is what the implicit outer gradient differentiates.
+Episodes come from :func:`~rewarddesign.rollouts.rollout` on a set of envs in lockstep (one
+policy evaluation per step for all, :meth:`PolicyNet.sampler` drawing the actions), padded to a
+:class:`Batch` by :meth:`Batch.from_trajectories`. A learner turns a batch and a
+:class:`~rewarddesign.bilevel.blend.BlendedReward` into a scalar surrogate ``L(theta, phi)`` whose
+gradient in ``theta`` is its policy-gradient estimate, computed from returns under ``r_phi`` and
+``gamma_phi`` with the graph to ``phi`` kept: that is what the implicit outer gradient differentiates.
 
 - :class:`Reinforce`: returns-to-go with a per-step batch-mean baseline.
 - :class:`ActorCritic`: a critic ``V(s)`` fitted to the blended returns, and generalised advantage
@@ -21,19 +22,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import nn
 
 from rewarddesign.rewards import check_rewards
+from rewarddesign.rollouts import Trajectory
+
+ShapingFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+"""``shaping(obs, act, next_obs, next_act, terminated) -> [B]`` (``next_act`` -1 after the last step)."""
 
 __all__ = [
     "Batch",
     "PolicyNet",
     "Reinforce",
     "ActorCritic",
-    "collect_episodes",
     "concat_batches",
     "discounted_sums",
     "reinforce_advantages",
@@ -58,6 +62,22 @@ class PolicyNet(nn.Module):
 
     def distribution(self, obs: torch.Tensor) -> torch.distributions.Categorical:
         return torch.distributions.Categorical(logits=self.net(obs))
+
+    def sampler(self, generator: torch.Generator | None = None) -> Callable[[NDArray[Any]], NDArray[np.int64]]:
+        """A :func:`~rewarddesign.rollouts.rollout` policy: an action sampled for each observation of a batch.
+
+        Observations are flattened to float32 ``[B, obs_dim]`` on the net's device; the actions are
+        drawn with ``generator`` (a CPU :class:`torch.Generator`; ``None``: torch's global one).
+        """
+        device = next(self.parameters()).device
+
+        def act(obs: NDArray[Any]) -> NDArray[np.int64]:
+            with torch.no_grad():
+                x = torch.as_tensor(np.asarray(obs, dtype=np.float32).reshape(len(obs), -1), device=device)
+                probs = self.distribution(x).probs.cpu()
+                return torch.multinomial(probs, 1, True, generator=generator)[:, 0].numpy()
+
+        return act
 
 
 @dataclass
@@ -86,92 +106,74 @@ class Batch:
     returns: np.ndarray
     successes: np.ndarray
 
+    @classmethod
+    def from_trajectories(
+        cls,
+        trajectories: Sequence[Trajectory],
+        aux_rewards: Sequence[Callable[..., Any]],
+        features: Callable[[np.ndarray], np.ndarray],
+        device: torch.device,
+        shaping: ShapingFn | None = None,
+    ) -> Batch:
+        """Pad ``trajectories`` (one episode each) into a batch on ``device``.
 
-def collect_episodes(
-    envs: Sequence[gym.Env],
-    policy: PolicyNet,
-    aux_rewards: Sequence[Callable[..., Any]],
-    features: Callable[[np.ndarray], np.ndarray],
-    seeds: Sequence[int],
-    device: torch.device,
-    shaping: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
-    generator: torch.Generator | None = None,
-) -> Batch:
-    """One episode from each env, in lockstep, with actions sampled from ``policy``.
-
-    ``shaping(obs, act, next_obs, next_act, terminated) -> [B]``, when given, fills the batch's
-    ``shaping`` (``next_act`` is -1 after an episode's last step). Actions are drawn with
-    ``generator`` (a CPU :class:`torch.Generator`; ``None``: torch's global one).
-    """
-    n = len(envs)
-    obs = [np.asarray(env.reset(seed=int(s))[0], dtype=np.float32).reshape(-1) for env, s in zip(envs, seeds)]
-    trajectories: list[dict[str, list[Any]]] = [
-        {k: [] for k in ("obs", "next_obs", "act", "rew", "term")} for _ in range(n)
-    ]
-    success = np.full(n, np.nan)
-    active = list(range(n))
-    while active:
-        with torch.no_grad():
-            x = torch.as_tensor(np.stack([obs[i] for i in active]), device=device)
-            probs = policy.distribution(x).probs.cpu()
-            actions = torch.multinomial(probs, 1, True, generator=generator)[:, 0].numpy()
-        still = []
-        for i, a in zip(active, actions):
-            nxt, reward, terminated, truncated, info = envs[i].step(int(a))
-            nxt = np.asarray(nxt, dtype=np.float32).reshape(-1)
-            traj = trajectories[i]
-            traj["obs"].append(obs[i])
-            traj["next_obs"].append(nxt)
-            traj["act"].append(int(a))
-            traj["rew"].append(float(reward))
-            traj["term"].append(bool(terminated))
-            obs[i] = nxt
-            if terminated or truncated:
-                if "success" in info:
-                    success[i] = float(info["success"])
-            else:
-                still.append(i)
-        active = still
-    horizon = max(len(t["act"]) for t in trajectories)
-    obs_dim = len(trajectories[0]["obs"][0])
-    o = np.zeros((n, horizon, obs_dim), np.float32)
-    o2 = np.zeros_like(o)
-    act = np.zeros((n, horizon), np.int64)
-    rew = np.zeros((n, horizon))
-    term = np.zeros((n, horizon))
-    mask = np.zeros((n, horizon))
-    for i, t in enumerate(trajectories):
-        length = len(t["act"])
-        o[i, :length], o2[i, :length] = t["obs"], t["next_obs"]
-        act[i, :length], rew[i, :length], term[i, :length], mask[i, :length] = t["act"], t["rew"], t["term"], 1.0
-    valid = mask.reshape(-1) > 0
-    flat = (o.reshape(n * horizon, obs_dim)[valid], act.reshape(-1)[valid], o2.reshape(n * horizon, obs_dim)[valid])
-    done = term.reshape(-1)[valid] > 0
-    aux = np.zeros((n * horizon, len(aux_rewards)))
-    for k, fn in enumerate(aux_rewards):
-        aux[valid, k] = check_rewards(fn(*flat, done), len(done), f"auxiliary reward {k}")
-    feats = np.asarray(features(o.reshape(n * horizon, obs_dim)), dtype=np.float64)
-    if feats.ndim != 2 or len(feats) != n * horizon or not np.all(np.isfinite(feats)):
-        raise ValueError(f"features must return finite [B, d] arrays, got shape {feats.shape}")
-    extra = np.zeros(n * horizon)
-    if shaping is not None:
-        next_act = np.full((n, horizon), -1, np.int64)
-        next_act[:, :-1] = np.where(mask[:, 1:] > 0, act[:, 1:], -1)
-        extra[valid] = check_rewards(shaping(*flat, next_act.reshape(-1)[valid], done), len(done), "shaping")
-    as_t = lambda a, dtype=torch.float32: torch.as_tensor(a, dtype=dtype, device=device)  # noqa: E731
-    return Batch(
-        obs=as_t(o),
-        next_obs=as_t(o2),
-        actions=as_t(act, torch.long),
-        primary=as_t(rew),
-        shaping=as_t(extra.reshape(n, horizon)),
-        aux=as_t(aux.reshape(n, horizon, len(aux_rewards))),
-        features=as_t(feats.reshape(n, horizon, -1)),
-        mask=as_t(mask),
-        terminated=as_t(term),
-        returns=(rew * mask).sum(1),
-        successes=success,
-    )
+        ``aux_rewards[k](obs, act, next_obs, terminated) -> [B]`` fill ``aux``; ``features(obs [B, obs_dim])``
+        fills ``features``; ``shaping(obs, act, next_obs, next_act, terminated) -> [B]``, when given, fills
+        ``shaping`` (``next_act`` is -1 after an episode's last step). ``successes`` is the last step's
+        ``info["success"]`` where it is recorded.
+        """
+        n = len(trajectories)
+        if n == 0:
+            raise ValueError("trajectories must not be empty")
+        horizon = max(len(t) for t in trajectories)
+        obs_dim = int(np.prod(trajectories[0].obs.shape[1:], dtype=np.int64))
+        o = np.zeros((n, horizon, obs_dim), np.float32)
+        o2 = np.zeros_like(o)
+        act = np.zeros((n, horizon), np.int64)
+        rew = np.zeros((n, horizon))
+        term = np.zeros((n, horizon))
+        mask = np.zeros((n, horizon))
+        success = np.full(n, np.nan)
+        for i, t in enumerate(trajectories):
+            length = len(t)
+            flat = np.asarray(t.obs, dtype=np.float32).reshape(length + 1, -1)
+            o[i, :length], o2[i, :length] = flat[:-1], flat[1:]
+            act[i, :length], rew[i, :length], mask[i, :length] = t.acts, t.rews, 1.0
+            term[i, length - 1] = float(t.terminated)
+            if t.infos and "success" in t.infos[-1]:
+                success[i] = float(t.infos[-1]["success"])
+        valid = mask.reshape(-1) > 0
+        flat_steps = (
+            o.reshape(n * horizon, obs_dim)[valid],
+            act.reshape(-1)[valid],
+            o2.reshape(n * horizon, obs_dim)[valid],
+        )
+        done = term.reshape(-1)[valid] > 0
+        aux = np.zeros((n * horizon, len(aux_rewards)))
+        for k, fn in enumerate(aux_rewards):
+            aux[valid, k] = check_rewards(fn(*flat_steps, done), len(done), f"auxiliary reward {k}")
+        feats = np.asarray(features(o.reshape(n * horizon, obs_dim)), dtype=np.float64)
+        if feats.ndim != 2 or len(feats) != n * horizon or not np.all(np.isfinite(feats)):
+            raise ValueError(f"features must return finite [B, d] arrays, got shape {feats.shape}")
+        extra = np.zeros(n * horizon)
+        if shaping is not None:
+            next_act = np.full((n, horizon), -1, np.int64)
+            next_act[:, :-1] = np.where(mask[:, 1:] > 0, act[:, 1:], -1)
+            extra[valid] = check_rewards(shaping(*flat_steps, next_act.reshape(-1)[valid], done), len(done), "shaping")
+        as_t = lambda a, dtype=torch.float32: torch.as_tensor(a, dtype=dtype, device=device)  # noqa: E731
+        return cls(
+            obs=as_t(o),
+            next_obs=as_t(o2),
+            actions=as_t(act, torch.long),
+            primary=as_t(rew),
+            shaping=as_t(extra.reshape(n, horizon)),
+            aux=as_t(aux.reshape(n, horizon, len(aux_rewards))),
+            features=as_t(feats.reshape(n, horizon, -1)),
+            mask=as_t(mask),
+            terminated=as_t(term),
+            returns=(rew * mask).sum(1),
+            successes=success,
+        )
 
 
 def discounted_sums(values: torch.Tensor, discount: torch.Tensor | float) -> torch.Tensor:
