@@ -8,7 +8,8 @@
   Bradley-Terry loss (:func:`train_reward_model`), and :class:`RewardEnsemble` with mean,
   worst-case (WCO) and uncertainty-weighted (UWO: mean minus lambda times the variance)
   aggregation (:func:`aggregate_members`).
-- Wrappers: :class:`LearnedReward` (Gymnasium) and :class:`VecLearnedReward` (SB3).
+- Wrappers: :class:`LearnedReward` (Gymnasium) and :class:`VecLearnedReward` (SB3), both driving
+  :class:`LearnedRewardTerm` (which ``VectorDesignedReward`` drives for a Gymnasium vector env).
 - The loop: :class:`PreferenceLearning` alternates SB3 training on the learned reward with
   gathering labels on fragments of the agent's episodes (:class:`RandomFragmenter`, or
   :class:`DisagreementFragmenter` for active selection by ensemble disagreement).
@@ -30,7 +31,7 @@ from rewarddesign.preferences.models import (
     preference_accuracy,
     train_reward_model,
 )
-from rewarddesign.preferences.wrappers import LearnedReward, VecLearnedReward
+from rewarddesign.preferences.wrappers import LearnedReward, LearnedRewardTerm, VecLearnedReward
 
 __all__ = [
     "Fragments",
@@ -46,6 +47,7 @@ __all__ = [
     "train_reward_model",
     "preference_accuracy",
     "LearnedReward",
+    "LearnedRewardTerm",
     "VecLearnedReward",
     "PreferenceLearning",
     "RandomFragmenter",

@@ -1,40 +1,85 @@
 """Environments rewarded by a learned reward model (Gymnasium and SB3 VecEnv forms).
 
 The learned reward replaces the env's reward (``mode="replace"``) or is added to it
-(``mode="add"``); ``info["true_reward"]`` keeps the env's own reward, so a ``Monitor`` inside the
-wrapper reports the true return. Models on ``(obs, act)`` score the observation the action was
-taken in; models on reward factors read ``info["reward_factors"]`` of the step.
+(``mode="add"``); ``info["original_reward"]`` keeps the env's own reward, so a ``Monitor`` inside
+the wrapper reports the true return, and ``info["learned_reward"]`` holds the (scaled) model's
+reward. Models on ``(obs, act)`` score the observation the action was taken in; models on reward
+factors read ``info["reward_factors"]`` of the step.
+
+The reward is :class:`LearnedRewardTerm`, a term of the reward-wrapper family
+(:mod:`rewarddesign.rewards.wrappers`), one batched model call per step:
+:class:`LearnedReward` (Gymnasium) and :class:`VecLearnedReward` (SB3) drive it, and so does
+``VectorDesignedReward(envs, LearnedRewardTerm(model))`` for a Gymnasium vector env.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from numpy.typing import NDArray
+from stable_baselines3.common.vec_env import VecEnv
 
-from rewarddesign.rewards import TransitionRewardWrapper
+from rewarddesign.preferences.models import RewardEnsemble, RewardModel
+from rewarddesign.rewards.wrappers import DesignedReward, RewardMode, RewardTerm, VecDesignedReward
 
-__all__ = ["LearnedReward", "VecLearnedReward"]
-
-MODES = ("replace", "add")
-
-
-def _score(model: Any, obs: np.ndarray, act: np.ndarray, infos: list[dict[str, Any]]) -> np.ndarray:
-    if getattr(model, "n_factors", None) is not None or (
-        hasattr(model, "members") and model.members[0].n_factors is not None
-    ):
-        try:
-            factors = np.stack([np.asarray(info["reward_factors"], dtype=np.float64) for info in infos])
-        except KeyError as error:
-            raise KeyError("a reward model on factors needs info['reward_factors'] from the env") from error
-        return model.predict_factors(factors)
-    return model.predict(obs, act)
+__all__ = ["LearnedRewardTerm", "LearnedReward", "VecLearnedReward"]
 
 
-class LearnedReward(TransitionRewardWrapper, gym.utils.RecordConstructorArgs):
-    """An env whose reward is a learned model's (or the env's plus the model's).
+def _on_factors(model: RewardModel | RewardEnsemble) -> bool:
+    if isinstance(model, RewardEnsemble):
+        return model.members[0].n_factors is not None
+    return model.n_factors is not None
+
+
+class LearnedRewardTerm(RewardTerm):
+    """The reward term of a learned reward model: ``scale * model(obs, act)`` or ``scale * model(factors)``.
+
+    Its values go to ``info["learned_reward"]``.
+
+    Args:
+        model: A :class:`~rewarddesign.preferences.models.RewardModel` or
+            :class:`~rewarddesign.preferences.models.RewardEnsemble`.
+        mode: ``"replace"`` (the reward is the learned one) or ``"add"`` (env reward plus it).
+        scale: Multiplies the learned reward.
+
+    Raises:
+        TypeError: ``model`` is neither a reward model nor an ensemble.
+        ValueError: ``mode`` is neither ``"replace"`` nor ``"add"``.
+    """
+
+    info_key = "learned_reward"
+
+    def __init__(self, model: RewardModel | RewardEnsemble, mode: RewardMode = "replace", scale: float = 1.0) -> None:
+        super().__init__(mode)
+        if not isinstance(model, (RewardModel, RewardEnsemble)):
+            raise TypeError(f"model must be a RewardModel or a RewardEnsemble, got {type(model).__name__}")
+        self.model, self.scale = model, float(scale)
+        self._factors = _on_factors(model)
+
+    def step(
+        self,
+        obs: Any,
+        act: Any,
+        next_obs: Any,
+        reward: NDArray[np.float64],
+        terminated: NDArray[np.bool_],
+        truncated: NDArray[np.bool_],
+        infos: Sequence[Mapping[str, Any]],
+    ) -> NDArray[np.float64]:
+        if self._factors:
+            try:
+                factors = np.stack([np.asarray(info["reward_factors"], dtype=np.float64) for info in infos])
+            except KeyError as error:
+                raise KeyError("a reward model on factors needs info['reward_factors'] from the env") from error
+            return self.scale * np.asarray(self.model.predict_factors(factors), dtype=np.float64)
+        return self.scale * np.asarray(self.model.predict(np.asarray(obs), np.asarray(act)), dtype=np.float64)
+
+
+class LearnedReward(DesignedReward):
+    """An env whose reward is a learned model's (or the env's plus the model's): :class:`LearnedRewardTerm`.
 
     Args:
         env: The env.
@@ -43,43 +88,38 @@ class LearnedReward(TransitionRewardWrapper, gym.utils.RecordConstructorArgs):
         scale: Multiplies the learned reward.
     """
 
-    def __init__(self, env: gym.Env, model: Any, mode: str = "replace", scale: float = 1.0) -> None:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    term: LearnedRewardTerm
+
+    def __init__(
+        self, env: gym.Env, model: RewardModel | RewardEnsemble, mode: RewardMode = "replace", scale: float = 1.0
+    ) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, model=model, mode=mode, scale=scale)
-        super().__init__(env)
-        self.model, self.mode, self.scale = model, mode, float(scale)
+        super().__init__(env, LearnedRewardTerm(model, mode, scale))
 
-    def transition_reward(self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool, info: dict):
-        learned = self.scale * float(_score(self.model, np.asarray(obs)[None], np.asarray(action)[None], [info])[0])
-        new = learned if self.mode == "replace" else reward + learned
-        return new, dict(info, true_reward=reward, learned_reward=learned)
+    @property
+    def model(self) -> RewardModel | RewardEnsemble:
+        """The reward model."""
+        return self.term.model
 
 
-class VecLearnedReward(VecEnvWrapper):
-    """The SB3 VecEnv form of :class:`LearnedReward`: one batched model call per step."""
+class VecLearnedReward(VecDesignedReward):
+    """The SB3 VecEnv form of :class:`LearnedReward`: one batched model call per step.
 
-    def __init__(self, venv: VecEnv, model: Any, mode: str = "replace", scale: float = 1.0) -> None:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        super().__init__(venv)
-        self.model, self.mode, self.scale = model, mode, float(scale)
-        self._obs: np.ndarray | None = None
-        self._actions: np.ndarray | None = None
+    Args:
+        venv: The vectorised env.
+        model: A :class:`~rewarddesign.preferences.models.RewardModel` or ``RewardEnsemble``.
+        mode: ``"replace"`` or ``"add"``.
+        scale: Multiplies the learned reward.
+    """
 
-    def reset(self) -> Any:
-        self._obs = self.venv.reset()
-        return self._obs
+    term: LearnedRewardTerm
 
-    def step_async(self, actions: np.ndarray) -> None:
-        self._actions = np.asarray(actions)
-        self.venv.step_async(actions)
+    def __init__(
+        self, venv: VecEnv, model: RewardModel | RewardEnsemble, mode: RewardMode = "replace", scale: float = 1.0
+    ) -> None:
+        super().__init__(venv, LearnedRewardTerm(model, mode, scale))
 
-    def step_wait(self) -> Any:
-        obs, rewards, dones, infos = self.venv.step_wait()
-        learned = self.scale * _score(self.model, np.asarray(self._obs), self._actions, infos)
-        for info, true, value in zip(infos, rewards, learned):
-            info["true_reward"], info["learned_reward"] = float(true), float(value)
-        self._obs = obs  # after an autoreset the next step starts from the reset observation, as SB3 returns it
-        out = learned if self.mode == "replace" else rewards + learned
-        return obs, out.astype(np.float32), dones, infos
+    @property
+    def model(self) -> RewardModel | RewardEnsemble:
+        """The reward model."""
+        return self.term.model
