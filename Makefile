@@ -7,7 +7,7 @@ export MUJOCO_GL ?= egl
 
 LINTED := rewarddesign envs tests benchmarks docs/griffe_extensions.py
 
-.PHONY: setup lint test demo bench gpu-check docs clean
+.PHONY: setup lint layers test demo bench gpu-check docs clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,15 @@ lint: setup
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
 	$(VENV)/bin/pyright
+	$(MAKE) --no-print-directory layers
+
+# The import-linter contract of pyproject.toml, on a copy of the package with envs/ in place as
+# rewarddesign.envs (as it is installed), so that the task catalogue is part of the checked graph.
+LAYERS := build/layers
+layers: setup
+	rm -rf $(LAYERS) && mkdir -p $(LAYERS)
+	cp -R rewarddesign $(LAYERS)/rewarddesign && cp -R envs $(LAYERS)/rewarddesign/envs
+	cd $(LAYERS) && $(CURDIR)/$(VENV)/bin/lint-imports --no-cache $(CURDIR)/pyproject.toml
 
 # One test process per core (pytest-xdist; tests marked with one xdist_group share a process); each
 # process runs torch on one thread (tests/conftest.py).

@@ -90,6 +90,7 @@ def heron_gatherer(env_id: str) -> Any:
 
 
 def run(env_id: str, method: str, seed: int, device: str, timesteps: int) -> dict:
+    import gymnasium as gym
     import torch
     from rewarddesign.envs.reward_factors import REWARD_FACTORS, with_reward_factors
 
@@ -109,7 +110,7 @@ def run(env_id: str, method: str, seed: int, device: str, timesteps: int) -> dic
     if method in ("heron", "bradley_terry"):
         gatherer = heron_gatherer(env_id) if method == "heron" else SyntheticGatherer(temperature=1.0, seed=seed)
         learner = PreferenceLearning(
-            env_id,
+            lambda: with_reward_factors(gym.make(env_id)),
             gatherer,
             rounds=config.rounds,
             episodes_per_round=config.episodes_per_round,

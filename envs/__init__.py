@@ -8,26 +8,35 @@
   and bad heuristic rewards (:mod:`rewarddesign.envs.alignment`; time limit 50).
 - ``rewarddesign/TrustDilemma-v0``: the repeated stag hunt against a trembling partner
   (:mod:`rewarddesign.envs.games`, which also holds PettingZoo envs for games).
+- Reward factors of control tasks (:mod:`rewarddesign.envs.reward_factors`):
+  :func:`with_reward_factors` makes Pendulum, MountainCarContinuous and MuJoCo locomotion envs
+  publish the terms of their reward.
 
-Entry points are strings, so registering imports nothing heavy.
+``import rewarddesign`` registers the ids with entry-point strings, so neither it nor this
+package imports a task module until it is used: ``gym.make`` imports the env's module, and the
+names below are imported from their modules on first access.
 """
 
-import gymnasium as gym
-from rewarddesign.envs.grid_maze import DEFAULT_MAZE, GridMaze
+from __future__ import annotations
 
-__all__ = ["GridMaze", "DEFAULT_MAZE"]
+import importlib
+from typing import Any
 
-_ENTRY_POINTS = {
-    "rewarddesign/GridMaze-v0": ("rewarddesign.envs.grid_maze:GridMaze", 100),
-    "rewarddesign/CoverageGrid-v0": ("rewarddesign.envs.submodular_grids:coverage_grid", None),
-    "rewarddesign/TwoRoomCoverage-v0": ("rewarddesign.envs.submodular_grids:two_room_grid", None),
-    "rewarddesign/ItemCollection-v0": ("rewarddesign.envs.submodular_grids:item_collection_grid", None),
-    "rewarddesign/ExperimentDesign-v0": ("rewarddesign.envs.submodular_grids:experiment_design_grid", None),
-    "rewarddesign/AntCoverage-v0": ("rewarddesign.envs.submodular_grids:ant_coverage", None),
-    "rewarddesign/TrustDilemma-v0": ("rewarddesign.envs.games:TrustDilemmaEnv", None),
-    "rewarddesign/ContinuousGrid-v0": ("rewarddesign.envs.alignment:ContinuousGridWorld", 50),
+__all__ = ["GridMaze", "DEFAULT_MAZE", "REWARD_FACTORS", "with_reward_factors"]
+
+_MODULES = {
+    "GridMaze": "grid_maze",
+    "DEFAULT_MAZE": "grid_maze",
+    "REWARD_FACTORS": "reward_factors",
+    "with_reward_factors": "reward_factors",
 }
 
-for _id, (_entry_point, _steps) in _ENTRY_POINTS.items():
-    if _id not in gym.registry:
-        gym.register(id=_id, entry_point=_entry_point, max_episode_steps=_steps)
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

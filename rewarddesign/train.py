@@ -36,7 +36,6 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import VecEnv
 
-import rewarddesign.envs  # noqa: F401  (registers the project's env ids)
 from rewarddesign._validation import check_gamma, check_positive_int
 from rewarddesign.shaping import Potential, PotentialShaping, get_potential
 

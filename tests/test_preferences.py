@@ -216,11 +216,14 @@ def test_reward_factors_add_up_to_the_env_reward(env_id, reward_of):
 
 
 def test_a_short_heron_run_on_pendulum_beats_the_untrained_policy():
+    from rewarddesign.envs import with_reward_factors
+
     from rewarddesign.preferences.learning import PreferenceLearning
 
     gatherer = HeronGatherer(ranking=[0, 1, 2], signs=[-1, -1, -1], sigmas=[0.1, 0.1, 0.1])
     learner = PreferenceLearning(
-        "Pendulum-v1", gatherer, rounds=4, episodes_per_round=8, device="cpu", seed=0,
+        lambda: with_reward_factors(gym.make("Pendulum-v1")), gatherer, rounds=4, episodes_per_round=8,
+        device="cpu", seed=0,
         algo_kwargs={"learning_starts": 500, "learning_rate": 1e-3},  # RL Zoo's step size for Pendulum
     )  # fmt: skip
     learner.train(5000, 400)
@@ -230,6 +233,30 @@ def test_a_short_heron_run_on_pendulum_beats_the_untrained_policy():
     # this run ended at -220, -100, -189 and -123 on one thread; the margin asked here is far smaller
     assert last["true_return"] > learner.untrained_return + 200
     assert last["accuracy"] > 0.7
+
+
+def test_the_loop_reads_the_factors_from_the_env_it_is_given():
+    from rewarddesign.envs import with_reward_factors
+
+    from rewarddesign.preferences.learning import PreferenceLearning
+
+    gatherer = HeronGatherer(ranking=[0, 1, 2], signs=[-1, -1, -1], sigmas=[0.1, 0.1, 0.1])
+    with pytest.raises(ValueError, match="publishes none"):  # the caller wraps; the method looks nothing up
+        PreferenceLearning("Pendulum-v1", gatherer, device="cpu")
+    with pytest.raises(ValueError, match="publishes none"):
+        PreferenceLearning("Pendulum-v1", SyntheticGatherer(), reward_inputs="factors", device="cpu")
+    with pytest.raises(ValueError, match="ranks 2 factors"):
+        PreferenceLearning(
+            lambda: with_reward_factors(gym.make("Pendulum-v1")),
+            HeronGatherer(ranking=[0, 1], signs=[-1, -1], sigmas=[0.1, 0.1]),
+            device="cpu",
+        )
+    with pytest.raises(TypeError, match="env must be"):
+        PreferenceLearning(gym.make("Pendulum-v1"), gatherer, device="cpu")
+    learner = PreferenceLearning(
+        lambda: with_reward_factors(gym.make("Pendulum-v1")), gatherer, reward_inputs="factors", device="cpu"
+    )
+    assert learner.model.n_factors == 3
 
 
 def test_the_seed_alone_fixes_the_reward_models_initial_weights():

@@ -13,9 +13,8 @@ Conventions of the hierarchy (everywhere a ``ranking`` comes with ``signs``):
 
 - ``ranking``: factor indices from the most to the least important, a permutation of ``0..K-1``;
 - ``signs``: indexed by factor, not by level: ``signs[k]`` is +1 if more of factor ``k`` is
-  better, -1 if less is, wherever ``k`` stands in the ranking (so the env's per-factor signs,
-  :data:`rewarddesign.envs.reward_factors.REWARD_FACTORS` ``[env_id].signs``, pass unchanged
-  whatever the ranking);
+  better, -1 if less is, wherever ``k`` stands in the ranking (so the per-factor signs an env
+  publishes, ``rewarddesign.factors.factor_spec(env).signs``, pass unchanged whatever the ranking);
 - ``margins`` (and the gatherer's ``sigmas``): indexed by level, in ranking order: entry ``l``
   belongs to factor ``ranking[l]``.
 
@@ -104,8 +103,8 @@ class HeronGatherer:
     Args:
         ranking: Factor indices from most to least important.
         signs: Indexed by factor, not by level: ``signs[k]`` is +1 if more of factor ``k`` is
-            better, -1 if less is, wherever ``k`` stands in ``ranking`` (an env's
-            ``REWARD_FACTORS[env_id].signs`` pass as they are).
+            better, -1 if less is, wherever ``k`` stands in ``ranking`` (the signs an env publishes,
+            ``rewarddesign.factors.factor_spec(env).signs``, pass as they are).
         sigmas: ``sigma_l`` per level (in ranking order): the margin of level ``l`` is ``sigma_l``
             times the standard deviation of factor ``ranking[l]`` over the fragments being compared.
         discount: Discount of the factor sums over a fragment's steps.

@@ -1,9 +1,10 @@
 """The preference-learning loop: alternate agent training on the learned reward with gathering labels.
 
-Each round, the current policy is rolled out on the env (with its reward factors), the episodes
+Each round, the current policy is rolled out on the env (with the reward factors it publishes, if
+any: :func:`rewarddesign.factors.factor_spec`), the episodes
 are cut into fragments, pairs are chosen (at random, or by the ensemble's disagreement), a
 gatherer labels them, the reward model is retrained on all labels so far, and the SB3 agent
-trains on the learned reward (the env's reward kept in ``info["true_reward"]``). The first round
+trains on the learned reward (the env's own reward kept in the step's ``info``). The first round
 gathers an ``initial_fraction`` of all comparisons, the rest are spread evenly over the rounds.
 
 Seeding: ``seed`` fixes the whole run. The loop's own draws (rollout resets, fragment cuts,
@@ -19,14 +20,19 @@ rounds (they are not restarted when the reward model is retrained).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 import torch
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.utils import get_device
+from stable_baselines3.common.vec_env import DummyVecEnv
 
+from rewarddesign.distances import Transitions, sample_epic_distance
+from rewarddesign.factors import require_factor_spec
 from rewarddesign.preferences.data import Fragments, PreferenceDataset
-from rewarddesign.preferences.gatherers import random_pairs
+from rewarddesign.preferences.gatherers import HeronGatherer, random_pairs
 from rewarddesign.preferences.models import (
     Aggregate,
     RewardEnsemble,
@@ -35,6 +41,7 @@ from rewarddesign.preferences.models import (
     train_reward_model,
 )
 from rewarddesign.preferences.wrappers import VecLearnedReward
+from rewarddesign.train import ALGORITHMS
 
 __all__ = ["RandomFragmenter", "DisagreementFragmenter", "PreferenceLearning", "rollout_fragments"]
 
@@ -115,8 +122,12 @@ class PreferenceLearning:
     """Preference-based RL with SB3: a reward model learned from labelled fragment pairs drives the agent.
 
     Args:
-        env_id: A Gymnasium env id with reward factors when the gatherer or model uses them
-            (see :mod:`rewarddesign.envs.reward_factors`).
+        env: The task: a Gymnasium env id (made with ``gym.make``) or a function that makes the env
+            (called for the training env and for the env the policy is rolled out on). A HERON
+            gatherer and a factor model need an env that publishes its reward factors
+            (:func:`rewarddesign.factors.factor_spec`): wrap it, e.g.
+            ``lambda: with_reward_factors(gym.make("Pendulum-v1"))`` with
+            :func:`rewarddesign.envs.with_reward_factors` for the project's tasks.
         gatherer: A :class:`~rewarddesign.preferences.gatherers.HeronGatherer` or
             :class:`~rewarddesign.preferences.gatherers.SyntheticGatherer`.
         reward_inputs: ``"obs_act"`` (the model sees observations and actions) or ``"factors"``.
@@ -152,11 +163,11 @@ class PreferenceLearning:
 
     def __init__(
         self,
-        env_id: str,
+        env: str | Callable[[], gym.Env],
         gatherer: Callable[[Fragments, np.ndarray, np.ndarray], PreferenceDataset],
         *,
-        reward_inputs: str = "obs_act",
-        algo: str = "sac",
+        reward_inputs: Literal["obs_act", "factors"] = "obs_act",
+        algo: Literal["sac", "ppo", "td3", "a2c"] = "sac",
         fragment_length: int = 25,
         ensemble_size: int = 1,
         aggregate: Aggregate = "mean",
@@ -171,30 +182,35 @@ class PreferenceLearning:
         device: str = "auto",
         seed: int = 0,
     ) -> None:
-        from stable_baselines3.common.utils import get_device
-
-        from rewarddesign.envs.reward_factors import REWARD_FACTORS, with_reward_factors
-        from rewarddesign.train import ALGORITHMS
-
+        if isinstance(env, str):
+            env_id = env
+            self.make_env: Callable[[], gym.Env] = lambda: gym.make(env_id)
+        elif callable(env):
+            self.make_env = env
+        else:
+            raise TypeError(f"env must be an env id or a function that makes the env, got {type(env).__name__}")
         if reward_inputs not in ("obs_act", "factors"):
             raise ValueError(f'reward_inputs must be "obs_act" or "factors", got {reward_inputs!r}')
         if algo not in ALGORITHMS:
             raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {algo!r}")
         if rounds < 1 or not 0 < initial_fraction <= 1 or not 0 <= held_out < 1:
             raise ValueError("need rounds >= 1, 0 < initial_fraction <= 1, 0 <= held_out < 1")
-        self.env_id, self.gatherer, self.algo = env_id, gatherer, algo
-        self.has_factors = env_id in REWARD_FACTORS
-        self.make_env = (
-            (lambda: with_reward_factors(gym.make(env_id))) if self.has_factors else (lambda: gym.make(env_id))
-        )
-        probe = self.make_env()
+        self.gatherer, self.algo = gatherer, algo
+        self.eval_env = self.make_env()  # the env the policy is rolled out on, for fragments and evaluation
         self.device = get_device(device)
+        if reward_inputs == "factors" or isinstance(gatherer, HeronGatherer):
+            what = "a factor reward model" if reward_inputs == "factors" else "HERON's gatherer"
+            spec = require_factor_spec(self.eval_env, what)
+            if isinstance(gatherer, HeronGatherer) and len(gatherer.ranking) != len(spec.names):
+                raise ValueError(
+                    f"gatherer ranks {len(gatherer.ranking)} factors; the env publishes {len(spec.names)}: {spec.names}"
+                )
         if reward_inputs == "factors":
-            if not self.has_factors:
-                raise ValueError(f"{env_id} has no reward factors for a factor model")
-            base = RewardModel(n_factors=len(REWARD_FACTORS[env_id].names), device=self.device, seed=seed)
+            base = RewardModel(n_factors=len(spec.names), device=self.device, seed=seed)
         else:
-            base = RewardModel(probe.observation_space, probe.action_space, device=self.device, seed=seed)
+            base = RewardModel(
+                self.eval_env.observation_space, self.eval_env.action_space, device=self.device, seed=seed
+            )
         self.model: RewardModel | RewardEnsemble = (
             base if ensemble_size == 1 else RewardEnsemble.of(base, ensemble_size, aggregate, seed=seed)
         )
@@ -204,10 +220,6 @@ class PreferenceLearning:
         self.true_reward = true_reward
         self.rng = np.random.default_rng(seed)
         self.seed = seed
-        self.eval_env = self.make_env()
-        from stable_baselines3.common.monitor import Monitor
-        from stable_baselines3.common.vec_env import DummyVecEnv
-
         self.venv = VecLearnedReward(DummyVecEnv([lambda: Monitor(self.make_env())]), self.model)
         self.venv.seed(seed)
         self.agent = ALGORITHMS[algo](
@@ -278,8 +290,6 @@ class PreferenceLearning:
             "accuracy": preference_accuracy(self.model, self.test_set) if self.test_set is not None else float("nan"),
         }
         if self.true_reward is not None and getattr(self.model, "n_factors", 1) is None:
-            from rewarddesign.distances import Transitions, sample_epic_distance
-
             n, steps = len(fragments), fragments.length - 1  # transitions inside each fragment
             obs, acts = fragments.obs, fragments.acts
             transitions = Transitions(
