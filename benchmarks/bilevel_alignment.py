@@ -5,8 +5,10 @@ for the ``barfi-paper`` runs and the MountainCar cases, on a shared 2-core machi
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bilevel_alignment.py --workers 1
 
-Runs are cached per run in ``benchmarks/results/bilevel_alignment/`` (a rerun skips finished
-runs, so an interrupted job resumes; ``--report-only`` writes the table from the finished runs).
+Runs go through ``rewarddesign.bench.run_experiment``: each run's record (its history, the
+scores below as metrics) lands in ``benchmarks/results/bilevel_alignment/runs/`` the moment it
+finishes (a rerun skips finished runs, so an interrupted job resumes; ``--report-only`` writes the
+table from the finished runs; ``--smoke`` runs one tiny run into a temporary directory).
 Writes ``benchmarks/results/bilevel_alignment.md`` and ``.png``.
 
 Protocol (fixed before the ``barfi-paper`` and MountainCar runs; the runs of the first four cases
@@ -65,12 +67,18 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import platform
-import time
+import tempfile
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
+import rewarddesign.envs  # noqa: F401  (registers the envs)
+from rewarddesign.envs import alignment as al
+
+from rewarddesign.bench import Experiment, RunOutput, RunRecord, run_experiment, stats
+from rewarddesign.bilevel import BehaviorAlignment, NeumannDivergenceError, potential_shaping, tile_coding
+from rewarddesign.shaping import mountaincar_energy
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "bilevel_alignment"
@@ -86,11 +94,6 @@ REPS = 2000
 
 def make_case(case: str):
     """``(env id, aux rewards, features, shaping of the potential baseline or None)``."""
-    from rewarddesign.envs import alignment as al
-
-    from rewarddesign.bilevel import potential_shaping, tile_coding
-    from rewarddesign.shaping import mountaincar_energy
-
     if case.startswith("grid"):
         aux, potential = {
             "grid-bad": (al.grid_centre_bonus, al.grid_centre_potential),
@@ -118,8 +121,6 @@ def make_case(case: str):
 
 def _rescaled_mountaincar():
     """MountainCar-v0 with position and velocity rescaled to [-1, 1]."""
-    import gymnasium as gym
-
     return gym.wrappers.RescaleObservation(
         gym.make("MountainCar-v0"), np.full(2, -1.0, np.float32), np.full(2, 1.0, np.float32)
     )
@@ -134,25 +135,21 @@ def _on_physical_state(heuristic, obs, act, next_obs, done):
     return heuristic(_mountaincar_physical_state(obs), act, _mountaincar_physical_state(next_obs), done)
 
 
-def run_path(case: str, method: str, seed: int) -> Path:
-    # the primary reward alone does not depend on the heuristic: one run per env serves its cases
-    name = f"{case.split('-')[0]}_primary" if method == "primary" else f"{case}_{method}"
-    return OUT / f"{name}_s{seed}.json"
+def grid(cases: list[str], methods: list[str]) -> tuple[dict[str, str], ...]:
+    """The runs' parameter sets; the primary reward alone does not depend on the heuristic, so its
+    runs are made once per env (``case="grid"``) and serve both of the env's cases."""
+    sets: dict[tuple[str, str], dict[str, str]] = {}
+    for case in cases:
+        for method in methods:
+            if (case, method) not in SKIPPED:
+                name = case.split("-")[0] if method == "primary" else case
+                sets[name, method] = {"case": name, "method": method}
+    return tuple(sets.values())
 
 
-def run(spec: tuple[str, str, int], device: str = "cpu") -> dict:
-    """One training run (cached): ``spec = (case, method, seed)``."""
-    import rewarddesign.envs  # noqa: F401  (registers the envs)
-    import torch
-
-    from rewarddesign.bilevel import BehaviorAlignment, NeumannDivergenceError
-
-    case, method, seed = spec
-    torch.set_num_threads(1)
-    path = run_path(case, method, seed)
-    if path.exists():
-        return {**json.loads(path.read_text()), "case": case, "method": method}
-    env_id, aux, features, shaping = make_case(case)
+def run(seed: int, case: str, method: str, episodes: int | None = None, device: str = "cpu") -> RunOutput:
+    """One training run of ``method`` on ``case`` (an env alone for ``primary``): its history and scores."""
+    env_id, aux, features, shaping = make_case(case if method != "primary" else f"{case}-good")
     kwargs = {"features": features, "seed": seed, "device": device}
     if method == "barfi":
         kwargs |= {"aux_rewards": aux}
@@ -164,85 +161,102 @@ def run(spec: tuple[str, str, int], device: str = "cpu") -> dict:
         kwargs |= {"aux_rewards": [], "learn_blend": False}
     else:
         kwargs |= {"aux_rewards": [], "learn_blend": False, "shaping": shaping}
-    start = time.perf_counter()
     learner = BehaviorAlignment(env_id, **kwargs)
     failed = None
     try:
-        learner.learn(EPISODES[case.split("-")[0]])
+        learner.learn(episodes or EPISODES[case.split("-")[0]])
     except NeumannDivergenceError as error:  # recorded, with the history up to it, and left out of the scores
         failed = str(error)
-    report = {
-        "case": case,
-        "method": method,
-        "seed": seed,
-        "seconds": time.perf_counter() - start,
-        "failed": failed,
-        "history": learner.history,
-    }
-    OUT.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report))
-    return report
+    history = learner.history
+    return RunOutput(
+        {"final": final(case, history), "speed": speed(history)},
+        data={"failed": failed, "history": history},
+    )
 
 
-def final(report: dict) -> float:
-    rows = report["history"][-5:]
-    key = "success_rate" if report["case"].startswith("grid") else "primary_return"
-    return float(np.mean([r[key] for r in rows]))
+def experiment(seeds: int, cases: list[str], methods: list[str]) -> Experiment:
+    """The benchmark's runs as an experiment; its fingerprint covers the cases' and methods' definitions."""
+    return Experiment(
+        "bilevel_alignment",
+        run,
+        grid(cases, methods),
+        tuple(range(seeds)),
+        definition=(
+            make_case,
+            _rescaled_mountaincar,
+            _mountaincar_physical_state,
+            _on_physical_state,
+            final,
+            speed,
+            EPISODES,
+            PAPER_SCHEDULE,
+            BAD_BONUS,
+        ),
+    )
 
 
-def speed(report: dict) -> float:
-    return float(np.mean([r["primary_return"] for r in report["history"]]))
+def final(case: str, history: list[dict]) -> float:
+    """The mean over the last 5 updates of the success rate (grid) or the primary return."""
+    key = "success_rate" if case.startswith("grid") else "primary_return"
+    return float(np.mean([r[key] for r in history[-5:]])) if history else float("nan")
+
+
+def speed(history: list[dict]) -> float:
+    """The mean primary return over all updates (the area under the learning curve)."""
+    return float(np.mean([r["primary_return"] for r in history])) if history else float("nan")
 
 
 def _iqm_cell(values: list[float], digits: int) -> str:
-    from rewarddesign.bench import stats
-
     value, low, high = stats.interval_estimate([np.asarray(values)], stats.iqm, reps=REPS, rng=0)
     return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def _improvement(x: list[float], y: list[float]) -> tuple[float, float, float]:
-    from rewarddesign.bench import stats
-
     return stats.improvement_estimate([np.asarray(x)], [np.asarray(y)], reps=REPS, rng=0)
 
 
 def main() -> None:
-    from rewarddesign.bench import LocalExecutor
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--report-only", action="store_true", help="write the table from the finished runs")
+    parser.add_argument("--smoke", action="store_true", help="one 16-episode run into a temporary directory")
     args = parser.parse_args()
-    jobs = {
-        run_path(c, m, s): (c, m, s)
-        for c in args.cases
-        for m in args.methods
-        for s in range(args.seeds)
-        if (c, m) not in SKIPPED
-    }  # one job per file: the primary runs serve both cases of an env
-    if not args.report_only:
-        todo = [job for path, job in jobs.items() if not path.exists()]
-        print(f"{len(todo)} runs to do, {len(jobs) - len(todo)} cached", flush=True)
-        for report in LocalExecutor(args.workers).map(run, todo, "cpu"):
-            print(f"{report['case']} {report['method']} s{report['seed']}: {report['seconds']:.0f} s", flush=True)
-    reports: dict[tuple[str, str], list[dict]] = {}
-    failures: list[dict] = []
+    if args.smoke:
+        smoke = Experiment(
+            "bilevel_alignment_smoke", run, ({"case": "grid-bad", "method": "barfi", "episodes": 16},), (0,)
+        )
+        with tempfile.TemporaryDirectory() as out:
+            (record,) = run_experiment(smoke, out, progress=False, device="cpu")
+        print(f"smoke run: {record.key}: final {record.metrics['final']:.2f}, {record.seconds:.1f} s")
+        return
+    full = experiment(args.seeds, args.cases, args.methods)
+    if args.report_only:
+        records = load_finished(full)
+    else:
+        records = run_experiment(full, OUT, workers=args.workers, device="cpu")
+    reports: dict[tuple[str, str], list[RunRecord]] = {}
+    failures: list[RunRecord] = []
     for case in CASES:
         for method in METHODS:
-            done = [run_path(case, method, s) for s in range(args.seeds) if (case, method) not in SKIPPED]
-            found = [{**json.loads(p.read_text()), "case": case, "method": method} for p in done if p.exists()]
-            failures.extend(r for r in found if r.get("failed"))
-            found = [r for r in found if not r.get("failed")]
+            name = case.split("-")[0] if method == "primary" else case
+            found = [r for r in records if r.params == {"case": name, "method": method}]
+            failures.extend(r for r in found if r.data["failed"] and name == case)
+            found = [r for r in found if not r.data["failed"]]
             if found:
-                reports[case, method] = found
+                reports[case, method] = sorted(found, key=lambda r: r.seed)
     write_report(reports, args.seeds, failures)
 
 
-def write_report(reports: dict[tuple[str, str], list[dict]], seeds: int, failures: list[dict]) -> None:
+def load_finished(full: Experiment) -> list[RunRecord]:
+    """The finished runs of ``full`` in the results directory (``--report-only``)."""
+    paths = [OUT / "runs" / f"{run.key}.json" for run in full.runs()]
+    return [RunRecord.from_json(path.read_text()) for path in paths if path.exists()]
+
+
+def write_report(reports: dict[tuple[str, str], list[RunRecord]], seeds: int, failures: list[RunRecord]) -> None:
     cases = [c for c in CASES if any((c, m) in reports for m in METHODS)]
     lines = [
         "# Behaviour alignment: learning how to use heuristic rewards",
@@ -270,7 +284,7 @@ def write_report(reports: dict[tuple[str, str], list[dict]], seeds: int, failure
             if not mine:
                 cells.append("—")
                 continue
-            cell = _iqm_cell([final(r) for r in mine], digits)
+            cell = _iqm_cell([r.metrics["final"] for r in mine], digits)
             cells.append(cell if len(mine) == seeds else f"{cell} ({len(mine)}/{seeds})")
         lines.append(f"| {case} | " + " | ".join(cells) + " |")
     mc = [c for c in cases if c.startswith("mountaincar")]
@@ -286,7 +300,8 @@ def write_report(reports: dict[tuple[str, str], list[dict]], seeds: int, failure
         ]
         for case in mc:
             cells = [
-                _iqm_cell([speed(r) for r in reports[case, m]], 0) if (case, m) in reports else "—" for m in METHODS
+                _iqm_cell([r.metrics["speed"] for r in reports[case, m]], 0) if (case, m) in reports else "—"
+                for m in METHODS
             ]
             lines.append(f"| {case} | " + " | ".join(cells) + " |")
     lines += [
@@ -302,7 +317,7 @@ def write_report(reports: dict[tuple[str, str], list[dict]], seeds: int, failure
         primary = reports.get((case, "primary"))
         if primary is None:
             continue
-        for name, fn in [("final", final), ("speed", speed)] if case.startswith("mountaincar") else [("final", final)]:
+        for name in ("final", "speed") if case.startswith("mountaincar") else ("final",):
             cells = []
             for method in METHODS:
                 if method == "primary":
@@ -310,7 +325,9 @@ def write_report(reports: dict[tuple[str, str], list[dict]], seeds: int, failure
                 if (case, method) not in reports:
                     cells.append("—")
                     continue
-                p, low, high = _improvement([fn(r) for r in reports[case, method]], [fn(r) for r in primary])
+                p, low, high = _improvement(
+                    [r.metrics[name] for r in reports[case, method]], [r.metrics[name] for r in primary]
+                )
                 cells.append(f"{p:.2f} [{low:.2f}, {high:.2f}]")
             lines.append(f"| {case} | {name} | " + " | ".join(cells) + " |")
     lines += ["", "## Targets", ""]
@@ -318,7 +335,8 @@ def write_report(reports: dict[tuple[str, str], list[dict]], seeds: int, failure
         for case in BAD_CASES:
             if (case, method) in reports and (case, "primary") in reports:
                 p, low, high = _improvement(
-                    [final(r) for r in reports[case, method]], [final(r) for r in reports[case, "primary"]]
+                    [r.metrics["final"] for r in reports[case, method]],
+                    [r.metrics["final"] for r in reports[case, "primary"]],
                 )
                 verdict = "met" if high >= 0.5 else "not met"
                 lines.append(f"- T1 {method}, {case}: P(> primary) {p:.2f} [{low:.2f}, {high:.2f}]: {verdict}")
@@ -327,7 +345,8 @@ def write_report(reports: dict[tuple[str, str], list[dict]], seeds: int, failure
         case = "mountaincar-good"
         if (case, method) in reports and (case, "primary") in reports:
             p, low, high = _improvement(
-                [speed(r) for r in reports[case, method]], [speed(r) for r in reports[case, "primary"]]
+                [r.metrics["speed"] for r in reports[case, method]],
+                [r.metrics["speed"] for r in reports[case, "primary"]],
             )
             verdict = "met" if low > 0.5 else "not met"
             lines.append(f"- T2 {method}, {case} (speed): P(> primary) {p:.2f} [{low:.2f}, {high:.2f}]: {verdict}")
@@ -343,13 +362,13 @@ def write_report(reports: dict[tuple[str, str], list[dict]], seeds: int, failure
             mine = reports.get((case, method))
             if not mine:
                 continue
-            steps = [[h for h in r["history"] if h.get("outer_step", True)] for r in mine]
+            steps = [[h for h in r.data["history"] if h.get("outer_step", True)] for r in mine]
             outer_ms = 1e3 * np.mean([np.mean([h["outer_seconds"] for h in s]) for s in steps])
-            weights = np.mean([r["history"][-1]["aux_weights"] for r in mine], axis=0)
-            gamma = np.mean([r["history"][-1]["gamma"] for r in mine])
+            weights = np.mean([r.data["history"][-1]["aux_weights"] for r in mine], axis=0)
+            gamma = np.mean([r.data["history"][-1]["gamma"] for r in mine])
             lines.append(
                 f"| {case} | {method} | {np.mean([len(s) for s in steps]):.0f} | {outer_ms:.0f} | "
-                f"{np.mean([r['seconds'] for r in mine]):.0f} | {', '.join(f'{w:.2f}' for w in weights)} | "
+                f"{np.mean([r.seconds for r in mine]):.0f} | {', '.join(f'{w:.2f}' for w in weights)} | "
                 f"{gamma:.3f} |"
             )
     lines += [
@@ -365,8 +384,8 @@ def write_report(reports: dict[tuple[str, str], list[dict]], seeds: int, failure
     ]
     for r in failures:
         lines.append(
-            f"- {r['case']} / {r['method']} / seed {r['seed']}: stopped after {len(r['history'])} updates: "
-            + r["failed"]
+            f"- {r.params['case']} / {r.params['method']} / seed {r.seed}: stopped after "
+            f"{len(r.data['history'])} updates: " + r.data["failed"]
         )
     if not failures:
         lines.append("- none")
@@ -374,7 +393,7 @@ def write_report(reports: dict[tuple[str, str], list[dict]], seeds: int, failure
     for case in cases:
         for method in METHODS:
             if (case, method) in reports:
-                values = ", ".join(f"s{r['seed']} {final(r):.2f}" for r in reports[case, method])
+                values = ", ".join(f"s{r.seed} {r.metrics['final']:.2f}" for r in reports[case, method])
                 lines.append(f"- {case} / {method}: {values}")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bilevel_alignment.md").write_text("\n".join(lines) + "\n")
@@ -382,7 +401,7 @@ def write_report(reports: dict[tuple[str, str], list[dict]], seeds: int, failure
     plot(reports, cases)
 
 
-def plot(reports: dict[tuple[str, str], list[dict]], cases: list[str]) -> None:
+def plot(reports: dict[tuple[str, str], list[RunRecord]], cases: list[str]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -397,9 +416,9 @@ def plot(reports: dict[tuple[str, str], list[dict]], cases: list[str]) -> None:
             mine = reports.get((case, method))
             if not mine:
                 continue
-            length = min(len(r["history"]) for r in mine)
-            x = [h["episodes"] for h in mine[0]["history"][:length]]
-            y = np.array([[h[key] for h in r["history"][:length]] for r in mine])
+            length = min(len(r.data["history"]) for r in mine)
+            x = [h["episodes"] for h in mine[0].data["history"][:length]]
+            y = np.array([[h[key] for h in r.data["history"][:length]] for r in mine])
             kernel = np.ones(5) / 5  # a trailing mean over 5 updates
             smooth = np.array([np.convolve(row, kernel, mode="valid") for row in y])
             x = x[len(kernel) - 1 :]
