@@ -25,7 +25,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +34,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign.rewards import TransitionRewardWrapper
+from rewarddesign.rewards.wrappers import DesignedReward, RewardTerm
 
-__all__ = ["FactorSpec", "RewardFactors", "factor_spec", "require_factor_spec", "FactorWeightedReward"]
+__all__ = [
+    "FactorFunction",
+    "FactorSpec",
+    "RewardFactors",
+    "factor_spec",
+    "require_factor_spec",
+    "FactorWeightsTerm",
+    "FactorWeightedReward",
+]
 
 #: ``(env, obs, action, next_obs, reward, terminated, info) -> [K]``, ``obs`` the observation the action was taken in.
 FactorFunction = Callable[[gym.Env, Any, Any, Any, float, bool, dict[str, Any]], ArrayLike]
@@ -111,11 +120,70 @@ def require_factor_spec(env: gym.Env, what: str = "this method") -> FactorSpec:
     return spec
 
 
-class FactorWeightedReward(TransitionRewardWrapper, gym.utils.RecordConstructorArgs):
+class FactorWeightsTerm(RewardTerm):
+    """The reward term of a weighted factor sum: ``sum_k w_k s_k f_k`` of ``info["reward_factors"]`` (``s_k`` the sign).
+
+    It replaces the env's reward; its values go to ``info["factor_reward"]``. Drive it with
+    :class:`FactorWeightedReward` (Gymnasium) or the reward-wrapper forms of
+    :mod:`rewarddesign.rewards.wrappers` (``VecDesignedReward(venv, FactorWeightsTerm(...))`` for SB3).
+
+    Args:
+        spec: The factors' :class:`FactorSpec` (their signs).
+        weights: One finite, non-negative weight per factor.
+
+    Raises:
+        ValueError: ``weights`` do not fit the factors.
+    """
+
+    info_key = "factor_reward"
+
+    def __init__(self, spec: FactorSpec, weights: ArrayLike) -> None:
+        super().__init__("replace")
+        self.weights: NDArray[np.float64] = np.asarray(weights, dtype=np.float64).reshape(-1)
+        if (
+            self.weights.shape != (len(spec.names),)
+            or np.any(self.weights < 0)
+            or not np.all(np.isfinite(self.weights))
+        ):
+            raise ValueError(f"weights must be {len(spec.names)} finite values >= 0 ({spec.names}), got {weights!r}")
+        self._signed = self.weights * np.asarray(spec.signs, dtype=np.float64)
+
+    def _factors(self, info: Mapping[str, Any]) -> NDArray[np.float64]:
+        try:
+            return np.asarray(info["reward_factors"], dtype=np.float64)
+        except KeyError as error:
+            raise KeyError("a weighted factor sum needs info['reward_factors'] from the env (RewardFactors)") from error
+
+    def step(
+        self,
+        obs: Any,
+        act: Any,
+        next_obs: Any,
+        reward: NDArray[np.float64],
+        terminated: NDArray[np.bool_],
+        truncated: NDArray[np.bool_],
+        infos: Sequence[Mapping[str, Any]],
+    ) -> NDArray[np.float64]:
+        return np.stack([self._factors(info) for info in infos]) @ self._signed
+
+    def step_one(
+        self,
+        obs: Any,
+        act: Any,
+        next_obs: Any,
+        reward: float,
+        terminated: bool,
+        truncated: bool,
+        info: Mapping[str, Any],
+    ) -> float:
+        return float(self._signed @ self._factors(info))
+
+
+class FactorWeightedReward(DesignedReward):
     """A hand-weighted sum of the env's reward factors as the reward: ``sum_k w_k s_k f_k`` (``s_k`` the factor's sign).
 
     The env must publish its factors (:func:`factor_spec`). ``info["original_reward"]`` keeps the
-    env's reward and ``info["factor_reward"]`` the weighted sum.
+    env's reward and ``info["factor_reward"]`` the weighted sum (:class:`FactorWeightsTerm`).
 
     Args:
         env: An env that publishes its reward factors.
@@ -125,21 +193,13 @@ class FactorWeightedReward(TransitionRewardWrapper, gym.utils.RecordConstructorA
         ValueError: When the env publishes no factors or ``weights`` do not fit them.
     """
 
+    term: FactorWeightsTerm
+
     def __init__(self, env: gym.Env, weights: ArrayLike) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, weights=weights)
-        spec = require_factor_spec(env, "FactorWeightedReward")
-        super().__init__(env)
-        self.weights: NDArray[np.float64] = np.asarray(weights, dtype=np.float64).reshape(-1)
-        if (
-            self.weights.shape != (len(spec.names),)
-            or np.any(self.weights < 0)
-            or not np.all(np.isfinite(self.weights))
-        ):
-            raise ValueError(f"weights must be {len(spec.names)} finite values >= 0 ({spec.names}), got {weights!r}")
-        self._signed = self.weights * np.asarray(spec.signs)
+        super().__init__(env, FactorWeightsTerm(require_factor_spec(env, "FactorWeightedReward"), weights))
 
-    def transition_reward(
-        self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool, info: dict[str, Any]
-    ) -> tuple[float, dict[str, Any]]:
-        designed = float(self._signed @ info["reward_factors"])
-        return designed, dict(info, original_reward=float(reward), factor_reward=designed)
+    @property
+    def weights(self) -> NDArray[np.float64]:
+        """The weights, one per factor."""
+        return self.term.weights

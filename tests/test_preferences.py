@@ -148,7 +148,8 @@ def test_learned_reward_wrappers_agree_and_keep_the_original_reward(rng):
         for k, single in enumerate(singles):
             _, r, terminated, truncated, _ = single.step(int(actions[k]))
             # the model runs in float32 and a batch of two may round otherwise than one step: float32 tolerance
-            assert rewards[k] == pytest.approx(r, rel=1e-5, abs=1e-6) and infos[k]["original_reward"] == float(actions[k])
+            assert rewards[k] == pytest.approx(r, rel=1e-5, abs=1e-6)
+            assert infos[k]["original_reward"] == float(actions[k])
             if terminated or truncated:
                 single.reset()
     obs_model = RewardModel(*SPACES, device="cpu")
@@ -289,6 +290,22 @@ def test_weighted_factor_reward_and_fragments_from_rollouts(rng):
         FactorWeightedReward(with_reward_factors(gym.make("Pendulum-v1")), [1.0, -1.0, 0.0])
     with pytest.raises(ValueError, match="publishes none"):
         FactorWeightedReward(gym.make("Pendulum-v1"), [1.0, 0.5, 0.25])
+    # the SB3 form of the same term gives the same rewards
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from rewarddesign.factors import FactorWeightsTerm, factor_spec
+    from rewarddesign.rewards.wrappers import VecDesignedReward
+
+    single = FactorWeightedReward(with_reward_factors(gym.make("Pendulum-v1")), [1.0, 0.5, 0.25])
+    term = FactorWeightsTerm(factor_spec(single), [1.0, 0.5, 0.25])
+    venv = VecDesignedReward(DummyVecEnv([lambda: with_reward_factors(gym.make("Pendulum-v1"))]), term)
+    venv.seed(0)
+    venv.reset()
+    single.reset(seed=0)
+    for torque in (-2.0, 0.5, 1.5):
+        _, rewards, _, infos = venv.step(np.array([[torque]], dtype=np.float32))
+        _, reward, *_ = single.step(np.array([torque], dtype=np.float32))
+        assert rewards[0] == pytest.approx(reward, rel=1e-6) and infos[0]["factor_reward"] == pytest.approx(reward)
 
     fragments, returns = rollout_fragments(with_reward_factors(gym.make("Pendulum-v1")), None, 2, 25, rng)
     assert len(fragments) == 2 * (200 // 25) and fragments.factors.shape == (16, 25, 3)
