@@ -6,14 +6,21 @@
   and :class:`ActorCritic`; :func:`implicit_hypergradient` (Neumann series or first order).
 """
 
-from rewarddesign.bilevel.barfi import LEARNERS, BehaviorAlignedReward, BehaviorAlignment, potential_shaping
-from rewarddesign.bilevel.blend import BlendedReward, tile_coding
+from rewarddesign.bilevel.barfi import LEARNERS, BehaviorAlignment
+from rewarddesign.bilevel.blend import (
+    BehaviorAlignedReward,
+    BehaviorAlignedTerm,
+    BlendedReward,
+    potential_shaping,
+    tile_coding,
+)
 from rewarddesign.bilevel.hypergradient import NeumannDivergenceError, implicit_hypergradient
 from rewarddesign.bilevel.learners import ActorCritic, Batch, PolicyNet, Reinforce, discounted_sums
 
 __all__ = [
     "BehaviorAlignment",
     "BehaviorAlignedReward",
+    "BehaviorAlignedTerm",
     "LEARNERS",
     "potential_shaping",
     "BlendedReward",

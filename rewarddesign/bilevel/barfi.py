@@ -22,7 +22,8 @@ on a larger batch than the outer gradient. ``inner_steps``, ``warmup_steps`` and
 ``hessian_episodes`` give that schedule.
 
 After :meth:`BehaviorAlignment.learn`, the blend is a reward like any other:
-:class:`BehaviorAlignedReward` wraps an env with it (frozen), so any SB3 algorithm can train on it.
+:class:`~rewarddesign.bilevel.blend.BehaviorAlignedReward` wraps an env with it (frozen), so any SB3
+algorithm can train on it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import torch
 from stable_baselines3.common.utils import get_device
 
 from rewarddesign._seeding import seeded_torch
-from rewarddesign.bilevel.blend import BlendedReward
+from rewarddesign.bilevel.blend import BehaviorAlignedReward, BlendedReward, blended_rewards, flat_features
 from rewarddesign.bilevel.hypergradient import implicit_hypergradient
 from rewarddesign.bilevel.learners import (
     ActorCritic,
@@ -50,45 +51,11 @@ from rewarddesign.bilevel.learners import (
     concat_batches,
     reinforce_advantages,
 )
-from rewarddesign.rewards import TransitionRewardWrapper, check_rewards
 from rewarddesign.rollouts import rollout
 
-__all__ = ["BehaviorAlignment", "BehaviorAlignedReward", "LEARNERS", "potential_shaping"]
+__all__ = ["BehaviorAlignment", "LEARNERS"]
 
 LEARNERS = ("reinforce", "actor-critic")
-
-
-def _flat_features(obs: np.ndarray) -> np.ndarray:
-    obs = np.asarray(obs, dtype=np.float64)
-    return obs.reshape(len(obs), -1)
-
-
-def potential_shaping(
-    potential: Callable[..., Any], gamma: float = 0.99, *, action: bool = False
-) -> Callable[..., np.ndarray]:
-    """A heuristic used as a potential, as the ``shaping=`` of :class:`BehaviorAlignment` (the baseline).
-
-    State potentials (``potential(obs [B]) -> [B]``) give ``gamma phi(s') - phi(s)``, with
-    ``phi(s') = 0`` where the episode terminated; action potentials (``action=True``,
-    ``potential(obs [B], act [B]) -> [B]``) give look-ahead advice ``gamma phi(s', a') - phi(s, a)``
-    with the next action the learner took (0 after an episode's last step). Either leaves the
-    optimal policies of the primary reward as they are.
-    """
-    from rewarddesign.shaping import CallablePotential
-
-    if not 0 < gamma <= 1:
-        raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
-    state = None if action else CallablePotential(potential, batched=True)
-
-    def shaping(obs: Any, act: Any, next_obs: Any, next_act: Any, terminated: Any) -> np.ndarray:
-        alive = 1.0 - np.asarray(terminated, dtype=np.float64)
-        if state is not None:
-            return gamma * alive * state.batch(next_obs) - state.batch(obs)
-        nxt = np.asarray(next_act)
-        later = np.where(nxt >= 0, check_rewards(potential(next_obs, np.maximum(nxt, 0)), len(nxt), "potential"), 0.0)
-        return gamma * alive * later - check_rewards(potential(obs, act), len(nxt), "potential")
-
-    return shaping
 
 
 class BehaviorAlignment:
@@ -199,7 +166,7 @@ class BehaviorAlignment:
         probe = self.envs[0]
         if not isinstance(probe.action_space, gym.spaces.Discrete):
             raise TypeError(f"BehaviorAlignment needs a Discrete action space, got {probe.action_space}")
-        self.aux_rewards, self.features = list(aux_rewards), features or _flat_features
+        self.aux_rewards, self.features = list(aux_rewards), features or flat_features
         self.shaping, self.learn_blend = shaping, bool(learn_blend)
         self.neumann_steps, self.neumann_alpha = neumann_steps, float(neumann_alpha)
         self.phi_reg, self.gamma_reg, self.outer_gamma = float(phi_reg), float(gamma_reg), float(outer_gamma)
@@ -375,7 +342,9 @@ class BehaviorAlignment:
 
         ``(obs, act, next_obs, done, primary [B]) -> float [B]``.
         """
-        return _blend_numpy(self.blend, self.features, self.aux_rewards, obs, act, next_obs, done, primary, self.device)
+        return blended_rewards(
+            self.blend, self.features, self.aux_rewards, obs, act, next_obs, done, primary, self.device
+        )
 
     @property
     def gamma(self) -> float:
@@ -391,82 +360,3 @@ def _first_episodes(batch: Batch, count: int) -> Batch:
     """The first ``count`` episodes of a batch."""
     fields = {f.name: getattr(batch, f.name)[:count] for f in dataclasses.fields(batch)}
     return Batch(**fields)
-
-
-def _blend_numpy(
-    blend: BlendedReward,
-    features: Callable[[np.ndarray], np.ndarray],
-    aux_rewards: Sequence[Callable[..., Any]],
-    obs: Any,
-    act: Any,
-    next_obs: Any,
-    done: Any,
-    primary: Any,
-    device: torch.device,
-) -> np.ndarray:
-    obs_arr = np.asarray(obs, dtype=np.float32)
-    batch = len(obs_arr)
-    primary_arr = check_rewards(primary, batch, "primary reward")
-    columns = [
-        check_rewards(fn(obs, act, next_obs, done), batch, f"auxiliary reward {k}") for k, fn in enumerate(aux_rewards)
-    ]
-    aux = np.stack(columns, axis=-1) if columns else np.zeros((batch, 0))
-    feats = np.asarray(features(obs_arr.reshape(batch, -1)), dtype=np.float64)
-    if feats.shape != (batch, blend.n_features):
-        raise ValueError(f"features must return [B, {blend.n_features}], got shape {feats.shape}")
-    as_t = lambda a: torch.as_tensor(a, dtype=torch.float32, device=device)  # noqa: E731
-    with torch.no_grad():
-        return blend(as_t(feats), as_t(primary_arr), as_t(aux)).cpu().numpy().astype(np.float64)
-
-
-class BehaviorAlignedReward(TransitionRewardWrapper, gym.utils.RecordConstructorArgs):
-    """An env whose reward is a (frozen) learned blend of its own reward and heuristics.
-
-    ``info["original_reward"]`` keeps the env's reward (so a ``Monitor`` inside reports the true
-    return) and ``info["aligned_reward"]`` the blend. Train any SB3 algorithm on it, with the
-    learned discount as its ``gamma`` (:attr:`gamma`).
-
-    Args:
-        env: The env (its reward is the primary reward).
-        blend: The learned :class:`~rewarddesign.bilevel.blend.BlendedReward` (copied).
-        aux_rewards: The heuristics the blend was learned with, in the same order.
-        features: The state features the blend was learned with.
-    """
-
-    def __init__(
-        self,
-        env: gym.Env,
-        blend: BlendedReward,
-        aux_rewards: Sequence[Callable[..., Any]],
-        features: Callable[[np.ndarray], np.ndarray] | None = None,
-    ) -> None:
-        import copy
-
-        gym.utils.RecordConstructorArgs.__init__(self, blend=blend, aux_rewards=aux_rewards, features=features)
-        super().__init__(env)
-        if len(aux_rewards) != blend.n_aux:
-            raise ValueError(f"the blend has {blend.n_aux} heuristic weights, got {len(aux_rewards)} aux_rewards")
-        self.blend = copy.deepcopy(blend).cpu().eval()
-        for p in self.blend.parameters():
-            p.requires_grad_(False)
-        self.aux_rewards, self.features = list(aux_rewards), features or _flat_features
-
-    @property
-    def gamma(self) -> float:
-        return self.blend.gamma.item()
-
-    def transition_reward(self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool, info: dict):
-        aligned = float(
-            _blend_numpy(
-                self.blend,
-                self.features,
-                self.aux_rewards,
-                np.asarray(obs)[None],
-                np.asarray(action)[None],
-                np.asarray(next_obs)[None],
-                np.array([terminated]),
-                np.array([reward], dtype=np.float64),
-                torch.device("cpu"),
-            )[0]
-        )
-        return aligned, dict(info, original_reward=reward, aligned_reward=aligned)

@@ -4,19 +4,39 @@
 discount ``gamma_phi = sigmoid(w)``: ``phi_1`` a state bonus, ``phi_{2,k}`` how much of heuristic
 ``k`` to use in state ``s``. Both are linear in state features (or a small network of them), and
 start from the naive sum ``r_p + sum_k r_aux,k`` with ``gamma = 0.99``.
+
+Once learned, the blend is a reward like any other: :class:`BehaviorAlignedTerm` is its term of
+the reward-wrapper family (:mod:`rewarddesign.rewards.wrappers`), :class:`BehaviorAlignedReward`
+its Gymnasium form (``VectorDesignedReward`` and ``VecDesignedReward`` drive the same term for
+vector envs). :func:`potential_shaping` turns a heuristic into the potential-shaping baseline of
+:class:`~rewarddesign.bilevel.barfi.BehaviorAlignment`, with the library's one shaping formula.
 """
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
-__all__ = ["BlendedReward", "tile_coding"]
+from rewarddesign.rewards.functions import check_rewards
+from rewarddesign.rewards.wrappers import DesignedReward, RewardTerm, potential_difference
+
+__all__ = [
+    "BlendedReward",
+    "tile_coding",
+    "blended_rewards",
+    "flat_features",
+    "BehaviorAlignedTerm",
+    "BehaviorAlignedReward",
+    "potential_shaping",
+]
 
 
 class BlendedReward(nn.Module):
@@ -75,7 +95,7 @@ class BlendedReward(nn.Module):
         return bonus + primary + (weights * aux).sum(-1)
 
 
-def tile_coding(low: Any, high: Any, bins: int | Sequence[int]) -> Callable[[np.ndarray], np.ndarray]:
+def tile_coding(low: ArrayLike, high: ArrayLike, bins: int | Sequence[int]) -> Callable[[np.ndarray], np.ndarray]:
     """One-hot features of a regular grid of tiles over a box: ``obs [B, D] -> float [B, prod(bins)]``.
 
     Example:
@@ -99,3 +119,191 @@ def tile_coding(low: Any, high: Any, bins: int | Sequence[int]) -> Callable[[np.
 
     features.size = size  # type: ignore[attr-defined]
     return features
+
+
+def flat_features(obs: ArrayLike) -> NDArray[np.float64]:
+    """The default state features: the flattened observation, ``obs [B, ...] -> float [B, d]``."""
+    array = np.asarray(obs, dtype=np.float64)
+    return array.reshape(len(array), -1)
+
+
+def blended_rewards(
+    blend: BlendedReward,
+    features: Callable[[np.ndarray], np.ndarray],
+    aux_rewards: Sequence[Callable[..., Any]],
+    obs: ArrayLike,
+    act: ArrayLike,
+    next_obs: ArrayLike,
+    done: ArrayLike,
+    primary: ArrayLike,
+    device: torch.device | str = "cpu",
+) -> NDArray[np.float64]:
+    """The blend's rewards of a batch of transitions, in numpy, without gradient.
+
+    Args:
+        blend: The blend.
+        features: ``obs [B, ...] -> float [B, d]``, the features the blend was learned with.
+        aux_rewards: The heuristics ``(obs, act, next_obs, done) -> float [B]``, in the blend's order.
+        obs: Observations ``[B, ...]``.
+        act: Actions ``[B]``.
+        next_obs: Next observations ``[B, ...]``.
+        done: Episode ends ``[B]``, as passed to the heuristics.
+        primary: The env's rewards ``[B]``.
+        device: Where the blend's parameters are.
+
+    Returns:
+        float ``[B]``.
+
+    Raises:
+        ValueError: A heuristic or the primary reward is not finite ``[B]``, or the features are
+            not ``[B, blend.n_features]``.
+    """
+    obs_arr = np.asarray(obs, dtype=np.float32)
+    batch = len(obs_arr)
+    primary_arr = check_rewards(primary, batch, "primary reward")
+    columns = [
+        check_rewards(fn(obs, act, next_obs, done), batch, f"auxiliary reward {k}") for k, fn in enumerate(aux_rewards)
+    ]
+    aux = np.stack(columns, axis=-1) if columns else np.zeros((batch, 0))
+    feats = np.asarray(features(obs_arr.reshape(batch, -1)), dtype=np.float64)
+    if feats.shape != (batch, blend.n_features):
+        raise ValueError(f"features must return [B, {blend.n_features}], got shape {feats.shape}")
+
+    def as_t(a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=torch.float32, device=device)
+
+    with torch.no_grad():
+        return blend(as_t(feats), as_t(primary_arr), as_t(aux)).cpu().numpy().astype(np.float64)
+
+
+class BehaviorAlignedTerm(RewardTerm):
+    """The reward term of a (frozen) learned blend: ``r_phi(s, a, s')`` replaces the env's reward.
+
+    Its values go to ``info["aligned_reward"]`` (mode ``"replace"``: the blend holds the primary
+    reward already).
+
+    Args:
+        blend: The learned :class:`BlendedReward` (copied, frozen, on the CPU).
+        aux_rewards: The heuristics the blend was learned with, in the same order.
+        features: The state features the blend was learned with (default :func:`flat_features`).
+
+    Raises:
+        ValueError: The number of heuristics does not match the blend's.
+    """
+
+    info_key = "aligned_reward"
+
+    def __init__(
+        self,
+        blend: BlendedReward,
+        aux_rewards: Sequence[Callable[..., Any]],
+        features: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        super().__init__(mode="replace")
+        if len(aux_rewards) != blend.n_aux:
+            raise ValueError(f"the blend has {blend.n_aux} heuristic weights, got {len(aux_rewards)} aux_rewards")
+        self.blend = copy.deepcopy(blend).cpu().eval()
+        for p in self.blend.parameters():
+            p.requires_grad_(False)
+        self.aux_rewards, self.features = list(aux_rewards), features or flat_features
+
+    @property
+    def gamma(self) -> float:
+        """The learned discount."""
+        return self.blend.gamma.item()
+
+    def step(
+        self,
+        obs: Any,
+        act: Any,
+        next_obs: Any,
+        reward: NDArray[np.float64],
+        terminated: NDArray[np.bool_],
+        truncated: NDArray[np.bool_],
+        infos: Sequence[Mapping[str, Any]],
+    ) -> NDArray[np.float64]:
+        return blended_rewards(self.blend, self.features, self.aux_rewards, obs, act, next_obs, terminated, reward)
+
+
+class BehaviorAlignedReward(DesignedReward):
+    """An env whose reward is a (frozen) learned blend of its own reward and heuristics.
+
+    The Gymnasium form of :class:`BehaviorAlignedTerm`. ``info["original_reward"]`` keeps the
+    env's reward (so a ``Monitor`` inside reports the true return) and ``info["aligned_reward"]``
+    the blend. Train any SB3 algorithm on it, with the learned discount as its ``gamma``
+    (:attr:`gamma`).
+
+    Args:
+        env: The env (its reward is the primary reward).
+        blend: The learned :class:`BlendedReward` (copied).
+        aux_rewards: The heuristics the blend was learned with, in the same order.
+        features: The state features the blend was learned with.
+    """
+
+    term: BehaviorAlignedTerm
+
+    def __init__(
+        self,
+        env: gym.Env,
+        blend: BlendedReward,
+        aux_rewards: Sequence[Callable[..., Any]],
+        features: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, blend=blend, aux_rewards=aux_rewards, features=features)
+        super().__init__(env, BehaviorAlignedTerm(blend, aux_rewards, features))
+
+    @property
+    def blend(self) -> BlendedReward:
+        """The frozen blend."""
+        return self.term.blend
+
+    @property
+    def gamma(self) -> float:
+        """The learned discount."""
+        return self.term.gamma
+
+
+def _potential_values(values: Any, size: int) -> NDArray[np.float64]:
+    array = np.asarray(values, dtype=np.float64)
+    return check_rewards(array[:, 0] if array.shape == (size, 1) else array, size, "potential")
+
+
+def potential_shaping(
+    potential: Callable[..., Any], gamma: float = 0.99, *, action: bool = False
+) -> Callable[..., NDArray[np.float64]]:
+    """A heuristic used as a potential: the ``shaping=`` of behaviour alignment's potential baseline.
+
+    State potentials (``potential(obs [B]) -> [B]``) give ``gamma phi(s') - phi(s)``, with
+    ``phi(s') = 0`` where the episode terminated; action potentials (``action=True``,
+    ``potential(obs [B], act [B]) -> [B]``) give look-ahead advice ``gamma phi(s', a') - phi(s, a)``
+    with the next action the learner took (0 after an episode's last step). Either leaves the
+    optimal policies of the primary reward as they are. The rule is
+    :func:`~rewarddesign.rewards.wrappers.potential_difference`, as in the shaping wrappers.
+
+    Args:
+        potential: The heuristic, batched.
+        gamma: The discount, in (0, 1].
+        action: Whether ``potential`` takes actions too (look-ahead advice).
+
+    Returns:
+        ``shaping(obs, act, next_obs, next_act, terminated) -> float [B]`` (``next_act`` -1 after
+        an episode's last step).
+
+    Raises:
+        ValueError: ``gamma`` lies outside (0, 1].
+    """
+    if not 0 < gamma <= 1:
+        raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
+
+    def shaping(obs: Any, act: Any, next_obs: Any, next_act: Any, terminated: Any) -> NDArray[np.float64]:
+        done = np.asarray(terminated, dtype=bool)
+        size = len(done)
+        if not action:
+            return potential_difference(
+                _potential_values(potential(obs), size), _potential_values(potential(next_obs), size), done, gamma
+            )
+        nxt = np.asarray(next_act)
+        later = np.where(nxt >= 0, _potential_values(potential(next_obs, np.maximum(nxt, 0)), size), 0.0)
+        return potential_difference(_potential_values(potential(obs, act), size), later, done, gamma)
+
+    return shaping
