@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import math
 from numbers import Real
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["check_gamma", "check_finite", "check_positive_int", "as_float_array", "check_probabilities"]
 
+_Array = TypeVar("_Array", bound=np.ndarray)
 
-def check_gamma(gamma: Any, name: str = "gamma", *, allow_zero: bool = False) -> float:
+
+def check_gamma(gamma: object, name: str = "gamma", *, allow_zero: bool = False) -> float:
     """Return ``gamma`` as a float after checking that it lies in (0, 1], or in [0, 1] with ``allow_zero``.
 
     ``gamma = 0`` (a contextual bandit: only the immediate reward counts) is a valid discount wherever
@@ -35,14 +38,14 @@ def check_gamma(gamma: Any, name: str = "gamma", *, allow_zero: bool = False) ->
     return value
 
 
-def check_positive_int(value: Any, name: str) -> int:
+def check_positive_int(value: object, name: str) -> int:
     """Return ``value`` as an int after checking that it is an integer of at least 1 (not a bool), naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
-def as_float_array(value: Any, name: str) -> np.ndarray:
+def as_float_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
     """Convert ``value`` to a float64 array, naming ``name`` when that is impossible.
 
     Wider floats (``np.longdouble``) are rounded to float64; a finite value beyond float64's range
@@ -53,8 +56,8 @@ def as_float_array(value: Any, name: str) -> np.ndarray:
             array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be convertible to a float array, got {type(value).__name__}: {err}") from None
-    source = value if isinstance(value, (np.ndarray, np.generic)) else None
-    if source is not None and source.dtype.kind == "f" and source.dtype.itemsize > 8:
+    if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "f" and value.dtype.itemsize > 8:
+        source = np.asarray(value)
         overflow = np.isinf(array) & np.isfinite(source)
         if np.any(overflow):
             raise ValueError(
@@ -64,7 +67,7 @@ def as_float_array(value: Any, name: str) -> np.ndarray:
     return array
 
 
-def check_finite(array: np.ndarray, name: str) -> np.ndarray:
+def check_finite(array: _Array, name: str) -> _Array:
     """Raise ``ValueError`` naming ``name`` and the first bad index if ``array`` has NaN or inf."""
     if not np.all(np.isfinite(array)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
@@ -72,7 +75,7 @@ def check_finite(array: np.ndarray, name: str) -> np.ndarray:
     return array
 
 
-def check_probabilities(array: np.ndarray, name: str, atol: float = 1e-8) -> np.ndarray:
+def check_probabilities(array: _Array, name: str, atol: float = 1e-8) -> _Array:
     """Check that the last axis of ``array`` holds probability distributions."""
     check_finite(array, name)
     if np.any(array < 0):

@@ -13,8 +13,10 @@ Everything is batched over ``[B, S, A, S']`` and runs through numpy, or through 
 device (``device=``).
 """
 
-from rewarddesign.distances._canonical import CANONICALIZATIONS
+from rewarddesign.distances._canonical import CANONICALIZATIONS, Canonicalization
 from rewarddesign.distances._distances import (
+    DistanceKind,
+    NormOrder,
     canonicalize,
     dard_distance,
     distance_matrix,
@@ -27,7 +29,10 @@ from rewarddesign.distances._distances import (
 )
 
 __all__ = [
+    "Canonicalization",
     "CANONICALIZATIONS",
+    "NormOrder",
+    "DistanceKind",
     "canonicalize",
     "norm",
     "standardize",

@@ -9,24 +9,33 @@ tensors, so the same code serves the CPU and CUDA paths.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 import numpy as np
+from numpy.typing import NDArray
 
 from rewarddesign.mdp import TabularMDP
 from rewarddesign.mdp._solve import solve_policy_values
 
-__all__ = ["CANONICALIZATIONS", "epic", "dard", "val", "minimal"]
+if TYPE_CHECKING:
+    import torch
 
+__all__ = ["Canonicalization", "CANONICALIZATIONS", "epic", "dard", "val", "minimal"]
+
+#: A canonicalisation's name.
+Canonicalization = Literal["epic", "dard", "val", "minimal", "none"]
 #: Accepted canonicalisation names.
-CANONICALIZATIONS = ("epic", "dard", "val", "minimal", "none")
+CANONICALIZATIONS: tuple[Canonicalization, ...] = get_args(Canonicalization)
+
+#: A batch of float arrays in numpy or torch: each function computes in the library of its input.
+_Batch = TypeVar("_Batch", "NDArray[np.float64]", "torch.Tensor")
 
 
-def _is_torch(x: Any) -> bool:
+def _is_torch(x: object) -> bool:
     return not isinstance(x, np.ndarray)
 
 
-def epic(rewards: Any, gamma: float, state_dist: Any, action_dist: Any) -> Any:
+def epic(rewards: _Batch, gamma: float, state_dist: _Batch, action_dist: _Batch) -> _Batch:
     """EPIC canonicalisation (Gleave et al. 2021), batched.
 
     ``c(R)(s,a,s') = R(s,a,s') + E[gamma R(s',A,S') - R(s,A,S') - gamma R(S,A,S')]`` with
@@ -45,7 +54,7 @@ def epic(rewards: Any, gamma: float, state_dist: Any, action_dist: Any) -> Any:
     return out
 
 
-def dard(rewards: Any, gamma: float, transitions: Any, action_dist: Any) -> Any:
+def dard(rewards: _Batch, gamma: float, transitions: _Batch, action_dist: _Batch) -> _Batch:
     """DARD canonicalisation (Wulfe et al. 2022), batched, without an ``S^4`` tensor.
 
     ``c(R)(s,a,s') = R(s,a,s') + E[gamma R(s',A,S'') - R(s,A,S') - gamma R(S',A,S'')]`` with
@@ -86,7 +95,7 @@ def _index(mask: np.ndarray, like: Any) -> Any:
     return np.flatnonzero(mask)
 
 
-def val(rewards: Any, mdp: TabularMDP, transitions: Any, policy: Any) -> Any:
+def val(rewards: _Batch, mdp: TabularMDP, transitions: _Batch, policy: _Batch) -> _Batch:
     """Value-adjusted levelling: ``c(R)(s,a,s') = E_{S'~T(s,a)}[R(s,a,S') - V^pi(s) + gamma V^pi(S')]``.
 
     ``V^pi`` is the value of ``R`` itself under the fixed ``policy``, so ``c(R)`` is the advantage
@@ -108,7 +117,7 @@ def _along_next_state(values: Any, n_states: int) -> Any:
     return np.repeat(values[..., None], n_states, axis=-1)
 
 
-def minimal(rewards: Any, mdp: TabularMDP, transitions: Any, norm: float, weights: Any | None) -> Any:
+def minimal(rewards: _Batch, mdp: TabularMDP, transitions: _Batch, norm: float, weights: _Batch | None) -> _Batch:
     """The canonicalisation of least norm: the member of ``R``'s class of least ``norm``, solved exactly.
 
     The class of ``R`` under potential shaping and next-state redistribution is every ``R'`` with
@@ -180,14 +189,14 @@ def _row_costs(transitions: np.ndarray, weights: np.ndarray, norm: float) -> tup
     """
     support = transitions > 0
     free = support & (weights <= 0)  # reached next states whose reward the norm does not see
-    has_free = free.any(-1)
+    has_free = np.any(free, axis=-1)
     direction = np.zeros_like(transitions)
     cost = np.zeros(transitions.shape[:2])
     with np.errstate(divide="ignore", invalid="ignore"):
         if norm == 1:
             ratio = np.where(support, weights / np.where(support, transitions, 1.0), np.inf)
             best = ratio.argmin(-1)  # a free next state has ratio 0
-            cost = np.take_along_axis(ratio, best[..., None], -1)[..., 0]
+            cost = np.asarray(np.take_along_axis(ratio, best[..., None], -1)[..., 0])
             t_best = np.take_along_axis(transitions, best[..., None], -1)
             np.put_along_axis(direction, best[..., None], 1.0 / t_best, -1)
             return cost, direction

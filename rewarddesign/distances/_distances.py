@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
 from stable_baselines3.common.utils import get_device
 
 from rewarddesign._validation import as_float_array, check_finite, check_probabilities
 from rewarddesign.distances import _canonical as canon
-from rewarddesign.distances._canonical import _numpy
+from rewarddesign.distances._canonical import Canonicalization, _numpy
 from rewarddesign.mdp import TabularMDP, as_policy_matrix
 
 __all__ = [
+    "NormOrder",
+    "DistanceKind",
     "canonicalize",
     "norm",
     "transition_weights",
@@ -26,10 +29,22 @@ __all__ = [
     "pearson_distance",
 ]
 
+#: A norm's order: a number p >= 1 (``math.inf`` for the maximum norm) or one of the names.
+NormOrder = float | Literal["l1", "l2", "linf", "inf"]
+#: What :func:`distance_matrix` computes.
+DistanceKind = Literal["starc", "epic", "dard"]
+#: Weights of a norm: an array ``[S, A, S']``, ``"transition"`` for :func:`transition_weights`, or None (uniform).
+_NormWeights = ArrayLike | Literal["transition"] | None
+#: Where to compute: None for numpy, else a torch device (``"cpu"``, ``"cuda"``, ``"auto"``).
+_Device = str | torch.device | None
+#: A float array in numpy or torch: these functions compute in the library of their input.
+_Batch = TypeVar("_Batch", NDArray[np.float64], torch.Tensor)
+_Rho = TypeVar("_Rho", float, NDArray[np.float64], torch.Tensor)
+
 _NORM_NAMES = {"l1": 1.0, "l2": 2.0, "linf": math.inf, "inf": math.inf}
 
 
-def _order(value: Any, name: str) -> float:
+def _order(value: NormOrder, name: str) -> float:
     """A norm order: 1, 2, ``inf`` (or the names ``l1``, ``l2``, ``linf``), or any p >= 1."""
     if isinstance(value, str):
         if value.lower() not in _NORM_NAMES:
@@ -44,7 +59,7 @@ def _order(value: Any, name: str) -> float:
     return order
 
 
-def _rescaled(rewards: Any) -> Any:
+def _rescaled(rewards: ArrayLike) -> ArrayLike:
     """Rewards wider than float64 (``np.longdouble``), each scaled by a power of two to a largest magnitude in [0.5, 1).
 
     Every distance here is invariant to scaling each reward by a positive factor, and a power of two
@@ -61,7 +76,9 @@ def _rescaled(rewards: Any) -> Any:
     return np.ldexp(rewards, -exponent)
 
 
-def _rewards(rewards: Any, mdp: TabularMDP, name: str = "rewards", *, rescale: bool = False) -> tuple[np.ndarray, bool]:
+def _rewards(
+    rewards: ArrayLike, mdp: TabularMDP, name: str = "rewards", *, rescale: bool = False
+) -> tuple[NDArray[np.float64], bool]:
     """Rewards as ``[B, S, A, S']`` float64 and whether the input was a single reward.
 
     With ``rescale`` (for distances only), wide-float rewards are first scaled as :func:`_rescaled` says.
@@ -77,7 +94,7 @@ def _rewards(rewards: Any, mdp: TabularMDP, name: str = "rewards", *, rescale: b
     raise ValueError(f"{name} must have shape [S, A, S']={shape} or [B, S, A, S'], got {array.shape}")
 
 
-def _distribution(value: Any, size: int, name: str) -> np.ndarray:
+def _distribution(value: ArrayLike | None, size: int, name: str) -> NDArray[np.float64]:
     if value is None:
         return np.full(size, 1.0 / size)
     array = as_float_array(value, name)
@@ -86,14 +103,16 @@ def _distribution(value: Any, size: int, name: str) -> np.ndarray:
     return check_probabilities(array, name, atol=1e-6)
 
 
-def transition_weights(mdp: TabularMDP, state_dist: Any = None, action_dist: Any = None) -> np.ndarray:
+def transition_weights(
+    mdp: TabularMDP, state_dist: ArrayLike | None = None, action_dist: ArrayLike | None = None
+) -> NDArray[np.float64]:
     """Weights ``D_S(s) D_A(a) T(s, a, s')`` ``[S, A, S']`` for transition-weighted norms (uniform D by default)."""
     ds = _distribution(state_dist, mdp.n_states, "state_dist")
     da = _distribution(action_dist, mdp.n_actions, "action_dist")
     return ds[:, None, None] * da[None, :, None] * mdp.transitions
 
 
-def _weights(weights: Any, mdp: TabularMDP) -> np.ndarray | None:
+def _weights(weights: _NormWeights, mdp: TabularMDP) -> NDArray[np.float64] | None:
     if weights is None:
         return None
     if isinstance(weights, str):
@@ -106,25 +125,25 @@ def _weights(weights: Any, mdp: TabularMDP) -> np.ndarray | None:
     return array
 
 
-def _backend(device: Any) -> torch.device | None:
+def _backend(device: _Device) -> torch.device | None:
     return None if device is None else get_device(device)
 
 
-def _to(array: np.ndarray, device: torch.device | None) -> Any:
+def _to(array: NDArray[np.float64], device: torch.device | None) -> Any:
     return array if device is None else torch.tensor(array, dtype=torch.float64, device=device)
 
 
 def _canonicalize(
-    rewards: np.ndarray,
+    rewards: NDArray[np.float64],
     mdp: TabularMDP,
-    method: str,
+    method: Canonicalization,
     device: torch.device | None,
     *,
-    state_dist: Any = None,
-    action_dist: Any = None,
-    policy: Any = None,
-    norm: Any = 2,
-    weights: np.ndarray | None = None,
+    state_dist: ArrayLike | None = None,
+    action_dist: ArrayLike | None = None,
+    policy: ArrayLike | None = None,
+    norm: NormOrder = 2,
+    weights: NDArray[np.float64] | None = None,
 ) -> Any:
     if method not in canon.CANONICALIZATIONS:
         raise ValueError(f"canonicalization must be one of {list(canon.CANONICALIZATIONS)}, got {method!r}")
@@ -148,18 +167,48 @@ def _canonicalize(
     return canon.minimal(batch, mdp, transitions, order, None if weights is None else _to(weights, device))
 
 
+@overload
 def canonicalize(
-    reward: Any,
+    reward: ArrayLike,
     mdp: TabularMDP,
-    method: str = "val",
+    method: Canonicalization = ...,
     *,
-    state_dist: Any = None,
-    action_dist: Any = None,
-    policy: Any = None,
-    norm: Any = 2,
-    weights: Any = None,
-    device: Any = None,
-) -> Any:
+    state_dist: ArrayLike | None = ...,
+    action_dist: ArrayLike | None = ...,
+    policy: ArrayLike | None = ...,
+    norm: NormOrder = ...,
+    weights: _NormWeights = ...,
+    device: None = ...,
+) -> NDArray[np.float64]: ...
+
+
+@overload
+def canonicalize(
+    reward: ArrayLike,
+    mdp: TabularMDP,
+    method: Canonicalization = ...,
+    *,
+    state_dist: ArrayLike | None = ...,
+    action_dist: ArrayLike | None = ...,
+    policy: ArrayLike | None = ...,
+    norm: NormOrder = ...,
+    weights: _NormWeights = ...,
+    device: str | torch.device,
+) -> torch.Tensor: ...
+
+
+def canonicalize(
+    reward: ArrayLike,
+    mdp: TabularMDP,
+    method: Canonicalization = "val",
+    *,
+    state_dist: ArrayLike | None = None,
+    action_dist: ArrayLike | None = None,
+    policy: ArrayLike | None = None,
+    norm: NormOrder = 2,
+    weights: _NormWeights = None,
+    device: _Device = None,
+) -> NDArray[np.float64] | torch.Tensor:
     """Canonicalise one reward ``[S, A, S']`` (``[S]``, ``[S, A]`` broadcast) or a batch ``[B, S, A, S']``.
 
     Args:
@@ -201,16 +250,19 @@ def canonicalize(
     return out[0] if single else out
 
 
-def norm(x: Any, p: Any = 2, weights: Any = None) -> Any:
+def norm(x: _Batch, p: NormOrder = 2, weights: _Batch | None = None) -> _Batch:
     """``(sum w |x|^p)^(1/p)`` over the last three axes (``max |x|`` where ``w > 0`` for ``p = inf``).
 
     Args:
         x: ``[..., S, A, S']``, numpy or torch.
         p: 1, 2, ``inf``, ``"l1"``, ``"l2"``, ``"linf"`` or any p >= 1.
-        weights: ``[S, A, S']`` non-negative, or None for unit weights.
+        weights: ``[S, A, S']`` non-negative, in the library of ``x``, or None for unit weights.
+
+    Returns:
+        ``[...]`` in the library of ``x`` (a numpy scalar for a single numpy ``[S, A, S']``).
     """
     order = _order(p, "p")
-    absolute = abs(x)
+    absolute: Any = abs(x)
     if order == math.inf:
         if weights is not None:
             absolute = absolute * (weights > 0)
@@ -221,21 +273,29 @@ def norm(x: Any, p: Any = 2, weights: Any = None) -> Any:
     return powered.sum((-1, -2, -3)) ** (1.0 / order)
 
 
-def standardize(canonical: Any, p: Any = 2, weights: Any = None, atol: Any = 1e-12) -> Any:
+def standardize(
+    canonical: _Batch, p: NormOrder = 2, weights: _Batch | None = None, atol: float | _Batch = 1e-12
+) -> _Batch:
     """``c(R) / n(c(R))``, and ``c(R)`` itself where ``n(c(R)) = 0`` (the zero-norm rule of STARC).
 
     ``atol`` (a number, or one per reward of the batch) is the norm below which ``c(R)`` counts
     as 0; the distance functions set it relative to the size of ``R``, so that round-off in the
     canonical form of a pure shaping term is not blown up to unit norm.
     """
-    size = norm(canonical, p, weights)
+    size: Any = norm(canonical, p, weights)
     zero = size <= atol
     return canonical * ~zero[..., None, None, None] / (size + zero * 1.0)[..., None, None, None]
 
 
 def _starc_parts(
-    rewards: np.ndarray, mdp: TabularMDP, canonicalization: str, norm_p: Any, weights: Any, device: Any, **kw: Any
-):
+    rewards: NDArray[np.float64],
+    mdp: TabularMDP,
+    canonicalization: Canonicalization,
+    norm_p: NormOrder,
+    weights: _NormWeights,
+    device: _Device,
+    **kw: ArrayLike | None,
+) -> tuple[Any, NDArray[np.float64] | None, torch.device | None]:
     _order(norm_p, "norm")
     w = _weights(weights, mdp)
     dev = _backend(device)
@@ -246,18 +306,18 @@ def _starc_parts(
 
 
 def starc_distance(
-    r1: Any,
-    r2: Any,
+    r1: ArrayLike,
+    r2: ArrayLike,
     mdp: TabularMDP,
-    canonicalization: str = "val",
-    norm: Any = 2,
-    metric: Any = 2,
+    canonicalization: Canonicalization = "val",
+    norm: NormOrder = 2,
+    metric: NormOrder = 2,
     *,
-    weights: Any = None,
-    policy: Any = None,
-    state_dist: Any = None,
-    action_dist: Any = None,
-    device: Any = None,
+    weights: _NormWeights = None,
+    policy: ArrayLike | None = None,
+    state_dist: ArrayLike | None = None,
+    action_dist: ArrayLike | None = None,
+    device: _Device = None,
 ) -> float:
     """The STARC distance ``m(s(R1), s(R2))`` with ``s(R) = c(R) / n(c(R))`` (Skalse et al., ICLR 2024).
 
@@ -294,12 +354,14 @@ def starc_distance(
     )
 
 
-def _pair(r1: Any, r2: Any, mdp: TabularMDP) -> np.ndarray:
+def _pair(r1: ArrayLike, r2: ArrayLike, mdp: TabularMDP) -> NDArray[np.float64]:
     """Two rewards as a batch ``[2, S, A, S']``, each validated under its own name."""
     return np.stack([_rewards(r1, mdp, "r1", rescale=True)[0][0], _rewards(r2, mdp, "r2", rescale=True)[0][0]])
 
 
-def _coverage(mdp: TabularMDP, coverage: Any, state_dist: Any, action_dist: Any) -> np.ndarray:
+def _coverage(
+    mdp: TabularMDP, coverage: ArrayLike | None, state_dist: ArrayLike | None, action_dist: ArrayLike | None
+) -> NDArray[np.float64]:
     if coverage is None:
         ds = _distribution(state_dist, mdp.n_states, "state_dist")
         da = _distribution(action_dist, mdp.n_actions, "action_dist")
@@ -325,13 +387,20 @@ def _pearson_matrix(x: Any, weights: Any) -> Any:
     return rho.clip(-1.0, 1.0)
 
 
-def pearson_distance(rho: Any) -> Any:
-    """``sqrt((1 - rho) / 2)``, in [0, 1]."""
-    return ((1.0 - rho) / 2.0) ** 0.5
+def pearson_distance(rho: _Rho) -> _Rho:
+    """``sqrt((1 - rho) / 2)``, in [0, 1], of a correlation or an array of them (numpy or torch)."""
+    r: Any = rho  # the same arithmetic on a float, a numpy array or a tensor
+    return ((1.0 - r) / 2.0) ** 0.5
 
 
 def _pearson_kind(
-    kind: str, rewards: np.ndarray, mdp: TabularMDP, coverage: Any, state_dist: Any, action_dist: Any, device: Any
+    kind: Literal["epic", "dard"],
+    rewards: NDArray[np.float64],
+    mdp: TabularMDP,
+    coverage: ArrayLike | None,
+    state_dist: ArrayLike | None,
+    action_dist: ArrayLike | None,
+    device: _Device,
 ) -> Any:
     dev = _backend(device)
     canonical = _canonicalize(rewards, mdp, kind, dev, state_dist=state_dist, action_dist=action_dist)
@@ -340,14 +409,14 @@ def _pearson_kind(
 
 
 def epic_distance(
-    r1: Any,
-    r2: Any,
+    r1: ArrayLike,
+    r2: ArrayLike,
     mdp: TabularMDP,
     *,
-    state_dist: Any = None,
-    action_dist: Any = None,
-    coverage: Any = None,
-    device: Any = None,
+    state_dist: ArrayLike | None = None,
+    action_dist: ArrayLike | None = None,
+    coverage: ArrayLike | None = None,
+    device: _Device = None,
 ) -> float:
     """EPIC: the Pearson distance of EPIC-canonicalised rewards under a coverage distribution.
 
@@ -367,7 +436,13 @@ def epic_distance(
 
 
 def dard_distance(
-    r1: Any, r2: Any, mdp: TabularMDP, *, action_dist: Any = None, coverage: Any = None, device: Any = None
+    r1: ArrayLike,
+    r2: ArrayLike,
+    mdp: TabularMDP,
+    *,
+    action_dist: ArrayLike | None = None,
+    coverage: ArrayLike | None = None,
+    device: _Device = None,
 ) -> float:
     """DARD: the Pearson distance of DARD-canonicalised rewards (uses the transition model)."""
     matrix = distance_matrix(_pair(r1, r2, mdp), mdp, "dard", action_dist=action_dist, coverage=coverage, device=device)
@@ -375,20 +450,20 @@ def dard_distance(
 
 
 def distance_matrix(
-    rewards: Any,
+    rewards: ArrayLike,
     mdp: TabularMDP,
-    kind: str = "starc",
+    kind: DistanceKind = "starc",
     *,
-    canonicalization: str = "val",
-    norm: Any = 2,
-    metric: Any = 2,
-    weights: Any = None,
-    policy: Any = None,
-    state_dist: Any = None,
-    action_dist: Any = None,
-    coverage: Any = None,
-    device: Any = None,
-) -> np.ndarray:
+    canonicalization: Canonicalization = "val",
+    norm: NormOrder = 2,
+    metric: NormOrder = 2,
+    weights: _NormWeights = None,
+    policy: ArrayLike | None = None,
+    state_dist: ArrayLike | None = None,
+    action_dist: ArrayLike | None = None,
+    coverage: ArrayLike | None = None,
+    device: _Device = None,
+) -> NDArray[np.float64]:
     """Distances between all pairs of ``rewards [B, S, A, S']``: a symmetric ``[B, B]`` array.
 
     Args:
@@ -417,4 +492,5 @@ def distance_matrix(
         return _numpy(torch.cdist(flat[None], flat[None], p=order, compute_mode="donot_use_mm_for_euclid_dist")[0])
     from scipy.spatial.distance import cdist
 
-    return cdist(flat, flat, "chebyshev") if order == math.inf else cdist(flat, flat, "minkowski", p=order)
+    distances = cdist(flat, flat, "chebyshev") if order == math.inf else cdist(flat, flat, "minkowski", p=order)
+    return distances.astype(np.float64, copy=False)

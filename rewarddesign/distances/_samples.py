@@ -23,10 +23,11 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign._validation import check_gamma
 from rewarddesign.distances._distances import _pearson_matrix, pearson_distance
-from rewarddesign.rewards import RewardNet, check_rewards
+from rewarddesign.rewards import RewardFunction, RewardNet, check_rewards
 
 __all__ = [
     "Transitions",
@@ -36,15 +37,20 @@ __all__ = [
     "one_hot_features",
 ]
 
+#: A reward to compare: a reward function ``(obs, act, next_obs, done) -> r [N]`` or a RewardNet.
+_Reward = RewardFunction | RewardNet
+#: State-action features ``(obs [N, ...], acts [N, ...]) -> [N, K]``.
+_Features = Callable[[Any, Any], NDArray[np.float64]]
+
 
 @dataclass
 class Transitions:
     """A batch of transitions: ``obs [N, ...]``, ``acts [N, ...]``, ``next_obs [N, ...]``, ``dones [N]``."""
 
-    obs: np.ndarray
-    acts: np.ndarray
-    next_obs: np.ndarray
-    dones: np.ndarray | None = None
+    obs: NDArray[Any]
+    acts: NDArray[Any]
+    next_obs: NDArray[Any]
+    dones: NDArray[np.bool_] | None = None  # all False when None
 
     def __post_init__(self) -> None:
         self.obs, self.acts, self.next_obs = (np.asarray(x) for x in (self.obs, self.acts, self.next_obs))
@@ -60,7 +66,7 @@ class Transitions:
         return len(self.obs)
 
 
-def _reward_fn(reward: Any, name: str) -> Callable[..., np.ndarray]:
+def _reward_fn(reward: _Reward, name: str) -> RewardFunction:
     if isinstance(reward, RewardNet):
         return reward.predict
     if callable(reward):
@@ -71,8 +77,8 @@ def _reward_fn(reward: Any, name: str) -> Callable[..., np.ndarray]:
 
 
 def _evaluate(
-    fn: Callable[..., np.ndarray], obs: Any, acts: Any, next_obs: Any, dones: Any, name: str, chunk: int = 65536
-):
+    fn: RewardFunction, obs: Any, acts: Any, next_obs: Any, dones: Any, name: str, chunk: int = 65536
+) -> NDArray[np.float64]:
     parts = []
     for start in range(0, len(obs), chunk):
         stop = start + chunk
@@ -87,8 +93,8 @@ def _evaluate(
 
 
 def _epic_canonical(
-    fn: Callable[..., np.ndarray], data: Transitions, gamma: float, states: np.ndarray, actions: np.ndarray, name: str
-) -> np.ndarray:
+    fn: RewardFunction, data: Transitions, gamma: float, states: NDArray[Any], actions: NDArray[Any], name: str
+) -> NDArray[np.float64]:
     """Sample-based EPIC canonical rewards of the transitions ``[N]``."""
     n, m = len(data), len(states)
     no_done = np.zeros(n * m, dtype=bool)
@@ -96,7 +102,7 @@ def _epic_canonical(
     pair_a = np.tile(actions, (n,) + (1,) * (actions.ndim - 1))
     pair_s = np.tile(states, (n,) + (1,) * (states.ndim - 1))
 
-    def mean_from(x: np.ndarray) -> np.ndarray:
+    def mean_from(x: NDArray[Any]) -> NDArray[np.float64]:
         repeated = np.repeat(x, m, axis=0)
         return _evaluate(fn, repeated, pair_a, pair_s, no_done, name).reshape(n, m).mean(1)
 
@@ -109,13 +115,13 @@ def _epic_canonical(
 
 
 def sample_epic_distance(
-    r1: Any,
-    r2: Any,
+    r1: _Reward,
+    r2: _Reward,
     transitions: Transitions,
     gamma: float,
     *,
-    state_samples: np.ndarray | None = None,
-    action_samples: np.ndarray | None = None,
+    state_samples: ArrayLike | None = None,
+    action_samples: ArrayLike | None = None,
     n_mean_samples: int = 256,
     rng: np.random.Generator | int | None = None,
 ) -> float:
@@ -134,17 +140,18 @@ def sample_epic_distance(
     gamma = check_gamma(gamma, allow_zero=True)
     rng = np.random.default_rng(rng)
     if state_samples is None:
-        state_samples = transitions.obs[rng.integers(len(transitions), size=n_mean_samples)]
+        states = transitions.obs[rng.integers(len(transitions), size=n_mean_samples)]
+    else:
+        states = np.asarray(state_samples)
     if action_samples is None:
-        action_samples = transitions.acts[rng.integers(len(transitions), size=len(state_samples))]
-    state_samples, action_samples = np.asarray(state_samples), np.asarray(action_samples)
-    if len(state_samples) != len(action_samples):
-        raise ValueError(
-            f"state_samples and action_samples must be equally many, got {len(state_samples)} and {len(action_samples)}"
-        )
+        actions = transitions.acts[rng.integers(len(transitions), size=len(states))]
+    else:
+        actions = np.asarray(action_samples)
+    if len(states) != len(actions):
+        raise ValueError(f"state_samples and action_samples must be equally many, got {len(states)} and {len(actions)}")
     canonical = np.stack(
         [
-            _epic_canonical(_reward_fn(r, name), transitions, gamma, state_samples, action_samples, name)
+            _epic_canonical(_reward_fn(r, name), transitions, gamma, states, actions, name)
             for r, name in ((r1, "r1"), (r2, "r2"))
         ]
     )
@@ -152,13 +159,11 @@ def sample_epic_distance(
     return float(pearson_distance(_pearson_matrix(canonical, weights))[0, 1])
 
 
-def one_hot_features(
-    observation_space: gym.spaces.Discrete, action_space: gym.spaces.Discrete
-) -> Callable[[Any, Any], np.ndarray]:
+def one_hot_features(observation_space: gym.spaces.Discrete, action_space: gym.spaces.Discrete) -> _Features:
     """Tabular features ``[N, S * A]`` of (obs, act) pairs: the exact case of LSTD-Q."""
     n_s, n_a = int(observation_space.n), int(action_space.n)
 
-    def features(obs: Any, acts: Any) -> np.ndarray:
+    def features(obs: Any, acts: Any) -> NDArray[np.float64]:
         out = np.zeros((len(obs), n_s * n_a))
         out[np.arange(len(obs)), np.asarray(obs, dtype=np.int64) * n_a + np.asarray(acts, dtype=np.int64)] = 1.0
         return out
@@ -166,13 +171,13 @@ def one_hot_features(
     return features
 
 
-def _default_features(observation_space: gym.Space, action_space: gym.Space) -> Callable[[Any, Any], np.ndarray]:
+def _default_features(observation_space: gym.Space[Any], action_space: gym.Space[Any]) -> _Features:
     if isinstance(observation_space, gym.spaces.Discrete) and isinstance(action_space, gym.spaces.Discrete):
         return one_hot_features(observation_space, action_space)
     if isinstance(observation_space, gym.spaces.Box) and isinstance(action_space, gym.spaces.Discrete):
         n_a = int(action_space.n)
 
-        def features(obs: Any, acts: Any) -> np.ndarray:
+        def features(obs: Any, acts: Any) -> NDArray[np.float64]:
             x = np.asarray(obs, dtype=np.float64).reshape(len(obs), -1)
             upper = np.triu_indices(x.shape[1])
             quad = np.einsum("ni,nj->nij", x, x)[:, upper[0], upper[1]]
@@ -191,16 +196,16 @@ def _default_features(observation_space: gym.Space, action_space: gym.Space) -> 
 
 
 def sample_val_advantages(
-    reward: Any,
+    reward: _Reward,
     transitions: Transitions,
     gamma: float,
-    observation_space: gym.Space,
+    observation_space: gym.Space[Any],
     action_space: gym.spaces.Discrete,
     *,
-    policy: Callable[[np.ndarray], np.ndarray] | None = None,
-    features: Callable[[Any, Any], np.ndarray] | None = None,
+    policy: Callable[[NDArray[Any]], ArrayLike] | None = None,
+    features: _Features | None = None,
     ridge: float = 1e-8,
-) -> np.ndarray:
+) -> NDArray[np.float64]:
     """VAL canonical rewards ``A^pi(s, a) = Q^pi(s, a) - V^pi(s)`` of the transitions ``[N]``, by LSTD-Q.
 
     ``Q^pi`` of ``reward`` is fitted on ``features(obs, act)`` from the transitions (off-policy:
@@ -222,11 +227,11 @@ def sample_val_advantages(
     if not isinstance(action_space, gym.spaces.Discrete):
         raise TypeError(f"action_space must be Discrete for sample-based VAL, got {action_space}")
     n_a, n = int(action_space.n), len(transitions)
-    features = features or _default_features(observation_space, action_space)
+    featurize = features or _default_features(observation_space, action_space)
     fn = _reward_fn(reward, "reward")
     rewards = _evaluate(fn, transitions.obs, transitions.acts, transitions.next_obs, transitions.dones, "reward")
 
-    def probabilities(obs: np.ndarray) -> np.ndarray:
+    def probabilities(obs: NDArray[Any]) -> NDArray[np.float64]:
         if policy is None:
             return np.full((len(obs), n_a), 1.0 / n_a)
         probs = np.asarray(policy(obs), dtype=np.float64)
@@ -234,18 +239,20 @@ def sample_val_advantages(
             raise ValueError(f"policy must return probabilities of shape {(len(obs), n_a)}, got {probs.shape}")
         return probs
 
-    def averaged(obs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        per_action = [features(obs, np.full(len(obs), a)) for a in range(n_a)]
+    def averaged(obs: NDArray[Any]) -> NDArray[np.float64]:
+        """The features averaged over the policy's next action."""
         probs = probabilities(obs)
-        return sum(probs[:, a : a + 1] * per_action[a] for a in range(n_a)), per_action
+        total = probs[:, 0:1] * featurize(obs, np.full(len(obs), 0))
+        for a in range(1, n_a):
+            total = total + probs[:, a : a + 1] * featurize(obs, np.full(len(obs), a))
+        return total
 
-    phi = features(transitions.obs, transitions.acts)
-    next_phi, _ = averaged(transitions.next_obs)
-    next_phi = next_phi * (~transitions.dones)[:, None]
+    phi = featurize(transitions.obs, transitions.acts)
+    ongoing = ~np.asarray(transitions.dones, dtype=bool)
+    next_phi = averaged(transitions.next_obs) * ongoing[:, None]
     system = phi.T @ (phi - gamma * next_phi) / n + ridge * np.eye(phi.shape[1])
     weights = np.linalg.solve(system, phi.T @ rewards / n)
-    here_v, _ = averaged(transitions.obs)
-    return phi @ weights - here_v @ weights
+    return phi @ weights - averaged(transitions.obs) @ weights
 
 
 def sample_starc_val_distance(
@@ -253,16 +260,21 @@ def sample_starc_val_distance(
     r2: Any,
     transitions: Transitions,
     gamma: float,
-    observation_space: gym.Space,
+    observation_space: gym.Space[Any],
     action_space: gym.spaces.Discrete,
-    **kwargs: Any,
+    *,
+    policy: Callable[[NDArray[Any]], ArrayLike] | None = None,
+    features: _Features | None = None,
+    ridge: float = 1e-8,
 ) -> float:
     """STARC-VAL (L2 norm, L2 metric) from samples: advantages by :func:`sample_val_advantages`,
     each divided by its empirical L2 norm over the transitions (left as is when that is 0), then
-    compared in that norm. Keyword arguments go to :func:`sample_val_advantages`."""
+    compared in that norm. ``policy``, ``features`` and ``ridge`` are those of :func:`sample_val_advantages`."""
     standard = []
     for reward in (r1, r2):
-        advantage = sample_val_advantages(reward, transitions, gamma, observation_space, action_space, **kwargs)
+        advantage = sample_val_advantages(
+            reward, transitions, gamma, observation_space, action_space, policy=policy, features=features, ridge=ridge
+        )
         size = np.sqrt(np.mean(advantage**2))
         standard.append(advantage / size if size > 1e-12 else advantage)
     return float(np.sqrt(np.mean((standard[0] - standard[1]) ** 2)))

@@ -6,13 +6,14 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign.mdp._tabular import TabularMDP
 
 __all__ = ["from_gymnasium", "TabularEnv"]
 
 
-def from_gymnasium(env: gym.Env, gamma: float = 0.99) -> tuple[TabularMDP, np.ndarray]:
+def from_gymnasium(env: gym.Env[Any, Any], gamma: float = 0.99) -> tuple[TabularMDP, NDArray[np.float64]]:
     """Build a :class:`TabularMDP` and its reward ``[S, A, S']`` from an env that exposes its model.
 
     Toy-text envs (FrozenLake, CliffWalking, Taxi) publish ``env.unwrapped.P[s][a]``, a list of
@@ -92,7 +93,7 @@ def from_gymnasium(env: gym.Env, gamma: float = 0.99) -> tuple[TabularMDP, np.nd
     return TabularMDP(transitions, np.append(initial, 0.0), gamma, terminal), rewards
 
 
-class TabularEnv(gym.Env):
+class TabularEnv(gym.Env[int, np.int64]):
     """A Gymnasium env that samples a :class:`TabularMDP` with a tabular reward.
 
     Observations and actions are ``Discrete``. An episode terminates on entering a terminal state
@@ -113,8 +114,10 @@ class TabularEnv(gym.Env):
     """
 
     metadata = {"render_modes": []}
+    observation_space: gym.spaces.Discrete  # holds the int observations, typed by Gymnasium as np.int64
+    action_space: gym.spaces.Discrete
 
-    def __init__(self, mdp: TabularMDP, reward: Any, horizon: int | None = None) -> None:
+    def __init__(self, mdp: TabularMDP, reward: ArrayLike, horizon: int | None = None) -> None:
         if not isinstance(mdp, TabularMDP):
             raise TypeError(f"mdp must be a TabularMDP, got {type(mdp).__name__}")
         if horizon is not None and (not isinstance(horizon, (int, np.integer)) or horizon < 1):
@@ -129,22 +132,21 @@ class TabularEnv(gym.Env):
         self._state = 0
         self._t = 0
 
-    def _draw(self, cdf: np.ndarray) -> int:
+    def _draw(self, cdf: NDArray[np.float64]) -> int:
         return min(int(np.searchsorted(cdf, self.np_random.random(), side="right")), self.mdp.n_states - 1)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         super().reset(seed=seed)
         self._state = self._draw(self._initial_cdf)
         self._t = 0
         return self._state, {}
 
-    def step(self, action: Any) -> tuple[int, float, bool, bool, dict]:
-        action = int(action)
+    def step(self, action: int | np.integer) -> tuple[int, float, bool, bool, dict[str, Any]]:
         state = self._state
-        next_state = self._draw(self._cdf[state, action])
+        next_state = self._draw(self._cdf[state, int(action)])
         self._state = next_state
         self._t += 1
-        reward = float(self.reward[state, action, next_state])
+        reward = float(self.reward[state, int(action), next_state])
         terminated = bool(self.mdp.terminal[next_state])
         truncated = self.horizon is not None and self._t >= self.horizon
         return next_state, reward, terminated, truncated, {}

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign.mdp._tabular import TabularMDP, as_policy_matrix
 
 __all__ = ["OptimalSolution", "policy_evaluation", "value_iteration", "greedy_policy", "policy_return", "regret"]
 
+if TYPE_CHECKING:
+    import torch
 
-def solve_policy_values(transitions: Any, terminal: np.ndarray, gamma: float, expected: Any, policy: Any) -> Any:
+#: A float array of numpy or torch: the solver runs in the library of its inputs.
+_Array = TypeVar("_Array", "NDArray[np.float64]", "torch.Tensor")
+
+
+def solve_policy_values(
+    transitions: _Array, terminal: NDArray[np.bool_], gamma: float, expected: _Array, policy: _Array
+) -> _Array:
     """``V^pi`` for a batch of expected rewards, by one linear solve with many right-hand sides.
 
     Works on numpy arrays and on torch tensors alike (whatever ``transitions`` is), so the torch
@@ -30,19 +39,21 @@ def solve_policy_values(transitions: Any, terminal: np.ndarray, gamma: float, ex
     """
     is_torch = not isinstance(transitions, np.ndarray)
     live = np.flatnonzero(~terminal)
+    # one body for both libraries: the arrays are handled dynamically, the signature says what comes back
+    t: Any = transitions
+    pi: Any = policy
+    live_index: Any
     if is_torch:
         import torch
 
-        live_index = torch.as_tensor(live, device=transitions.device)
-        eye = torch.eye(len(live), dtype=transitions.dtype, device=transitions.device)
-        solve, zeros = (
-            torch.linalg.solve,
-            lambda shape: torch.zeros(shape, dtype=transitions.dtype, device=transitions.device),
-        )
+        live_index = torch.as_tensor(live, device=t.device)
+        eye: Any = torch.eye(len(live), dtype=t.dtype, device=t.device)
+        solve: Any = torch.linalg.solve
+        zeros: Any = lambda shape: torch.zeros(shape, dtype=t.dtype, device=t.device)
     else:
         live_index, eye, solve, zeros = live, np.eye(len(live)), np.linalg.solve, np.zeros
-    p_pi = (policy[:, :, None] * transitions).sum(1)[live_index][:, live_index]  # [L, L]
-    r_pi = (policy * expected).sum(-1)[..., live_index]  # [..., L]
+    p_pi = (pi[:, :, None] * t).sum(1)[live_index][:, live_index]  # [L, L]
+    r_pi = (pi * expected).sum(-1)[..., live_index]  # [..., L]
     batch_shape = tuple(r_pi.shape[:-1])
     rhs = r_pi.reshape(-1, len(live)).T  # [L, K]
     singular = ValueError(
@@ -64,18 +75,20 @@ def solve_policy_values(transitions: Any, terminal: np.ndarray, gamma: float, ex
     return values
 
 
-def _solve_values(mdp: TabularMDP, expected: np.ndarray, policy: np.ndarray) -> np.ndarray:
+def _solve_values(mdp: TabularMDP, expected: NDArray[np.float64], policy: NDArray[np.float64]) -> NDArray[np.float64]:
     """Solve ``V = r_pi + gamma P_pi V`` for V, with ``V = 0`` in terminal states."""
     return solve_policy_values(mdp.transitions, mdp.terminal, mdp.gamma, expected, policy)
 
 
-def _q_from_v(mdp: TabularMDP, expected: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _q_from_v(mdp: TabularMDP, expected: NDArray[np.float64], values: NDArray[np.float64]) -> NDArray[np.float64]:
     q = expected + mdp.gamma * mdp.transitions @ values
     q[mdp.terminal] = 0.0
     return q
 
 
-def policy_evaluation(mdp: TabularMDP, reward: Any, policy: Any) -> tuple[np.ndarray, np.ndarray]:
+def policy_evaluation(
+    mdp: TabularMDP, reward: ArrayLike, policy: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Exact ``V^pi [S]`` and ``Q^pi [S, A]`` by one linear solve.
 
     Args:
@@ -97,7 +110,7 @@ def policy_evaluation(mdp: TabularMDP, reward: Any, policy: Any) -> tuple[np.nda
     return values, _q_from_v(mdp, expected, values)
 
 
-def greedy_policy(q: np.ndarray) -> np.ndarray:
+def greedy_policy(q: ArrayLike) -> NDArray[np.intp]:
     """Deterministic greedy actions ``[S]`` (ties go to the lowest action index)."""
     return np.asarray(q).argmax(axis=-1)
 
@@ -106,14 +119,14 @@ def greedy_policy(q: np.ndarray) -> np.ndarray:
 class OptimalSolution:
     """What :func:`value_iteration` returns: optimal ``q [S, A]``, ``v [S]`` and a greedy ``policy [S]``."""
 
-    q: np.ndarray
-    v: np.ndarray
-    policy: np.ndarray
+    q: NDArray[np.float64]
+    v: NDArray[np.float64]
+    policy: NDArray[np.intp]
     iterations: int
 
 
 def value_iteration(
-    mdp: TabularMDP, reward: Any, *, tol: float = 1e-10, max_iterations: int = 100_000
+    mdp: TabularMDP, reward: ArrayLike, *, tol: float = 1e-10, max_iterations: int = 100_000
 ) -> OptimalSolution:
     """Optimal action values, values and a greedy policy.
 
@@ -151,13 +164,13 @@ def value_iteration(
     return OptimalSolution(q=q, v=values, policy=policy, iterations=iteration)
 
 
-def policy_return(mdp: TabularMDP, reward: Any, policy: Any) -> float:
+def policy_return(mdp: TabularMDP, reward: ArrayLike, policy: ArrayLike) -> float:
     """Expected discounted return of ``policy`` from the initial distribution."""
     values, _ = policy_evaluation(mdp, reward, policy)
     return float(mdp.initial @ values)
 
 
-def regret(mdp: TabularMDP, reward: Any, policy: Any) -> float:
+def regret(mdp: TabularMDP, reward: ArrayLike, policy: ArrayLike) -> float:
     """Optimal return minus the return of ``policy`` (both under ``reward``); never negative up to round-off."""
     optimal = value_iteration(mdp, reward)
     return float(mdp.initial @ optimal.v) - policy_return(mdp, reward, policy)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign._validation import as_float_array, check_finite, check_gamma, check_positive_int, check_probabilities
 
 __all__ = ["TabularMDP", "random_mdp", "broadcast_reward", "as_policy_matrix"]
 
 
-def broadcast_reward(reward: Any, n_states: int, n_actions: int, name: str = "reward") -> np.ndarray:
+def broadcast_reward(reward: ArrayLike, n_states: int, n_actions: int, name: str = "reward") -> NDArray[np.float64]:
     """Return a tabular reward as a float array ``[S, A, S']``.
 
     Args:
@@ -37,7 +36,7 @@ def broadcast_reward(reward: Any, n_states: int, n_actions: int, name: str = "re
     return check_finite(np.array(array), name)
 
 
-def as_policy_matrix(policy: Any, n_states: int, n_actions: int, name: str = "policy") -> np.ndarray:
+def as_policy_matrix(policy: ArrayLike, n_states: int, n_actions: int, name: str = "policy") -> NDArray[np.float64]:
     """Return a policy as a row-stochastic float array ``[S, A]``.
 
     Args:
@@ -80,7 +79,14 @@ class TabularMDP:
         (2, 1)
     """
 
-    def __init__(self, transitions: Any, initial: Any, gamma: float, terminal: Any = None) -> None:
+    transitions: NDArray[np.float64]
+    initial: NDArray[np.float64]
+    gamma: float
+    terminal: NDArray[np.bool_]
+
+    def __init__(
+        self, transitions: ArrayLike, initial: ArrayLike, gamma: float, terminal: ArrayLike | None = None
+    ) -> None:
         transitions = as_float_array(transitions, "transitions")
         if transitions.ndim != 3 or transitions.shape[0] != transitions.shape[2]:
             raise ValueError(f"transitions must have shape [S, A, S], got {transitions.shape}")
@@ -114,11 +120,11 @@ class TabularMDP:
     def n_actions(self) -> int:
         return self.transitions.shape[1]
 
-    def reward_array(self, reward: Any, name: str = "reward") -> np.ndarray:
+    def reward_array(self, reward: ArrayLike, name: str = "reward") -> NDArray[np.float64]:
         """Broadcast ``reward`` (``[S]``, ``[S, A]`` or ``[S, A, S']``) to ``[S, A, S']``."""
         return broadcast_reward(reward, self.n_states, self.n_actions, name)
 
-    def expected_reward(self, reward: Any) -> np.ndarray:
+    def expected_reward(self, reward: ArrayLike) -> NDArray[np.float64]:
         """``E_{S'~T(s,a)}[R(s, a, S')]`` as ``[S, A]``, zero in terminal states."""
         expected = np.einsum("ijk,ijk->ij", self.transitions, self.reward_array(reward))
         expected[self.terminal] = 0.0
