@@ -15,10 +15,13 @@ and each of 5 seeds:
 - **greedy**: the planner that takes the action with the largest marginal gain, with the model;
 - **random**: the uniform policy.
 
-The score is ``F`` of the visited set (mean of 64 episodes after training). With constant
-weights each visited cell covers itself and its east neighbour, so ``F <= 2 (H + 1) = 82``; the
-target is SubPO at 90% of that or more. Each run writes its curve to
-``benchmarks/results/submodular_coverage/`` (a rerun skips finished runs); the table goes to
+The score is ``F`` of the visited set (mean of 64 episodes after training); the table gives its
+mean over seeds with the stratified-bootstrap 95% interval (``rewarddesign.bench.stats``, 2000
+replicates, seed 0). With constant weights each visited cell covers itself and its east
+neighbour, so ``F <= 2 (H + 1) = 82``; the target is SubPO at 90% of that or more. Runs go
+through ``rewarddesign.bench.run_experiment``: each run's record (final score, learning curve)
+lands in ``benchmarks/results/submodular_coverage/runs/`` the moment it finishes (a rerun skips
+finished runs; ``--smoke`` runs two tiny runs into a temporary directory); the table goes to
 ``benchmarks/results/submodular_coverage.md`` and the learning curves to
 ``benchmarks/results/submodular_coverage.png``.
 """
@@ -26,13 +29,16 @@ target is SubPO at 90% of that or more. Each run writes its curve to
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing
 import platform
-from concurrent.futures import ProcessPoolExecutor
+import tempfile
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
+import rewarddesign.envs  # noqa: F401  (registers the envs)
+
+from rewarddesign.bench import Experiment, RunOutput, RunRecord, metric_values, run_experiment, stats
+from rewarddesign.submodular import SubPO, greedy_plan
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "submodular_coverage"
@@ -47,25 +53,15 @@ METHODS = ("SubPO", "modular RL")
 BOUND = 82.0  # 2 (H + 1) for the constant-weight coverage grid
 
 
-def make(name: str):
-    import gymnasium as gym
-    import rewarddesign.envs  # noqa: F401
-
+def make(name: str) -> gym.Env:
+    """The task ``name`` (unwrapped: the learners use its base MDP, objective and horizon)."""
     env_id, kwargs = ENVS[name]
     return gym.make(env_id, observation=None, **kwargs).unwrapped
 
 
-def run(name: str, method: str, seed: int, iterations: int) -> dict:
-    """Train one learner; return its curve (mean F per iteration) and final score."""
-    path = OUT / f"{name.replace(' ', '_').replace('(', '').replace(')', '')}__{method.replace(' ', '_')}__s{seed}.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    import torch
-
-    from rewarddesign.submodular import SubPO
-
-    torch.set_num_threads(1)
-    task = make(name)
+def run(seed: int, env: str, method: str, iterations: int) -> RunOutput:
+    """Train one learner; its final score (mean F of 64 episodes) and its curve (mean F per iteration)."""
+    task = make(env)
     agent = SubPO(
         task.base,
         task.objective,
@@ -79,22 +75,20 @@ def run(name: str, method: str, seed: int, iterations: int) -> dict:
         device="cpu",
     )
     agent.learn(iterations)
-    record = {
-        "env": name,
-        "method": method,
-        "seed": seed,
-        "curve": agent.log.mean_value,
-        "final": float(np.mean([e.value for e in agent.rollouts(64)])),
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record))
-    return record
+    final = float(np.mean([e.value for e in agent.rollouts(64)]))
+    return RunOutput({"final": final}, {"F": list(agent.log.mean_value)})
 
 
-def baselines(name: str, seeds: int) -> dict[str, list[float]]:
+def experiment(seeds: int, iterations: int, envs: list[str] | None = None) -> Experiment:
+    """The benchmark's runs; the fingerprint covers the tasks' definitions."""
+    grid = tuple(
+        {"env": name, "method": method, "iterations": iterations} for name in envs or ENVS for method in METHODS
+    )
+    return Experiment("submodular_coverage", run, grid, tuple(range(seeds)), definition=(make, ENVS))
+
+
+def baselines(name: str, seeds: int) -> dict[str, np.ndarray]:
     """Greedy planner (deterministic model: one value) and the uniform random policy (per seed)."""
-    from rewarddesign.submodular import greedy_plan
-
     task = make(name)
     greedy = greedy_plan(task.model(), task.objective, task.horizon).value
     rng = np.random.default_rng(0)
@@ -107,7 +101,7 @@ def baselines(name: str, seeds: int) -> dict[str, list[float]]:
                 task.step(int(rng.integers(task.action_space.n)))
             values.append(task.visited.value)
         rand.append(float(np.mean(values)))
-    return {"greedy": [greedy] * seeds, "random": rand}
+    return {"greedy": np.full(seeds, greedy), "random": np.array(rand)}
 
 
 def main() -> None:
@@ -115,15 +109,23 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--iterations", type=int, default=300, help="natural-gradient steps of 32 episodes")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--smoke", action="store_true", help="two 2-iteration runs into a temporary directory")
     args = parser.parse_args()
+    if args.smoke:
+        with tempfile.TemporaryDirectory() as out:
+            records = run_experiment(experiment(1, 2, ["coverage (constant)"]), out, workers=2, progress=False)
+        print("smoke runs:", ", ".join(f"{r.key}: F {r.metrics['final']:.1f}" for r in records))
+        return
 
-    jobs = [(name, method, seed) for name in ENVS for method in METHODS for seed in range(args.seeds)]
-    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        names, methods, seeds = zip(*jobs)
-        records = list(pool.map(run, names, methods, seeds, [args.iterations] * len(jobs)))
-    scores: dict[str, dict[str, list[float]]] = {name: baselines(name, args.seeds) for name in ENVS}
-    for r in records:
-        scores[r["env"]].setdefault(r["method"], []).append(r["final"])
+    records = run_experiment(experiment(args.seeds, args.iterations), OUT, workers=args.workers, device="cpu")
+    scores: dict[str, dict[str, np.ndarray]] = {name: baselines(name, args.seeds) for name in ENVS}
+    for (name, method), values in metric_values(records, "final", by=["env", "method"]).items():
+        scores[name][method] = values
+    write_report(records, scores, args)
+
+
+def write_report(records: list[RunRecord], scores: dict[str, dict[str, np.ndarray]], args: argparse.Namespace) -> None:
+    """The table (mean over seeds with its bootstrap interval) and the learning curves."""
 
     lines = [
         "# Submodular coverage: SubPO against modular RL and greedy planning",
@@ -132,7 +134,8 @@ def main() -> None:
         f"({args.seeds} seeds, {args.iterations} natural-gradient steps of 32 episodes, H = 40; "
         f"{platform.processor() or platform.machine()}, CPU).",
         "",
-        "F of the visited set, mean of 64 episodes per seed; mean and [min, max] over seeds. "
+        "F of the visited set, mean of 64 episodes per seed; mean over seeds with its stratified-bootstrap 95% "
+        "interval (`rewarddesign.bench.stats`, 2000 replicates). "
         f"For the constant-weight coverage grid, F <= 2 (H + 1) = {BOUND:.0f}.",
         "",
         "| env | SubPO | modular RL | greedy (model) | random |",
@@ -141,8 +144,8 @@ def main() -> None:
     for name, by_method in scores.items():
         cells = []
         for method in ("SubPO", "modular RL", "greedy", "random"):
-            v = np.array(by_method[method])
-            cell = f"{v.mean():.2f} [{v.min():.2f}, {v.max():.2f}]" if method != "greedy" else f"{v[0]:.2f}"
+            v = np.asarray(by_method[method])
+            cell = stats.summarize_seeds(v).mean.format(2) if method != "greedy" else f"{v[0]:.2f}"
             if name == "coverage (constant)":
                 cell += f" ({100 * v.mean() / BOUND:.0f}%)"
             cells.append(cell)
@@ -165,7 +168,9 @@ def main() -> None:
     fig, axes = plt.subplots(1, len(ENVS), figsize=(4 * len(ENVS), 3.4))
     for ax, name in zip(axes, ENVS, strict=True):
         for method, colour in zip(METHODS, ("C0", "C3"), strict=True):
-            curves = np.array([r["curve"] for r in records if r["env"] == name and r["method"] == method])
+            curves = np.array(
+                [r.curves["F"] for r in records if r.params["env"] == name and r.params["method"] == method]
+            )
             x = np.arange(1, curves.shape[1] + 1) * 32
             ax.plot(x, curves.mean(0), color=colour, label=method)
             ax.fill_between(x, curves.min(0), curves.max(0), color=colour, alpha=0.2)
