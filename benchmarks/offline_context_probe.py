@@ -34,30 +34,27 @@ VARIANTS = ("oppo", "oppo-episode", "oppo-adjacent")
 DATASETS = (("Hopper-v5", "medium-replay", True), ("HalfCheetah-v5", "medium", False))
 
 
-class _WithContext:
-    """An OPPO policy acting with a fixed context instead of z*."""
+def returns_of(policy, oppo, env_id: str, seed: int) -> np.ndarray:
+    """True returns of ``policy`` (OPPO, or a callable on its observation windows) over 10 episodes."""
+    import gymnasium as gym
 
-    def __init__(self, oppo, z) -> None:
-        self.oppo, self.z = oppo, z
+    from rewarddesign.rollouts import episode_returns, rollout
 
-    def reset(self) -> None:
-        self.oppo.reset()
-
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        return self.oppo.act(obs, z=self.z)
+    env = oppo.wrap_env(gym.make(env_id))
+    return episode_returns(rollout(policy, env, n_episodes=10, seed=seed, deterministic=True))
 
 
 def episode_context(oppo, data, episode: int, every: int = 5):
     """The mean context of the windows ending at every ``every``-th step of ``episode``."""
     start, length = data.episode_starts[episode], data.episode_lengths[episode]
     ends = np.arange(start, start + length, every)
-    return oppo.encoder(*oppo._gather(ends, np.full(len(ends), start))).mean(0)
+    return oppo.encoder(*oppo.windows_at(ends)).mean(0)
 
 
 def probe(env_id: str, kind: str, variant: str, seed: int, steer: bool, data) -> dict:
     import torch
 
-    from rewarddesign.offline import OPPO, evaluate_agent
+    from rewarddesign.offline import OPPO
     from rewarddesign.offline.oppo import reconstruction_loss
 
     oppo = OPPO.load(RUNS / f"{env_id}-{kind}" / variant / f"seed{seed}" / "policy", data, None, device="cpu")
@@ -67,7 +64,7 @@ def probe(env_id: str, kind: str, variant: str, seed: int, steer: bool, data) ->
     torch.manual_seed(0)
     row = {"variant": variant, "context": oppo.config.context, "seed": seed}
     with torch.no_grad():
-        (obs, acts, valid), contexts = oppo._windows(2000)
+        (obs, acts, valid), contexts = oppo.sample_windows(2000)
         z = oppo.encoder(*contexts)
         for name, context in (("own", z), ("other", z[torch.randperm(len(z))]), ("z*", oppo.z_star.expand_as(z))):
             row[name] = float(reconstruction_loss(oppo.policy(obs, context, valid), acts, valid))
@@ -79,7 +76,7 @@ def probe(env_id: str, kind: str, variant: str, seed: int, steer: bool, data) ->
             worst = torch.stack([episode_context(oppo, data, e) for e in order[-5:]]).mean(0)
     if steer:
         for name, context in (("best5", best), ("worst5", worst)):
-            returns = evaluate_agent(_WithContext(oppo, context), env_id, 10, seed=10_000)
+            returns = returns_of(lambda windows, z=context: oppo.act(windows, z=z), oppo, env_id, 10_000)
             row[name] = float(data.normalized_score(returns).mean())
     return row
 
@@ -89,7 +86,7 @@ def refit(data, seed: int, horizon: int, unit: bool, env_id: str) -> tuple[float
     episode-context policy of ``seed`` and its encoder held fixed."""
     import torch
 
-    from rewarddesign.offline import OPPO, evaluate_agent, preference_pairs
+    from rewarddesign.offline import OPPO, preference_pairs
 
     run = RUNS / f"{env_id}-medium-replay" / "oppo-episode" / f"seed{seed}" / "policy"
     oppo = OPPO.load(run, data, preference_pairs(data, 20, 500, seed=seed, horizon=horizon), device="cpu")
@@ -110,7 +107,7 @@ def refit(data, seed: int, horizon: int, unit: bool, env_id: str) -> tuple[float
         if unit:
             with torch.no_grad():
                 oppo.z_star /= oppo.z_star.norm()
-    returns = evaluate_agent(oppo, env_id, 10, seed=10_000 + seed)
+    returns = returns_of(oppo, oppo, env_id, 10_000 + seed)
     return float(data.normalized_score(returns).mean()), float(oppo.z_star.detach().norm())
 
 

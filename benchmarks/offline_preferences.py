@@ -112,14 +112,16 @@ SCALES = {
 
 
 def generate(env_id: str, kind: str, scale: str, root: str, device: str) -> str:
+    import gymnasium as gym
     import torch
+    from rewarddesign.envs import with_reward_factors
 
     from rewarddesign.offline import dataset_id, generate_datasets
 
     torch.set_num_threads(1)
     settings = SCALES[scale]
     generate_datasets(
-        env_id,
+        lambda: with_reward_factors(gym.make(env_id)),  # the datasets keep the reward factors for HERON labels
         kinds=(kind,),
         **settings["medium"][env_id],
         n_transitions=settings["n_transitions"],
@@ -133,6 +135,8 @@ def generate(env_id: str, kind: str, scale: str, root: str, device: str) -> str:
 
 
 def run(env_id: str, kind: str, algo: str, seed: int, args: dict) -> dict:
+    from dataclasses import asdict
+
     import torch
 
     from rewarddesign.offline import OPPOConfig, dataset_id, load_dataset
@@ -159,7 +163,7 @@ def run(env_id: str, kind: str, algo: str, seed: int, args: dict) -> dict:
         oppo_config=oppo_config,
         dataset=identifier,
     )
-    return result | {"algo": algo}
+    return asdict(result) | {"algo": algo}
 
 
 def run_dir(dataset: str, algo: str, seed: int, horizon: int, segment_length: int) -> Path:

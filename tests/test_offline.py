@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from rewarddesign.envs import with_reward_factors
 
+from rewarddesign.factors import factor_spec
 from rewarddesign.offline import (
     IQL,
     OPPO,
     BehaviorCloning,
     OfflineData,
     OPPOConfig,
-    collect_episodes,
     dataset_id,
-    evaluate_agent,
     generate_datasets,
     horizon_segments,
     load_dataset,
@@ -34,6 +35,7 @@ from rewarddesign.offline import (
 )
 from rewarddesign.offline.pipeline import load_agent, train_offline
 from rewarddesign.preferences import Fragments, PreferenceDataset, RewardModel, SyntheticGatherer
+from rewarddesign.rollouts import episode_returns, rollout
 
 TINY = OPPOConfig(context_length=8, z_dim=4, embed_dim=16, n_layers=1, n_heads=2, dropout=0.0, batch_size=16)
 
@@ -52,26 +54,47 @@ def _toy(n_episodes: int = 6, length: int = 30, seed: int = 0) -> OfflineData:
     )
 
 
+def _pendulum(n_steps: int, seed: int = 0) -> OfflineData:
+    """Uniformly random Pendulum data (200-step episodes, the last one cut)."""
+    return OfflineData.from_trajectories(rollout(None, gym.make("Pendulum-v1"), n_steps=n_steps, seed=seed),
+                                         env_id="Pendulum-v1")  # fmt: skip
+
+
+def _episode_windows(observations: np.ndarray, length: int) -> np.ndarray:
+    """What an ObservationWindow shows at each step of an episode of these observations."""
+    windows = np.zeros((len(observations), length, observations.shape[1] + 1), np.float32)
+    for t in range(len(observations)):
+        recent = observations[max(0, t - length + 1) : t + 1]
+        windows[t, length - len(recent) :, :-1] = recent
+        windows[t, length - len(recent) :, -1] = 1.0
+    return windows
+
+
 # --- datasets ---------------------------------------------------------------------------------
 
 
 def test_dataset_round_trip_offline(tmp_path, monkeypatch):
-    episodes = collect_episodes("Pendulum-v1", None, 450, seed=3)  # 200-step episodes: the last one is cut
-    assert [len(e["actions"]) for e in episodes] == [200, 200, 50]
-    assert episodes[-1]["truncations"][-1] and "factors" in episodes[0]
+    env = with_reward_factors(gym.make("Pendulum-v1"))
+    trajectories = rollout(None, env, n_steps=450, seed=3)  # 200-step episodes: the last one is cut
+    assert [len(t) for t in trajectories] == [200, 200, 50] and trajectories[-1].truncated
+    spec = factor_spec(env)
+    data = OfflineData.from_trajectories(trajectories, env_id="Pendulum-v1", ref_scores=(-1500.0, -150.0),
+                                         factor_names=spec.names, factor_signs=spec.signs)  # fmt: skip
+    assert data.factors.shape == (450, 3) and data.truncations[[199, 399, 449]].all()
     import minari.storage.hosting as hosting
 
     def no_network(*args, **kwargs):
         raise AssertionError("loading must not touch the network")
 
     monkeypatch.setattr(hosting, "download_dataset", no_network)
-    save_dataset("rewarddesign/pendulum/random-v0", "Pendulum-v1", episodes, (-1500.0, -150.0), root=tmp_path)
+    save_dataset("rewarddesign/pendulum/random-v0", data, root=tmp_path)
     loaded = load_dataset("rewarddesign/pendulum/random-v0", root=tmp_path)
-    expected = OfflineData.from_episodes(episodes)
     for name in ("observations", "next_observations", "actions", "rewards", "terminations", "truncations", "factors"):
-        np.testing.assert_array_equal(getattr(loaded, name), getattr(expected, name), err_msg=name)
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(data, name), err_msg=name)
     np.testing.assert_array_equal(loaded.episode_lengths, [200, 200, 50])
     assert loaded.env_id == "Pendulum-v1" and loaded.ref_scores == (-1500.0, -150.0)
+    assert loaded.factor_names == spec.names and loaded.factor_signs == (-1.0, -1.0, -1.0)
+    assert list(make_gatherer("heron", loaded).signs) == [-1.0, -1.0, -1.0]  # the signs stored with the data
     np.testing.assert_allclose(loaded.normalized_score([-1500.0, -150.0]), [0.0, 100.0])
     # a dataset directory works as well as an id
     again = load_dataset(tmp_path / "rewarddesign/pendulum/random-v0")
@@ -80,7 +103,7 @@ def test_dataset_round_trip_offline(tmp_path, monkeypatch):
 
 def test_generate_datasets_makes_every_kind(tmp_path):
     ids = generate_datasets(
-        "Pendulum-v1",
+        lambda: with_reward_factors(gym.make("Pendulum-v1")),
         kinds=("random", "medium", "medium-replay", "medium-expert"),
         medium_steps=400,
         expert_steps=600,
@@ -95,12 +118,15 @@ def test_generate_datasets_makes_every_kind(tmp_path):
     )
     sizes = {kind: len(load_dataset(identifier, root=tmp_path)) for kind, identifier in ids.items()}
     assert sizes == {"random": 200, "medium": 200, "medium-replay": 400, "medium-expert": 400}
-    assert load_dataset(ids["medium"], root=tmp_path).ref_scores == (-1500.0, -150.0)
+    medium = load_dataset(ids["medium"], root=tmp_path)
+    assert medium.ref_scores == (-1500.0, -150.0) and medium.factor_signs == (-1.0, -1.0, -1.0)
+    assert medium.factors.shape == (200, 3)
     with pytest.raises(FileExistsError, match="overwrite"):
         generate_datasets("Pendulum-v1", kinds=("random",), n_transitions=10, root=tmp_path)
     generate_datasets("Pendulum-v1", kinds=("random",), n_transitions=50, root=tmp_path, ref_scores=(-1.0, 0.0),
                       overwrite=True)  # fmt: skip
-    assert len(load_dataset(ids["random"], root=tmp_path)) == 50
+    random = load_dataset(ids["random"], root=tmp_path)
+    assert len(random) == 50 and random.factors is None and random.factor_signs is None  # an env id: no factors
 
 
 def test_medium_policy_stops_at_its_score(tmp_path):
@@ -127,12 +153,11 @@ def test_bad_datasets_are_refused(tmp_path):
     with pytest.raises(ValueError, match="sum to"):
         OfflineData(good.observations, good.actions, good.rewards, good.next_observations,
                     good.terminations, good.truncations, [30, 30])  # fmt: skip
-    episode = {"observations": np.zeros((4, 2)), "actions": np.zeros((3, 1)), "rewards": np.zeros(3)}
-    with pytest.raises(ValueError, match=r"lacks \['terminations', 'truncations'\]"):
-        OfflineData.from_episodes([episode])
-    episode.update(terminations=np.zeros(3), truncations=np.zeros(3), observations=np.zeros((3, 2)))
-    with pytest.raises(ValueError, match="one row more than actions"):
-        OfflineData.from_episodes([episode])
+    with pytest.raises(ValueError, match="holds no step"):
+        OfflineData.from_trajectories([])
+    with pytest.raises(ValueError, match="factor_signs must be"):
+        OfflineData(good.observations, good.actions, good.rewards, good.next_observations, good.terminations,
+                    good.truncations, good.episode_lengths, np.zeros((180, 2)), factor_signs=(1.0,))  # fmt: skip
     with pytest.raises(ValueError, match="unknown dataset kind"):
         dataset_id("Hopper-v5", "expert-replay")
     with pytest.raises(FileNotFoundError, match="offline generate"):
@@ -236,7 +261,7 @@ def test_oppo_loss_terms_on_a_hand_built_batch():
     # OPPO's total is recon + pref_weight * triplet + norm_weight * norm
     data = _toy()
     oppo = OPPO(data, preference_pairs(data, 8, 20), TINY, device="cpu")
-    (obs, acts, valid), _ = oppo._windows(4)
+    (obs, acts, valid), _ = oppo.sample_windows(4)
     segments = (obs[:2], acts[:2])
     terms = oppo.losses((obs, acts, valid), segments, (obs[2:], acts[2:]))
     total = terms["recon"] + TINY.pref_weight * terms["triplet"] + TINY.norm_weight * terms["norm"]
@@ -258,10 +283,9 @@ def test_oppo_learns_the_preferred_behaviour_and_z_star_moves_to_it():
     distance = lambda z: float((oppo.z_star.detach() - z).norm())  # noqa: E731
     assert distance(z_good) < distance(z_bad)
     assert distance(z_good) < float((z_before - z_good).norm())  # z* moved towards the preferred contexts
-    oppo.reset()
-    with_z_star = [float(oppo.act(o)[0]) for o in data.observations[:10]]
-    oppo.reset()
-    with_bad_z = [float(oppo.act(o, z=z_bad)[0]) for o in data.observations[:10]]
+    windows = _episode_windows(data.observations[:10], TINY.context_length)
+    with_z_star = oppo.act(windows)[:, 0]
+    with_bad_z = oppo.act(windows, z=z_bad)[:, 0]
     assert np.mean(with_z_star) > 0.5 and np.mean(with_bad_z) < -0.5
 
 
@@ -282,8 +306,7 @@ def test_oppo_z_star_norm_holds_z_star_on_the_contexts_sphere():
             context_norm = float(oppo.encoder(obs, acts).norm(dim=-1).mean())
         z_star = oppo.z_star.detach()
         found[z_star_norm] = float(z_star.norm()), float((z_star - z_good).norm()), float((z_star - z_bad).norm())
-        oppo.reset()
-        assert np.mean([float(oppo.act(o)[0]) for o in data.observations[:10]]) > 0.5
+        assert np.mean(oppo.act(_episode_windows(data.observations[:10], TINY.context_length))[:, 0]) > 0.5
         assert abs(context_norm - 1.0) < 0.2
     assert found[None][0] > 1.5  # the free z* left the contexts' sphere
     norm, to_good, to_bad = found[1.0]
@@ -310,7 +333,7 @@ def test_oppo_episode_contexts_cannot_copy_the_window():
     for context in ("window", "episode", "adjacent"):
         config = OPPOConfig(**{**TINY.__dict__, "z_dim": 8, "embed_dim": 32, "batch_size": 32, "lr": 3e-3})
         oppo = OPPO(data, pairs, OPPOConfig(**{**config.__dict__, "context": context}), seed=0, device="cpu")
-        (w_obs, _, _), (c_obs, _, c_valid) = oppo._windows(64)
+        (w_obs, _, _), (c_obs, _, c_valid) = oppo.sample_windows(64)
         same_episode = w_obs[:, -1:, 0] == c_obs[:, :, 0]
         assert bool(same_episode[c_valid].all())
         assert torch.equal(w_obs, c_obs) == (context == "window")
@@ -329,8 +352,8 @@ def test_oppo_adjacent_contexts_sit_next_to_their_windows():
     oppo = OPPO(
         data, preference_pairs(data, 4, 10), OPPOConfig(**{**TINY.__dict__, "context": "adjacent"}), device="cpu"
     )
-    oppo._gather = lambda last_rows, starts: (last_rows, starts)  # read the rows instead of the tensors
-    (window_end, start), (context_end, _) = oppo._windows(500)
+    oppo.windows_at = lambda rows: (rows, data.episode_starts[data.episode_of(rows)])  # the rows, not tensors
+    (window_end, start), (context_end, _) = oppo.sample_windows(500)
     episode_end = start + np.repeat(lengths, lengths)[window_end]
     k = TINY.context_length
     neighbour = (window_end - k >= start) | (window_end + k < episode_end)
@@ -340,12 +363,13 @@ def test_oppo_adjacent_contexts_sit_next_to_their_windows():
 
 
 def test_oppo_short_run_on_a_real_env_and_resume(tmp_path):
-    data = OfflineData.from_episodes(collect_episodes("Pendulum-v1", None, 800, seed=0), env_id="Pendulum-v1")
+    data = _pendulum(800)
     pairs = preference_pairs(data, 8, 60, "return")
     straight = OPPO(data, pairs, TINY, seed=1, device="cpu")
     history = straight.train(40, log_every=10)
     assert history[-1]["total"] < history[0]["total"]
-    returns = evaluate_agent(straight, "Pendulum-v1", n_episodes=1)
+    env = straight.wrap_env(gym.make("Pendulum-v1"))
+    returns = episode_returns(rollout(straight, env, n_episodes=1, seed=0, deterministic=True))
     assert returns.shape == (1,) and np.isfinite(returns).all()
     # interrupted at 20 steps, restored from its checkpoint, continued to 40: the same parameters
     first = OPPO(data, pairs, TINY, seed=1, device="cpu")
@@ -357,7 +381,7 @@ def test_oppo_short_run_on_a_real_env_and_resume(tmp_path):
         torch.testing.assert_close(a, b)
     torch.testing.assert_close(straight.z_star, resumed.z_star)
     acting = OPPO.load(tmp_path / "ckpt", device="cpu")  # no data: it acts, and refuses to train
-    assert acting.act(data.observations[0]).shape == (1,)
+    assert acting.act(_episode_windows(data.observations[:1], TINY.context_length)[0]).shape == (1,)
     with pytest.raises(RuntimeError, match="no dataset"):
         acting.train(30)
 
@@ -401,7 +425,7 @@ def test_bc_top_fraction_beats_bc_on_mixed_data():
 
 
 def test_iql_and_learned_rewards_run_and_save(tmp_path):
-    data = OfflineData.from_episodes(collect_episodes("Pendulum-v1", None, 600, seed=0), env_id="Pendulum-v1")
+    data = _pendulum(600)
     model = RewardModel(*[__import__("gymnasium").spaces.Box(-np.inf, np.inf, (d,)) for d in (3, 1)], device="cpu")
     rewards = relabel_rewards(data, model)
     assert rewards.shape == (600,) and np.isfinite(rewards).all()
@@ -418,7 +442,7 @@ def test_iql_and_learned_rewards_run_and_save(tmp_path):
 
 
 def test_iql_on_a_learned_reward_is_fixed_by_its_seed_alone(tmp_path):
-    data = OfflineData.from_episodes(collect_episodes("Pendulum-v1", None, 400, seed=0), env_id="Pendulum-v1")
+    data = _pendulum(400)
 
     def policy_action(global_seed, seed):
         torch.manual_seed(global_seed)  # whatever ran before in this process
@@ -460,12 +484,12 @@ def test_cli_generate_train_evaluate(tmp_path, capsys):
 
 
 def test_train_offline_oppo_resumes_from_its_checkpoint(tmp_path):
-    data = OfflineData.from_episodes(collect_episodes("Pendulum-v1", None, 600, seed=0), env_id="Pendulum-v1")
+    data = _pendulum(600)
     kwargs = dict(n_pairs=30, segment_length=8, eval_episodes=1, device="cpu", out=tmp_path, oppo_config=TINY)
     first = train_offline("oppo", data, steps=10, **kwargs)
-    assert first["steps"] == 10 and (tmp_path / "policy" / "oppo.pt").exists()
+    assert first.steps == 10 and (tmp_path / "policy" / "oppo.pt").exists()
     second = train_offline("oppo", data, steps=20, **kwargs)
-    assert second["history"][0]["step"] > 10  # continued from step 10, not from scratch
+    assert second.history[0]["step"] > 10  # continued from step 10, not from scratch
     assert isinstance(load_agent(tmp_path / "policy", device="cpu"), OPPO)
     with pytest.raises(ValueError, match="unknown algorithm"):
         train_offline("cql", data)

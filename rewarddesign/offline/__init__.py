@@ -1,30 +1,27 @@
 """Offline preference learning: datasets made here (Minari), scripted preferences, OPPO and baselines.
 
-- Datasets: :func:`generate_datasets` makes D4RL-style random / medium / medium-replay / expert /
-  medium-expert datasets of a Gymnasium task with SB3's SAC and stores them as Minari datasets
-  with reference scores; :func:`load_dataset` reads one offline into :class:`OfflineData`.
+- Data: :class:`OfflineData` (:mod:`~rewarddesign.offline.data`) holds a dataset's transitions,
+  built from :class:`~rewarddesign.rollouts.Trajectory` objects; :func:`save_dataset` and
+  :func:`load_dataset` (:mod:`~rewarddesign.offline.storage`) keep it as a Minari dataset;
+  :class:`EpisodeRecorder` (:mod:`~rewarddesign.offline.recording`) records what a learner sees.
+- Generation: :func:`generate_datasets` (:mod:`~rewarddesign.offline.generation`) makes D4RL-style
+  random / medium / medium-replay / expert / medium-expert datasets of a Gymnasium task with SB3's
+  SAC, with reference scores and, where the env publishes them, reward factors.
 - Preferences: :func:`sample_segments` and :func:`preference_pairs` label segment pairs by their
   return over the horizon, by a Bradley-Terry annotator or by HERON's factor hierarchy.
 - Learners: :class:`OPPO` (context encoder, contextual policy, optimal context ``z*``);
   :class:`BehaviorCloning` on all data or on the top fraction of preferred segments
   (:func:`top_fraction`); :class:`IQL` (TorchRL) on the true reward or a learned one
   (:func:`relabel_rewards`).
-- :func:`evaluate_agent` rolls a learned policy out on the true reward.
+- Acting: every learner is an :class:`Agent` with SB3's ``predict``, rolled out on the true reward
+  by :func:`rewarddesign.rollouts.rollout` in ``agent.wrap_env(env)`` (OPPO reads an
+  :class:`ObservationWindow`).
 """
 
-from rewarddesign.offline._common import Scaling, evaluate_agent
+from rewarddesign.offline.acting import Agent, ObservationWindow
 from rewarddesign.offline.baselines import IQL, BehaviorCloning, relabel_rewards, top_fraction
-from rewarddesign.offline.datasets import (
-    D4RL_REFERENCE_SCORES,
-    KINDS,
-    EpisodeRecorder,
-    OfflineData,
-    collect_episodes,
-    dataset_id,
-    generate_datasets,
-    load_dataset,
-    save_dataset,
-)
+from rewarddesign.offline.data import OfflineData
+from rewarddesign.offline.generation import D4RL_REFERENCE_SCORES, KINDS, DatasetKind, dataset_id, generate_datasets
 from rewarddesign.offline.oppo import (
     OPPO,
     ContextEncoder,
@@ -34,8 +31,13 @@ from rewarddesign.offline.oppo import (
     reconstruction_loss,
     triplet_loss,
 )
+from rewarddesign.offline.pipeline import ALGOS, OfflineAlgo, OfflineRunResult, load_agent, train_offline
+from rewarddesign.offline.recording import EpisodeRecorder
+from rewarddesign.offline.scaling import Scaling
 from rewarddesign.offline.segments import (
     GATHERERS,
+    Gatherer,
+    GathererName,
     horizon_segments,
     make_gatherer,
     preference_pairs,
@@ -44,16 +46,17 @@ from rewarddesign.offline.segments import (
     segments_at,
     window_index,
 )
+from rewarddesign.offline.storage import load_dataset, save_dataset
 
 __all__ = [
     "OfflineData",
+    "DatasetKind",
     "KINDS",
     "D4RL_REFERENCE_SCORES",
     "dataset_id",
     "generate_datasets",
     "load_dataset",
     "save_dataset",
-    "collect_episodes",
     "EpisodeRecorder",
     "segment_starts",
     "sample_segments",
@@ -63,6 +66,8 @@ __all__ = [
     "make_gatherer",
     "window_index",
     "GATHERERS",
+    "GathererName",
+    "Gatherer",
     "OPPO",
     "OPPOConfig",
     "ContextEncoder",
@@ -75,5 +80,11 @@ __all__ = [
     "top_fraction",
     "relabel_rewards",
     "Scaling",
-    "evaluate_agent",
+    "Agent",
+    "ObservationWindow",
+    "ALGOS",
+    "OfflineAlgo",
+    "OfflineRunResult",
+    "train_offline",
+    "load_agent",
 ]

@@ -18,21 +18,26 @@ import json
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
 from stable_baselines3.common.torch_layers import create_mlp
 from stable_baselines3.common.utils import get_device
 from torch import nn
 
+from rewarddesign._seeding import seeded_torch
 from rewarddesign._validation import check_finite, check_positive_int
-from rewarddesign.offline._common import Scaling
-from rewarddesign.offline.datasets import OfflineData
+from rewarddesign.offline.data import OfflineData
+from rewarddesign.offline.scaling import Scaling
 from rewarddesign.preferences import PreferenceDataset, RewardModel
 
 __all__ = ["BehaviorCloning", "IQL", "top_fraction", "relabel_rewards"]
 
 
-def top_fraction(preferences: PreferenceDataset, fraction: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+def top_fraction(
+    preferences: PreferenceDataset, fraction: float = 0.25
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """The observations and actions of the preferred segments: those with the highest win rate.
 
     Each segment's win rate is its share of wins (ties count half) among the pairs it is in, equal
@@ -67,7 +72,8 @@ class BehaviorCloning:
         obs, acts: What to imitate; default: all of ``data``.
         hidden_sizes: Widths of the MLP.
         lr, batch_size: Adam's step size and the batch.
-        seed: Seeds the network and the batches.
+        seed: Seeds the network and the batches (this learner's own generators: the process's are
+            neither read nor changed).
         device: ``"auto"`` (CUDA when there is one), ``"cpu"``, ...
     """
 
@@ -76,8 +82,8 @@ class BehaviorCloning:
     def __init__(
         self,
         data: OfflineData,
-        obs: np.ndarray | None = None,
-        acts: np.ndarray | None = None,
+        obs: ArrayLike | None = None,
+        acts: ArrayLike | None = None,
         *,
         hidden_sizes: tuple[int, ...] = (256, 256),
         lr: float = 1e-3,
@@ -89,16 +95,17 @@ class BehaviorCloning:
         self.scaling = _scaling or Scaling.fit(data)
         self.device = get_device(device)
         self.env_id = data.env_id if data is not None else None
-        obs = data.observations if obs is None else obs
-        acts = data.actions if acts is None else acts
+        obs = data.observations if obs is None else np.asarray(obs, dtype=np.float32)
+        acts = data.actions if acts is None else np.asarray(acts, dtype=np.float32)
         if len(obs) != len(acts) or len(obs) == 0:
             raise ValueError(f"obs and acts must be non-empty with one row each, got {len(obs)} and {len(acts)}")
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.hidden_sizes = tuple(hidden_sizes)
-        torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
         obs_dim, act_dim = obs.shape[-1], acts.shape[-1]
-        self.net = nn.Sequential(*create_mlp(obs_dim, act_dim, list(hidden_sizes), nn.ReLU), nn.Tanh()).to(self.device)
+        with seeded_torch(seed):
+            net = nn.Sequential(*create_mlp(obs_dim, act_dim, list(hidden_sizes), nn.ReLU), nn.Tanh())
+        self.net = net.to(self.device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr)
         self._obs = torch.as_tensor(self.scaling.obs(obs), device=self.device)
         self._acts = torch.as_tensor(self.scaling.to_unit(acts), device=self.device)
@@ -117,13 +124,23 @@ class BehaviorCloning:
             self.steps += 1
         return losses
 
-    def reset(self) -> None:
-        """Nothing to forget: the policy is Markov."""
+    def wrap_env(self, env: gym.Env) -> gym.Env:
+        """``env`` as it is: the policy is Markov."""
+        return env
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        unit = self.net(torch.as_tensor(self.scaling.obs(obs), device=self.device).reshape(1, -1))[0]
-        return self.scaling.from_unit(unit.cpu().numpy())
+    def act(self, obs: ArrayLike) -> NDArray[np.float32]:
+        """Actions ``[B, act_dim]`` for observations ``[B, obs_dim]`` (``[act_dim]`` for one ``[obs_dim]``)."""
+        batch, single = _obs_batch(obs, len(self.scaling.obs_mean))
+        unit = self.net(torch.as_tensor(self.scaling.obs(batch), device=self.device))
+        actions = self.scaling.from_unit(unit.cpu().numpy())
+        return actions[0] if single else actions
+
+    def predict(
+        self, observation: ArrayLike, state: Any = None, episode_start: Any = None, deterministic: bool = True
+    ) -> tuple[NDArray[np.float32], None]:
+        """SB3's ``predict``: ``(act(observation), None)`` (the policy is deterministic and keeps no state)."""
+        return self.act(observation), None
 
     def save(self, path: str | Path) -> Path:
         """Write ``path/policy.pt`` (the network's tensors and the scaling) and ``path/policy.json``."""
@@ -140,7 +157,7 @@ class BehaviorCloning:
         return agent
 
 
-def relabel_rewards(data: OfflineData, model: RewardModel, batch_size: int = 65_536) -> np.ndarray:
+def relabel_rewards(data: OfflineData, model: RewardModel, batch_size: int = 65_536) -> NDArray[np.float64]:
     """``[T]`` the learned reward of every transition of ``data`` (normalised as the model normalises)."""
     rewards = np.empty(len(data))
     for start in range(0, len(data), batch_size):
@@ -162,8 +179,10 @@ class IQL:
         expectile, temperature: IQL's expectile ``tau`` and inverse temperature ``beta`` (the
             paper's MuJoCo settings 0.7 and 3.0).
         hidden_sizes, lr, batch_size, tau: Networks, Adam's step size, batch, Polyak rate.
+        normalize_rewards: Standardise the rewards (mean 0, standard deviation 1) first.
         reward_scale: Multiplies the rewards (standardised first when ``normalize_rewards``).
-        seed, device: As elsewhere.
+        seed: Seeds the networks and the batches (this learner's own generators).
+        device: ``"auto"`` (CUDA when there is one), ``"cpu"``, ...
     """
 
     algo = "iql"
@@ -171,7 +190,7 @@ class IQL:
     def __init__(
         self,
         data: OfflineData,
-        rewards: np.ndarray | None = None,
+        rewards: ArrayLike | None = None,
         *,
         gamma: float = 0.99,
         expectile: float = 0.7,
@@ -201,18 +220,18 @@ class IQL:
         self.device = get_device(device)
         self.env_id = data.env_id
         self.batch_size = check_positive_int(batch_size, "batch_size")
-        torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
         obs_dim, act_dim = data.observations.shape[1], data.actions.shape[1]
         self._TensorDict = TensorDict
         self.hidden_sizes = tuple(hidden_sizes)
-        self.actor = _iql_actor(obs_dim, act_dim, self.hidden_sizes).to(self.device)
-        qvalue = ValueOperator(
-            MLP(obs_dim + act_dim, 1, num_cells=list(hidden_sizes)), in_keys=["observation", "action"]
-        )
-        value = ValueOperator(MLP(obs_dim, 1, num_cells=list(hidden_sizes)), in_keys=["observation"])
-        self.loss = IQLLoss(self.actor, qvalue.to(self.device), value.to(self.device), num_qvalue_nets=2,
-                            expectile=expectile, temperature=temperature, loss_function="l2")  # fmt: skip
+        with seeded_torch(seed):  # the loss draws the initial weights of its second Q network
+            self.actor = _iql_actor(obs_dim, act_dim, self.hidden_sizes).to(self.device)
+            qvalue = ValueOperator(
+                MLP(obs_dim + act_dim, 1, num_cells=list(hidden_sizes)), in_keys=["observation", "action"]
+            )
+            value = ValueOperator(MLP(obs_dim, 1, num_cells=list(hidden_sizes)), in_keys=["observation"])
+            self.loss = IQLLoss(self.actor, qvalue.to(self.device), value.to(self.device), num_qvalue_nets=2,
+                                expectile=expectile, temperature=temperature, loss_function="l2")  # fmt: skip
         self.loss.make_value_estimator(gamma=gamma)
         self.target_updater = SoftUpdate(self.loss, tau=tau)
         self.optimizer = torch.optim.Adam(self.loss.parameters(), lr=lr)
@@ -259,20 +278,36 @@ class IQL:
             history.append({key: float(out[key].detach()) for key in ("loss_actor", "loss_qvalue", "loss_value")})
         return history
 
-    def reset(self) -> None:
-        """Nothing to forget: the policy is Markov."""
+    def wrap_env(self, env: gym.Env) -> gym.Env:
+        """``env`` as it is: the policy is Markov."""
+        return env
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """The mode of the tanh-Gaussian policy (deterministic evaluation)."""
+    def act(self, obs: ArrayLike, deterministic: bool = True) -> NDArray[np.float32]:
+        """Actions ``[B, act_dim]`` for observations ``[B, obs_dim]`` (``[act_dim]`` for one ``[obs_dim]``).
+
+        Args:
+            obs: The observations.
+            deterministic: The mode of the tanh-Gaussian policy; False: a draw from it (from torch's
+                generator: :func:`~rewarddesign.rollouts.rollout` gives it one of its own).
+        """
         from tensordict.nn import InteractionType, set_interaction_type
 
+        batch, single = _obs_batch(obs, len(self.scaling.obs_mean))
         td = self._TensorDict(
-            {"observation": torch.as_tensor(self.scaling.obs(obs), device=self.device).reshape(1, -1)}, batch_size=[1]
+            {"observation": torch.as_tensor(self.scaling.obs(batch), device=self.device)}, batch_size=[len(batch)]
         )
-        with set_interaction_type(InteractionType.DETERMINISTIC):
-            unit = self.actor(td)["action"][0]
-        return self.scaling.from_unit(unit.cpu().numpy())
+        mode = InteractionType.DETERMINISTIC if deterministic else InteractionType.RANDOM
+        with set_interaction_type(mode):
+            unit = self.actor(td)["action"]
+        actions = self.scaling.from_unit(unit.cpu().numpy())
+        return actions[0] if single else actions
+
+    def predict(
+        self, observation: ArrayLike, state: Any = None, episode_start: Any = None, deterministic: bool = True
+    ) -> tuple[NDArray[np.float32], None]:
+        """SB3's ``predict``: ``(act(observation, deterministic), None)`` (no state)."""
+        return self.act(observation, deterministic), None
 
     def save(self, path: str | Path) -> Path:
         """Write ``path/policy.pt`` (the actor's tensors and the scaling) and ``path/policy.json``."""
@@ -290,6 +325,16 @@ class IQL:
         agent.actor.load_state_dict(state["module"])
         agent.actor.to(agent.device)
         return agent
+
+
+def _obs_batch(obs: ArrayLike, obs_dim: int) -> tuple[NDArray[np.float32], bool]:
+    """``obs`` as a batch ``[B, obs_dim]``, and whether it was one observation."""
+    array = np.asarray(obs, dtype=np.float32)
+    single = array.ndim == 1
+    batch = array[None] if single else array
+    if batch.ndim != 2 or batch.shape[1] != obs_dim:
+        raise ValueError(f"obs must have shape [B, {obs_dim}] or [{obs_dim}], got {array.shape}")
+    return batch, single
 
 
 def _save(agent: Any, path: str | Path, module: nn.Module) -> Path:

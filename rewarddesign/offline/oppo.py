@@ -44,35 +44,49 @@ Example:
     >>> pairs = preference_pairs(data, length=10, n_pairs=20)
     >>> oppo = OPPO(data, pairs, OPPOConfig(context_length=10, embed_dim=16, n_layers=1, batch_size=8), device="cpu")
     >>> history = oppo.train(5)
-    >>> oppo.act(data.observations[0]).shape
+    >>> window = np.zeros((10, 4), np.float32)  # an episode's first step: one observation, nine padding rows
+    >>> window[-1] = [*data.observations[0], 1.0]
+    >>> oppo.act(window).shape
     (2,)
 """
 
 from __future__ import annotations
 
 import json
-from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
+import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import ArrayLike, NDArray
 from stable_baselines3.common.utils import get_device
 from torch import nn
 
 from rewarddesign._validation import check_positive_int
-from rewarddesign.offline._common import Scaling
-from rewarddesign.offline.datasets import OfflineData
+from rewarddesign.offline._torch_stream import TorchStream
+from rewarddesign.offline.acting import ObservationWindow
+from rewarddesign.offline.data import OfflineData
+from rewarddesign.offline.scaling import Scaling
 from rewarddesign.offline.segments import window_index
 from rewarddesign.preferences import PreferenceDataset
 
 #: Where a reconstructed window's context comes from (:attr:`OPPOConfig.context`).
-CONTEXTS = ("window", "episode", "adjacent")
+ContextSource = Literal["window", "episode", "adjacent"]
+
+#: The values of :data:`ContextSource`.
+CONTEXTS: tuple[ContextSource, ...] = get_args(ContextSource)
+
+#: ``(obs [B, K, obs_dim], acts [B, K, act_dim], valid [B, K])``: windows of the dataset, as tensors.
+Windows = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 __all__ = [
     "CONTEXTS",
+    "ContextSource",
+    "Windows",
     "OPPOConfig",
     "ContextEncoder",
     "ContextualPolicy",
@@ -123,7 +137,7 @@ class OPPOConfig:
     pref_weight: float = 0.1
     norm_weight: float = 0.1
     grad_clip: float = 0.25
-    context: str = "window"
+    context: ContextSource = "window"
     z_star_norm: float | None = None
 
     def __post_init__(self) -> None:
@@ -229,12 +243,17 @@ def norm_loss(z: torch.Tensor) -> torch.Tensor:
 class OPPO:
     """OPPO on an offline dataset and labelled pairs of its segments.
 
+    OPPO acts on windows of the episode's last observations: roll it out in
+    :meth:`wrap_env`'s env (an :class:`~rewarddesign.offline.ObservationWindow`), e.g.
+    ``rollout(oppo, oppo.wrap_env(env), n_episodes=10, seed=0, deterministic=True)``.
+
     Args:
         data: The dataset (its rewards are not used).
         preferences: Labelled pairs of segments (:func:`~rewarddesign.offline.preference_pairs`);
             ties and segments longer than ``config.context_length`` are refused.
         config: :class:`OPPOConfig`.
-        seed: Seeds the networks, ``z*`` and the batches.
+        seed: Seeds the networks, ``z*``, the batches and the training's dropout (all owned by this
+            OPPO: the process's generators are neither read nor changed).
         device: ``"auto"`` (CUDA when there is one), ``"cpu"``, ...
 
     Attributes:
@@ -266,10 +285,11 @@ class OPPO:
         else:
             raise ValueError("OPPO needs a dataset (or, through OPPO.load, a checkpoint)")
         self.obs_dim, self.act_dim = obs_dim, act_dim
-        torch.manual_seed(seed)
-        self.encoder = ContextEncoder(obs_dim, act_dim, config).to(self.device)
-        self.policy = ContextualPolicy(obs_dim, act_dim, config).to(self.device)
-        z = torch.randn(config.z_dim)
+        self._torch = TorchStream(seed, self.device)
+        with self._torch.active():
+            self.encoder = ContextEncoder(obs_dim, act_dim, config).to(self.device)
+            self.policy = ContextualPolicy(obs_dim, act_dim, config).to(self.device)
+            z = torch.randn(config.z_dim)
         self.z_star = nn.Parameter((z / z.norm() * (config.z_star_norm or 1.0)).to(self.device))
         self.optimizer = torch.optim.AdamW(
             [*self.encoder.parameters(), *self.policy.parameters()], lr=config.lr, weight_decay=config.weight_decay
@@ -277,7 +297,6 @@ class OPPO:
         self.z_optimizer = torch.optim.Adam([self.z_star], lr=config.z_lr)
         self.rng = np.random.default_rng(seed)
         self.steps = 0
-        self._history: deque[np.ndarray] = deque(maxlen=config.context_length)
         self.pairs: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         if data is not None:
             self._prepare(data, preferences)
@@ -310,12 +329,14 @@ class OPPO:
         acts = torch.as_tensor(self.scaling.to_unit(fragments.acts.astype(np.float32)), device=self.device)
         self.pairs = (obs, acts, torch.as_tensor(better), torch.as_tensor(worse))
 
-    def _windows(self, size: int) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
-        """``size`` windows of the dataset ending at uniformly drawn steps, and the windows their contexts
-        are encoded from (see :attr:`OPPOConfig.context`): each ``(obs, actions, valid)``."""
+    def sample_windows(self, size: int) -> tuple[Windows, Windows]:
+        """``size`` windows of the dataset ending at uniformly drawn steps (from :attr:`rng`), and the
+        windows their contexts are encoded from (see :attr:`OPPOConfig.context`), as in training."""
+        self._need_data()
+        check_positive_int(size, "size")
         ends = self.rng.integers(len(self._episode_of), size=size)
         starts = self._episode_of[ends]
-        windows = self._gather(ends, starts)
+        windows = self.windows_at(ends)
         if self.config.context == "window":
             return windows, windows
         lengths = self._episode_length_of[ends]
@@ -326,20 +347,30 @@ class OPPO:
             has_before, has_after = before >= starts, after < starts + lengths
             take_after = has_after & (~has_before | (self.rng.random(size) < 0.5))
             others = np.where(take_after, after, np.where(has_before, before, others))
-        return windows, self._gather(others, starts)
+        return windows, self.windows_at(others)
 
-    def _gather(self, ends: np.ndarray, starts: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        rows, valid = window_index(ends, starts, self.config.context_length)
+    def windows_at(self, ends: ArrayLike) -> Windows:
+        """The dataset's windows of ``context_length`` steps that end at rows ``ends [B]``, normalised as
+        in training and left-padded at their episode's start (encode them with :attr:`encoder`)."""
+        self._need_data()
+        ends = np.asarray(ends, dtype=np.int64).reshape(-1)
+        if len(ends) and (ends.min() < 0 or ends.max() >= len(self._episode_of)):
+            raise ValueError(f"ends must be rows of the dataset (0 to {len(self._episode_of) - 1}), got {ends}")
+        rows, valid = window_index(ends, self._episode_of[ends], self.config.context_length)
         rows_t = torch.as_tensor(rows, device=self.device)
         return self._obs[rows_t], self._acts[rows_t], torch.as_tensor(valid, device=self.device)
+
+    def _need_data(self) -> None:
+        if self.data is None:
+            raise RuntimeError("this OPPO has no dataset (loaded for acting only?)")
 
     # --- training -------------------------------------------------------------------------
     def losses(
         self,
-        windows: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+        windows: Windows,
         positive: tuple[torch.Tensor, torch.Tensor],
         negative: tuple[torch.Tensor, torch.Tensor],
-        contexts: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+        contexts: Windows | None = None,
     ) -> dict[str, torch.Tensor]:
         """The loss terms on one batch (inputs already normalised, actions in ``[-1, 1]``).
 
@@ -355,7 +386,11 @@ class OPPO:
         return self._terms(windows, positive, negative, contexts)[0]
 
     def _terms(
-        self, windows, positive, negative, contexts=None
+        self,
+        windows: Windows,
+        positive: tuple[torch.Tensor, torch.Tensor],
+        negative: tuple[torch.Tensor, torch.Tensor],
+        contexts: Windows | None = None,
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
         obs, acts, valid = windows
         z = self.encoder(*(windows if contexts is None else contexts))
@@ -375,13 +410,18 @@ class OPPO:
         """One step of encoder and policy, then one of ``z*``; returns the loss terms."""
         if self.data is None or self.pairs is None:
             raise RuntimeError("this OPPO has no dataset and preferences to train on (loaded for acting only?)")
+        with self._torch.active():
+            return self._train_step()
+
+    def _train_step(self) -> dict[str, float]:
+        assert self.pairs is not None
         self.encoder.train()
         self.policy.train()
         obs, acts, better, worse = self.pairs
         picks = torch.as_tensor(self.rng.integers(len(better), size=self.config.batch_size))
         positive = (obs[better[picks]], acts[better[picks]])
         negative = (obs[worse[picks]], acts[worse[picks]])
-        windows, contexts = self._windows(self.config.batch_size)
+        windows, contexts = self.sample_windows(self.config.batch_size)
         terms, z_pos, z_neg = self._terms(windows, positive, negative, contexts)
         self.optimizer.zero_grad()
         terms["total"].backward()
@@ -406,7 +446,7 @@ class OPPO:
         log_every: int = 100,
         checkpoint: str | Path | None = None,
         checkpoint_every: int = 1000,
-        callback: Any = None,
+        callback: Callable[[dict[str, float]], bool | None] | None = None,
     ) -> list[dict[str, float]]:
         """Train until :attr:`steps` reaches ``steps`` (so a resumed run continues where it stopped).
 
@@ -439,23 +479,48 @@ class OPPO:
         return history
 
     # --- acting ---------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Start a new episode (clears the window of past observations)."""
-        self._history.clear()
+    def wrap_env(self, env: gym.Env) -> ObservationWindow:
+        """``env`` as OPPO acts in it: observations become windows of the last ``context_length`` steps."""
+        return ObservationWindow(env, self.config.context_length)
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray, z: torch.Tensor | None = None) -> np.ndarray:
-        """The action for ``obs`` given the observations since :meth:`reset`, conditioned on ``z*`` (or ``z``)."""
+    def act(self, windows: ArrayLike, z: torch.Tensor | None = None) -> NDArray[np.float32]:
+        """The actions for windows of observations, conditioned on ``z*`` (or on the context ``z``).
+
+        Args:
+            windows: ``[B, context_length, obs_dim + 1]`` or one ``[context_length, obs_dim + 1]``:
+                :class:`~rewarddesign.offline.ObservationWindow`'s observations (a last column of 1
+                marks the steps, 0 the padding).
+            z: A context ``[z_dim]`` (or ``[B, z_dim]``) to act on instead of ``z*``.
+
+        Returns:
+            ``[B, act_dim]`` actions in the env's bounds (``[act_dim]`` for one window).
+        """
+        windows = np.asarray(windows, dtype=np.float32)
+        single = windows.ndim == 2
+        batch = windows[None] if single else windows
+        expected = (self.config.context_length, self.obs_dim + 1)
+        if batch.ndim != 3 or batch.shape[1:] != expected:
+            raise ValueError(f"windows must have shape [B, {expected[0]}, {expected[1]}], got {windows.shape}")
         self.policy.eval()
-        self._history.append(self.scaling.obs(obs))
-        k = self.config.context_length
-        window = np.zeros((1, k, self.obs_dim), dtype=np.float32)
-        window[0, k - len(self._history) :] = np.stack(self._history)
-        valid = torch.zeros(1, k, dtype=torch.bool, device=self.device)
-        valid[0, k - len(self._history) :] = True
-        context = (self.z_star if z is None else z).reshape(1, -1).to(self.device)
-        unit = self.policy(torch.as_tensor(window, device=self.device), context, valid)[0, -1]
-        return self.scaling.from_unit(unit.cpu().numpy())
+        valid = batch[..., -1] > 0.5
+        obs = np.where(valid[..., None], self.scaling.obs(batch[..., :-1]), 0.0).astype(np.float32)
+        context = (self.z_star if z is None else z).to(self.device).reshape(-1, self.config.z_dim)
+        context = context.expand(len(batch), -1)
+        valid_t = torch.as_tensor(valid, device=self.device)
+        unit = self.policy(torch.as_tensor(obs, device=self.device), context, valid_t)[:, -1]
+        actions = self.scaling.from_unit(unit.cpu().numpy())
+        return actions[0] if single else actions
+
+    def predict(
+        self,
+        observation: ArrayLike,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = True,
+    ) -> tuple[NDArray[np.float32], None]:
+        """SB3's ``predict`` on windows of :meth:`wrap_env`'s env: ``(act(observation), None)`` (no state)."""
+        return self.act(observation), None
 
     # --- persistence ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -469,6 +534,7 @@ class OPPO:
             "optimizer": self.optimizer.state_dict(),
             "z_optimizer": self.z_optimizer.state_dict(),
             "scaling": self.scaling.state_dict(),
+            "torch_rng": self._torch.state_dict(),
         }
         tmp = path / "oppo.pt.tmp"
         torch.save(state, tmp)
@@ -514,6 +580,8 @@ class OPPO:
             oppo.z_star.copy_(state["z_star"].to(oppo.device))
         oppo.optimizer.load_state_dict(state["optimizer"])
         oppo.z_optimizer.load_state_dict(state["z_optimizer"])
+        if "torch_rng" in state:
+            oppo._torch.load_state_dict(state["torch_rng"])
         oppo.steps = int(meta["steps"])
         oppo.rng.bit_generator.state = meta["rng"]
         oppo.env_id = meta.get("env_id")

@@ -1,8 +1,9 @@
 """One offline run, end to end: preferences, a learner, evaluation, files. Used by the CLI and the benchmark.
 
 :func:`train_offline` labels segment pairs of a dataset, trains one of :data:`ALGOS`, evaluates
-the policy on the true reward, and (given ``out``) writes ``out/policy`` (tensors and JSON) and
-``out/result.json``. :func:`load_agent` restores a saved policy of any of them.
+the policy on the true reward (:func:`~rewarddesign.rollouts.rollout` in the env the agent acts
+in), and (given ``out``) writes ``out/policy`` (tensors and JSON) and ``out/result.json`` (the
+:class:`OfflineRunResult`). :func:`load_agent` restores a saved policy of any of them.
 
 - ``oppo``: OPPO on the labelled pairs;
 - ``bc``: behaviour cloning on all data; ``bc-top``: on the top fraction of preferred segments;
@@ -14,42 +15,87 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
+import gymnasium as gym
 import numpy as np
 import torch
 
-from rewarddesign.offline._common import Agent, evaluate_agent
+from rewarddesign.offline.acting import Agent
 from rewarddesign.offline.baselines import IQL, BehaviorCloning, relabel_rewards, top_fraction
-from rewarddesign.offline.datasets import OfflineData
+from rewarddesign.offline.data import OfflineData
 from rewarddesign.offline.oppo import OPPO, OPPOConfig
-from rewarddesign.offline.segments import preference_pairs
+from rewarddesign.offline.segments import GathererName, preference_pairs
+from rewarddesign.preferences import RewardModel, preference_accuracy, train_reward_model
+from rewarddesign.rollouts import episode_returns, rollout
 
-__all__ = ["ALGOS", "train_offline", "load_agent"]
+__all__ = ["OfflineAlgo", "ALGOS", "OfflineRunResult", "train_offline", "load_agent"]
+
+#: A learner :func:`train_offline` runs.
+OfflineAlgo = Literal["oppo", "bc", "bc-top", "iql", "iql-bt"]
 
 #: The learners :func:`train_offline` runs.
-ALGOS = ("oppo", "bc", "bc-top", "iql", "iql-bt")
+ALGOS: tuple[OfflineAlgo, ...] = get_args(OfflineAlgo)
+
+
+@dataclass
+class OfflineRunResult:
+    """What one :func:`train_offline` run gives (``out/result.json`` holds it as JSON).
+
+    Attributes:
+        algo: The learner; env_id: the dataset's env; dataset: the dataset's name (or None).
+        seed, steps: The run's seed and gradient steps.
+        n_pairs: Labelled pairs the learner saw (0 for ``bc`` and ``iql``); labels: their gatherer (or None).
+        segment_length, label_horizon: Steps per segment and steps the labels judge.
+        returns: The true return of each evaluation episode.
+        return_mean: Their mean; score_mean: D4RL's normalised score of it (None without reference scores).
+        train_seconds: Wall-clock training time.
+        device: Where the learner trained.
+        config: OPPO's settings (``oppo``); history: OPPO's training history.
+        final_loss: Mean of the last 100 losses; imitated_steps: steps imitated (``bc``, ``bc-top``).
+        reward_accuracy: The learned reward's accuracy on held-out pairs (``iql-bt``).
+    """
+
+    algo: OfflineAlgo
+    env_id: str
+    dataset: str | None
+    seed: int
+    steps: int
+    n_pairs: int
+    labels: GathererName | None
+    segment_length: int
+    label_horizon: int
+    returns: list[float]
+    return_mean: float
+    score_mean: float | None
+    train_seconds: float
+    device: str
+    config: dict[str, Any] | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
+    final_loss: float | None = None
+    imitated_steps: int | None = None
+    reward_accuracy: float | None = None
 
 
 def train_offline(
-    algo: str,
+    algo: OfflineAlgo,
     data: OfflineData,
     *,
     steps: int = 10_000,
     n_pairs: int = 500,
     segment_length: int = 20,
     label_horizon: int | None = None,
-    labels: str = "return",
+    labels: GathererName = "return",
     top: float = 0.25,
     eval_episodes: int = 10,
     seed: int = 0,
-    device: str = "auto",
+    device: torch.device | str = "auto",
     out: str | Path | None = None,
     oppo_config: OPPOConfig | None = None,
     dataset: str | None = None,
-) -> dict[str, Any]:
+) -> OfflineRunResult:
     """Train ``algo`` on ``data`` and evaluate it; return (and, given ``out``, save) the result.
 
     Args:
@@ -62,7 +108,7 @@ def train_offline(
             longer runs past the segment and past episode ends: :func:`~rewarddesign.offline.preference_pairs`).
         labels: Gatherer name (``return``, ``bradley-terry``, ``heron``).
         top: Fraction of segments ``bc-top`` imitates.
-        eval_episodes: Evaluation episodes on the true reward.
+        eval_episodes: Evaluation episodes on the true reward (the env made by ``gym.make(data.env_id)``).
         seed: Seeds labels, learner and evaluation.
         device: ``"auto"`` (CUDA when there is one), ``"cpu"``, ...
         out: Directory for the policy (``out/policy``) and ``out/result.json``; with an OPPO
@@ -71,9 +117,10 @@ def train_offline(
         dataset: The dataset's name, recorded in the result.
 
     Returns:
-        ``algo``, ``env_id``, ``dataset``, ``seed``, ``steps``, ``returns`` (per episode),
-        ``return_mean``, ``score_mean`` (normalised 0-100, where the data has references),
-        ``train_seconds``, ``device`` and the settings.
+        The :class:`OfflineRunResult`.
+
+    Raises:
+        ValueError: An unknown ``algo``, or a dataset that names no env.
     """
     if algo not in ALGOS:
         raise ValueError(f"unknown algorithm {algo!r}; known: {', '.join(ALGOS)}")
@@ -85,7 +132,7 @@ def train_offline(
         preferences = preference_pairs(data, segment_length, n_pairs, labels, seed=seed, horizon=label_horizon)
     start = time.perf_counter()
     extra: dict[str, Any] = {}
-    agent: Any
+    agent: OPPO | BehaviorCloning | IQL
     if algo == "oppo":
         config = oppo_config or OPPOConfig(context_length=segment_length)
         checkpoint = None if out is None else out / "policy"
@@ -98,12 +145,12 @@ def train_offline(
     elif algo in ("bc", "bc-top"):
         obs, acts = (None, None) if preferences is None else top_fraction(preferences, top)
         agent = BehaviorCloning(data, obs, acts, seed=seed, device=device)
-        extra = {"final_loss": float(np.mean(agent.train(steps)[-100:])), "imitated_steps": len(agent._obs)}
+        imitated = len(data) if obs is None else len(obs)
+        extra = {"final_loss": float(np.mean(agent.train(steps)[-100:])), "imitated_steps": imitated}
     else:
         rewards = None
         if algo == "iql-bt":
-            from rewarddesign.preferences import RewardModel, preference_accuracy, train_reward_model
-
+            assert preferences is not None
             reward_model = RewardModel(_box(data.observations), _box(data.actions), device=device, seed=seed)
             train, held_out = preferences.split(0.1, np.random.default_rng(seed))
             train_reward_model(reward_model, train, epochs=50, seed=seed)
@@ -112,37 +159,37 @@ def train_offline(
         agent = IQL(data, rewards, seed=seed, device=device, normalize_rewards=rewards is not None)
         agent.train(steps)
     train_seconds = time.perf_counter() - start
-    returns = evaluate_agent(agent, data.env_id, eval_episodes, seed=seed + 10_000)
-    result = {
-        "algo": algo,
-        "env_id": data.env_id,
-        "dataset": dataset,
-        "seed": seed,
-        "steps": steps,
-        "n_pairs": n_pairs if preferences is not None else 0,
-        "labels": labels if preferences is not None else None,
-        "segment_length": segment_length,
-        "label_horizon": segment_length if label_horizon is None else label_horizon,
-        "returns": returns.tolist(),
-        "return_mean": float(returns.mean()),
-        "score_mean": float(data.normalized_score(returns).mean()) if data.ref_scores else None,
-        "train_seconds": train_seconds,
-        "device": str(getattr(agent, "device", device)),
+    env = agent.wrap_env(gym.make(data.env_id))
+    returns = episode_returns(rollout(agent, env, n_episodes=eval_episodes, seed=seed + 10_000, deterministic=True))
+    env.close()
+    result = OfflineRunResult(
+        algo=algo,
+        env_id=data.env_id,
+        dataset=dataset,
+        seed=seed,
+        steps=steps,
+        n_pairs=n_pairs if preferences is not None else 0,
+        labels=labels if preferences is not None else None,
+        segment_length=segment_length,
+        label_horizon=segment_length if label_horizon is None else label_horizon,
+        returns=returns.tolist(),
+        return_mean=float(returns.mean()),
+        score_mean=float(data.normalized_score(returns).mean()) if data.ref_scores else None,
+        train_seconds=train_seconds,
+        device=str(agent.device),
         **extra,
-    }
+    )
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        if algo != "oppo":
+        if not isinstance(agent, OPPO):
             agent.save(out / "policy")
         tmp = out / "result.json.tmp"
-        tmp.write_text(json.dumps(result, indent=1))
+        tmp.write_text(json.dumps(asdict(result), indent=1))
         tmp.replace(out / "result.json")
     return result
 
 
-def _box(array: np.ndarray) -> Any:
-    import gymnasium as gym
-
+def _box(array: np.ndarray) -> gym.spaces.Box:
     return gym.spaces.Box(-np.inf, np.inf, array.shape[1:], np.float32)
 
 

@@ -10,7 +10,8 @@ random pairs with any gatherer of :mod:`rewarddesign.preferences`:
   at temperature 0;
 - ``"bradley-terry"``: a noisy annotator, ``P(first) = sigmoid(R_1 - R_2)``;
 - ``"heron"``: hierarchical comparison of the reward factors, most important first
-  (:class:`~rewarddesign.preferences.HeronGatherer`);
+  (:class:`~rewarddesign.preferences.HeronGatherer`), with the factors' signs stored with the
+  dataset (as the env published them when the data was collected);
 - or a gatherer object.
 
 The teacher may judge a segment by what follows it: with ``horizon`` longer than the segment, it
@@ -25,12 +26,14 @@ its observed part.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign._validation import check_positive_int
-from rewarddesign.offline.datasets import OfflineData
+from rewarddesign.offline.data import OfflineData
 from rewarddesign.preferences import Fragments, HeronGatherer, PreferenceDataset, SyntheticGatherer, random_pairs
 
 __all__ = [
@@ -42,10 +45,18 @@ __all__ = [
     "make_gatherer",
     "window_index",
     "GATHERERS",
+    "GathererName",
+    "Gatherer",
 ]
 
+#: A gatherer name :func:`make_gatherer` knows.
+GathererName = Literal["return", "bradley-terry", "heron"]
+
 #: Gatherer names :func:`make_gatherer` knows.
-GATHERERS = ("return", "bradley-terry", "heron")
+GATHERERS: tuple[GathererName, ...] = ("return", "bradley-terry", "heron")
+
+#: A gatherer: ``(fragments, first [P], second [P]) -> PreferenceDataset``.
+Gatherer: TypeAlias = Callable[[Fragments, NDArray[np.int64], NDArray[np.int64]], PreferenceDataset]
 
 
 def _check_length(data: OfflineData, length: int) -> np.ndarray:
@@ -59,7 +70,7 @@ def _check_length(data: OfflineData, length: int) -> np.ndarray:
     return eligible
 
 
-def segment_starts(data: OfflineData, length: int, n: int, rng: np.random.Generator) -> np.ndarray:
+def segment_starts(data: OfflineData, length: int, n: int, rng: np.random.Generator) -> NDArray[np.int64]:
     """``[n]`` first rows of segments of ``length`` consecutive steps, each inside one episode.
 
     Every start in every long-enough episode is equally likely. Raises ``ValueError`` when
@@ -82,9 +93,9 @@ def sample_segments(data: OfflineData, length: int, n: int, rng: np.random.Gener
     return segments_at(data, segment_starts(data, length, n, rng), length)
 
 
-def segments_at(data: OfflineData, starts: np.ndarray, length: int) -> Fragments:
+def segments_at(data: OfflineData, starts: ArrayLike, length: int) -> Fragments:
     """The segments of ``length`` steps that begin at rows ``starts [N]`` (each must fit in its episode)."""
-    rows = starts[:, None] + np.arange(length)[None, :]
+    rows = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(length)[None, :]
     return Fragments(
         data.observations[rows],
         data.actions[rows],
@@ -93,7 +104,7 @@ def segments_at(data: OfflineData, starts: np.ndarray, length: int) -> Fragments
     )
 
 
-def horizon_segments(data: OfflineData, starts: np.ndarray, horizon: int) -> Fragments:
+def horizon_segments(data: OfflineData, starts: ArrayLike, horizon: int) -> Fragments:
     """What a teacher judges: ``horizon`` steps from each of ``starts [N]``, running past episode ends.
 
     Past the end of a terminated episode the rewards and factors are zero; past the end of a
@@ -102,6 +113,7 @@ def horizon_segments(data: OfflineData, starts: np.ndarray, horizon: int) -> Fra
     last step (reward-reading gatherers ignore them).
     """
     check_positive_int(horizon, "horizon")
+    starts = np.asarray(starts, dtype=np.int64)
     episode = data.episode_of(starts)
     ends = data.episode_starts[episode] + data.episode_lengths[episode]  # one past each episode's last row
     rows = starts[:, None] + np.arange(horizon)[None, :]
@@ -119,14 +131,17 @@ def horizon_segments(data: OfflineData, starts: np.ndarray, horizon: int) -> Fra
     return Fragments(data.observations[rows], data.actions[rows], factors, rewards)
 
 
-def make_gatherer(name: str, data: OfflineData | None = None, seed: int = 0, **kwargs: Any) -> Any:
+def make_gatherer(name: GathererName, data: OfflineData | None = None, seed: int = 0, **kwargs: Any) -> Gatherer:
     """A gatherer by name (see :data:`GATHERERS`).
 
-    ``"heron"`` ranks the factors in their stored order with their signs from
-    :data:`rewarddesign.envs.reward_factors.REWARD_FACTORS` (pass ``ranking``, ``signs``,
-    ``sigmas`` to choose; ``signs`` indexed by factor, ``sigmas`` by level, as
-    :class:`~rewarddesign.preferences.HeronGatherer` takes them); ``"bradley-terry"`` takes
-    ``temperature`` and ``noise``.
+    ``"heron"`` ranks the factors of ``data`` in their stored order with the signs stored with the
+    data (:attr:`OfflineData.factor_signs`, the env's published signs; +1 for every factor where the
+    data has none); pass ``ranking``, ``signs``, ``sigmas`` to choose (``signs`` indexed by factor,
+    ``sigmas`` by level, as :class:`~rewarddesign.preferences.HeronGatherer` takes them).
+    ``"bradley-terry"`` takes ``temperature`` and ``noise``.
+
+    Raises:
+        ValueError: An unknown name, or ``"heron"`` for data without reward factors.
     """
     if name == "return":
         return SyntheticGatherer(temperature=0.0, seed=seed, **kwargs)
@@ -138,10 +153,7 @@ def make_gatherer(name: str, data: OfflineData | None = None, seed: int = 0, **k
         k = data.factors.shape[1]
         signs = kwargs.pop("signs", None)
         if signs is None:
-            from rewarddesign.envs.reward_factors import REWARD_FACTORS
-
-            spec = REWARD_FACTORS.get(data.env_id or "")
-            signs = spec.signs if spec is not None and len(spec.signs) == k else (1.0,) * k
+            signs = data.factor_signs if data.factor_signs is not None else (1.0,) * k
         return HeronGatherer(kwargs.pop("ranking", tuple(range(k))), signs, kwargs.pop("sigmas", (0.1,) * k), **kwargs)
     raise ValueError(f"unknown gatherer {name!r}; known: {', '.join(GATHERERS)}")
 
@@ -150,7 +162,7 @@ def preference_pairs(
     data: OfflineData,
     length: int,
     n_pairs: int,
-    gatherer: Any = "return",
+    gatherer: GathererName | Gatherer = "return",
     seed: int = 0,
     horizon: int | None = None,
 ) -> PreferenceDataset:
@@ -185,7 +197,9 @@ def preference_pairs(
     return PreferenceDataset(fragments, judged.first, judged.second, judged.labels)
 
 
-def window_index(ends: np.ndarray, episode_starts: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+def window_index(
+    ends: ArrayLike, episode_starts: ArrayLike, length: int
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """Rows of the ``length``-step windows that end at ``ends``, left-padded at episode starts.
 
     Args:
@@ -196,6 +210,7 @@ def window_index(ends: np.ndarray, episode_starts: np.ndarray, length: int) -> t
     Returns:
         ``rows [B, length]`` (padded positions repeat the episode's first row) and ``valid [B, length]`` (bool).
     """
+    ends, episode_starts = np.asarray(ends, dtype=np.int64), np.asarray(episode_starts, dtype=np.int64)
     rows = ends[:, None] - np.arange(length - 1, -1, -1)[None, :]
     valid = rows >= episode_starts[:, None]
     return np.where(valid, rows, episode_starts[:, None]), valid

@@ -1,0 +1,84 @@
+"""How the learned offline policies act: through :func:`rewarddesign.rollouts.rollout`, in the env they need.
+
+Every learner of :mod:`rewarddesign.offline` is an :class:`Agent`: it has SB3's
+``predict(observation, deterministic=...)`` on a batch of observations, so
+:func:`~rewarddesign.rollouts.rollout` runs it, and :meth:`Agent.wrap_env` gives the env it acts
+in. Markov policies (behaviour cloning, IQL) act in the env as it is. A sequence policy (OPPO)
+reads the last observations of the episode: it acts in the env wrapped by
+:class:`ObservationWindow`, whose observation is that window, so the policy itself keeps no state
+between calls.
+
+Example:
+    >>> import gymnasium as gym
+    >>> env = ObservationWindow(gym.make("Pendulum-v1"), length=4)
+    >>> obs, _ = env.reset(seed=0)
+    >>> obs.shape, obs[:, -1].tolist()  # three padding rows, then the first observation
+    ((4, 4), [0.0, 0.0, 0.0, 1.0])
+    >>> obs, *_ = env.step(env.action_space.sample())
+    >>> obs[:, -1].tolist()
+    [0.0, 0.0, 1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from rewarddesign._validation import check_positive_int
+
+__all__ = ["Agent", "ObservationWindow"]
+
+
+class Agent(Protocol):
+    """What a learned offline policy offers: SB3's ``predict`` and the env it acts in."""
+
+    def predict(
+        self,
+        observation: ArrayLike,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = True,
+    ) -> tuple[NDArray[np.float32], None]:
+        """Actions ``[B, act_dim]`` for observations ``[B, ...]`` of :meth:`wrap_env`'s env (no state)."""
+        ...
+
+    def wrap_env(self, env: gym.Env) -> gym.Env:
+        """``env`` as this policy acts in it (wrapped, or as it is)."""
+        ...
+
+
+class ObservationWindow(gym.ObservationWrapper):
+    """Observations become the window of the episode's last ``length`` observations.
+
+    The observation is float32 ``[length, obs_dim + 1]``: row ``i`` holds an observation and a last
+    column of 1, oldest first and the current one last; at an episode's start the window is
+    left-padded with rows of zeros (last column 0).
+
+    Args:
+        env: An env with flat ``Box`` observations.
+        length: Steps in the window.
+    """
+
+    def __init__(self, env: gym.Env, length: int) -> None:
+        super().__init__(env)
+        space = env.observation_space
+        if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+            raise ValueError(f"ObservationWindow needs flat Box observations, got {space}")
+        self.length = check_positive_int(length, "length")
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.length, space.shape[0] + 1), np.float32)
+        self._history: deque[NDArray[np.float32]] = deque(maxlen=self.length)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        self._history.clear()
+        return super().reset(seed=seed, options=options)
+
+    def observation(self, observation: Any) -> NDArray[np.float32]:
+        self._history.append(np.asarray(observation, dtype=np.float32).reshape(-1))
+        window = np.zeros(self.observation_space.shape, dtype=np.float32)
+        window[self.length - len(self._history) :, :-1] = np.stack(self._history)
+        window[self.length - len(self._history) :, -1] = 1.0
+        return window
