@@ -5,6 +5,10 @@ Every reward in the library, designed, learned or tabular, answers one call::
     reward_fn(obs, act, next_obs, done) -> rewards   # arrays with a leading batch axis B; float [B]
 
 - :mod:`rewarddesign.rewards.functions`: the protocol, :class:`TabularReward`, :class:`RewardNet`.
+- :mod:`rewarddesign.rewards.wrappers`: the one family of reward wrappers, a batched
+  :class:`RewardTerm` driven by :class:`DesignedReward` (Gymnasium), :class:`VectorDesignedReward`
+  (Gymnasium vector) and :class:`VecDesignedReward` (SB3), and :func:`potential_difference`, the
+  potential-shaping rule.
 """
 
 from rewarddesign.rewards.functions import (
@@ -15,5 +19,28 @@ from rewarddesign.rewards.functions import (
     TransitionRewardWrapper,
     check_rewards,
 )
+from rewarddesign.rewards.wrappers import (
+    DesignedReward,
+    RewardMode,
+    RewardTerm,
+    VecDesignedReward,
+    VectorDesignedReward,
+    check_mode,
+    potential_difference,
+)
 
-__all__ = ["RewardFunction", "TabularReward", "RewardNet", "MLPRewardNet", "TransitionRewardWrapper", "check_rewards"]
+__all__ = [
+    "RewardFunction",
+    "TabularReward",
+    "RewardNet",
+    "MLPRewardNet",
+    "TransitionRewardWrapper",
+    "check_rewards",
+    "RewardMode",
+    "RewardTerm",
+    "DesignedReward",
+    "VectorDesignedReward",
+    "VecDesignedReward",
+    "potential_difference",
+    "check_mode",
+]

@@ -150,18 +150,32 @@ def _info_row(info: Mapping[str, Any], i: int) -> dict[str, Any]:
 
 
 class _VectorInfos(Sequence[Mapping[str, Any]]):
-    """Per-env info views of a Gymnasium vector env's batched info, built only when read."""
+    """Per-env info views of a Gymnasium vector env's batched info, built only when read.
 
-    def __init__(self, info: Mapping[str, Any], num_envs: int, final: NDArray[np.bool_] | None = None) -> None:
-        self._info, self._num_envs, self._final = info, num_envs, final
+    Where ``final`` is set (``SAME_STEP``), env ``i``'s view is the ended step's info
+    (``info["final_info"]``); where ``repeat`` is set (the reset step of ``NEXT_STEP``), it is
+    ``previous[i]``, the info of the step that ended the episode.
+    """
+
+    def __init__(
+        self,
+        info: Mapping[str, Any],
+        num_envs: int,
+        final: NDArray[np.bool_] | None = None,
+        repeat: NDArray[np.bool_] | None = None,
+        previous: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        self._info, self._num_envs, self._final, self._repeat, self._previous = info, num_envs, final, repeat, previous
 
     def __len__(self) -> int:
         return self._num_envs
 
-    def __getitem__(self, i: int) -> dict[str, Any]:  # type: ignore[override]
-        if not -self._num_envs <= i < self._num_envs:
+    def __getitem__(self, i: int) -> Mapping[str, Any]:  # type: ignore[override]
+        if not 0 <= i < self._num_envs:
             raise IndexError(i)
-        if self._final is not None and self._final[i]:  # SAME_STEP: the ended step's info
+        if self._repeat is not None and self._previous is not None and self._repeat[i]:
+            return self._previous[i]
+        if self._final is not None and self._final[i]:
             return _info_row(self._info["final_info"], i)
         return _info_row(self._info, i)
 
@@ -301,7 +315,8 @@ class VectorDesignedReward(VectorWrapper):
     automatic resets:
 
     - ``NEXT_STEP`` (the default): the step after an episode's end resets that env and returns
-      reward 0; the term adds nothing to it and starts the new episode;
+      reward 0; the term adds nothing to it (the term is shown that env's last transition's info
+      again, and its value there is dropped) and starts the new episode;
     - ``SAME_STEP``: the final observation is read from ``info["final_obs"]`` and the ended step's
       info from ``info["final_info"]``;
     - ``DISABLED``: the user resets finished envs with ``reset(options={"reset_mask": mask})``,
@@ -320,6 +335,7 @@ class VectorDesignedReward(VectorWrapper):
         term.bind(env.single_observation_space, env.single_action_space, self.num_envs)
         self.autoreset_mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
         self._obs: Any = None
+        self._infos: Sequence[Mapping[str, Any]] = [{}] * self.num_envs
         self._resetting = np.zeros(self.num_envs, dtype=bool)
         self._all = np.ones(self.num_envs, dtype=bool)
 
@@ -330,9 +346,10 @@ class VectorDesignedReward(VectorWrapper):
         if options is not None and "reset_mask" in options:  # read first: vector envs pop it from options
             mask = np.array(options["reset_mask"], dtype=bool)
         obs, info = self.env.reset(seed=seed, options=options)
-        self.term.reset(obs, _VectorInfos(info, self.num_envs), mask)
+        infos = _VectorInfos(info, self.num_envs)
+        self.term.reset(obs, infos, mask)
         self._resetting[mask] = False
-        self._obs = obs
+        self._obs, self._infos = obs, infos
         return obs, info
 
     def step(
@@ -342,22 +359,25 @@ class VectorDesignedReward(VectorWrapper):
         done = np.logical_or(terminated, truncated)
         next_obs, infos = obs, _VectorInfos(info, self.num_envs)
         same_step = self.autoreset_mode == AutoresetMode.SAME_STEP and done.any()
+        resetting = self.autoreset_mode == AutoresetMode.NEXT_STEP and self._resetting.any()
         if same_step:  # obs holds the next episodes' first observations where an episode ended
             rows = np.flatnonzero(done)
             next_obs = _replace_rows(obs, rows, [info["final_obs"][i] for i in rows])
             infos = _VectorInfos(info, self.num_envs, final=done)
+        elif resetting:  # those envs only reset: the term sees their last step's info again; its value is dropped
+            infos = _VectorInfos(info, self.num_envs, repeat=self._resetting, previous=self._infos)
         values = np.asarray(
             self.term.step(self._obs, actions, next_obs, np.asarray(rewards, np.float64), terminated, truncated, infos),
             dtype=np.float64,
         )
-        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
-            if self._resetting.any():  # those envs were reset by this step: nothing happened in them
-                values = np.where(self._resetting, 0.0, values)
-                self.term.reset(obs, infos, self._resetting)
-            self._resetting = done
+        if resetting:
+            values = np.where(self._resetting, 0.0, values)
+            self.term.reset(obs, _VectorInfos(info, self.num_envs), self._resetting)
         elif same_step:
             self.term.reset(obs, _VectorInfos(info, self.num_envs), done)
-        self._obs = obs
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            self._resetting = done
+        self._obs, self._infos = obs, infos
         info = dict(info)
         info["original_reward"], info["_original_reward"] = rewards, self._all
         info[self.term.info_key], info["_" + self.term.info_key] = values, self._all
