@@ -21,10 +21,11 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Generic, Literal, TypeVar
 
 import numpy as np
-from scipy.linalg.blas import dtrsm
+from numpy.typing import ArrayLike, NDArray
+from scipy.linalg import get_blas_funcs
 
 from rewarddesign._validation import as_float_array, check_finite, check_positive_int
 
@@ -38,12 +39,19 @@ __all__ = [
     "LogDetDesign",
 ]
 
+#: An item of the ground set: a Python or numpy integer.
+Item = int | np.integer
+_Function = TypeVar("_Function", bound="BaseSetFunction", covariant=True)
 
-class SetState(abc.ABC):
+# BLAS's triangular solve (scipy's solve_triangular costs more in checks than in flops at this size)
+(_dtrsm,) = get_blas_funcs(("trsm",), dtype=np.float64)
+
+
+class SetState(abc.ABC, Generic[_Function]):
     """A set ``S`` under construction, with ``F(S)`` and marginal gains of further items."""
 
-    def __init__(self, function: BaseSetFunction) -> None:
-        self.function = function
+    def __init__(self, function: _Function) -> None:
+        self.function: _Function = function
         self.items: list[int] = []
         self._members: set[int] = set()
         self.value = function.empty_value
@@ -56,16 +64,16 @@ class SetState(abc.ABC):
     def _absorb(self, item: int, gain: float) -> None:
         """Add an item not in ``S``."""
 
-    def gain(self, item: Any) -> float:
+    def gain(self, item: Item) -> float:
         """The marginal gain ``F(S + item) - F(S)`` (0 for an item already in ``S``)."""
         item = self.function.check_item(item)
         return 0.0 if item in self._members else self._gain(item)
 
-    def gains(self, items: Iterable[Any]) -> np.ndarray:
+    def gains(self, items: Iterable[Item]) -> NDArray[np.float64]:
         """Marginal gains of many candidate items at once, ``[C]`` (batched where the function allows)."""
         return np.array([self.gain(item) for item in items], dtype=np.float64)
 
-    def add(self, item: Any) -> float:
+    def add(self, item: Item) -> float:
         """Add ``item`` to ``S`` and return its marginal gain."""
         item = self.function.check_item(item)
         if item in self._members:
@@ -77,7 +85,7 @@ class SetState(abc.ABC):
         self.value += gain
         return gain
 
-    def __contains__(self, item: int) -> bool:
+    def __contains__(self, item: object) -> bool:
         return item in self._members
 
 
@@ -92,17 +100,17 @@ class BaseSetFunction(abc.ABC):
     empty_value: float = 0.0
 
     @abc.abstractmethod
-    def state(self) -> SetState:
+    def state(self) -> SetState[BaseSetFunction]:
         """An incremental state holding the empty set."""
 
-    def value(self, items: Iterable[Any]) -> float:
+    def value(self, items: Iterable[Item]) -> float:
         """``F(items)``; repeated items count once."""
         state = self.state()
         for item in items:
             state.add(item)
         return state.value
 
-    def check_item(self, item: Any) -> int:
+    def check_item(self, item: Item) -> int:
         """``item`` as an int of the ground set, or a ``ValueError`` naming it."""
         try:
             index = int(item)
@@ -116,7 +124,7 @@ class BaseSetFunction(abc.ABC):
 # ---------------------------------------------------------------- generic
 
 
-class _RecomputingState(SetState):
+class _RecomputingState(SetState["SetFunction"]):
     def _gain(self, item: int) -> float:
         return self.function.evaluate(self._members | {item}) - self.value
 
@@ -155,14 +163,14 @@ class SetFunction(BaseSetFunction):
             raise ValueError(f"fn returned a non-finite value {value!r}")
         return float(value)
 
-    def state(self) -> SetState:
+    def state(self) -> SetState[SetFunction]:
         return _RecomputingState(self)
 
 
 # ---------------------------------------------------------------- weighted coverage
 
 
-class _CoverageState(SetState):
+class _CoverageState(SetState["WeightedCoverage"]):
     def __init__(self, function: WeightedCoverage) -> None:
         super().__init__(function)
         self.covered = np.zeros(len(function.weights), dtype=bool)
@@ -189,7 +197,7 @@ class WeightedCoverage(BaseSetFunction):
         (3.0, 6.0)
     """
 
-    def __init__(self, cover: Any, weights: Any) -> None:
+    def __init__(self, cover: Sequence[ArrayLike] | NDArray[np.bool_], weights: ArrayLike) -> None:
         weights = check_finite(as_float_array(weights, "weights"), "weights")
         if weights.ndim != 1 or np.any(weights < 0):
             raise ValueError(f"weights must be a non-negative array [n_cells], got shape {weights.shape}")
@@ -207,7 +215,7 @@ class WeightedCoverage(BaseSetFunction):
         self.weights = weights
         self.n_items = len(cells)
 
-    def state(self) -> SetState:
+    def state(self) -> SetState[WeightedCoverage]:
         return _CoverageState(self)
 
     @classmethod
@@ -215,10 +223,10 @@ class WeightedCoverage(BaseSetFunction):
         cls,
         shape: tuple[int, int],
         radius: int = 1,
-        weights: str | np.ndarray = "constant",
+        weights: Literal["constant", "bimodal", "gp"] | ArrayLike = "constant",
         rng: np.random.Generator | int | None = None,
         lengthscale: float = 3.0,
-        footprint: Any = None,
+        footprint: ArrayLike | None = None,
     ) -> WeightedCoverage:
         """Items and cells are the cells of a grid; an item covers the cells within ``radius`` (Chebyshev).
 
@@ -249,7 +257,9 @@ class WeightedCoverage(BaseSetFunction):
                     scale=1.0, size=(2, 2)
                 )
                 spread = 0.15 * max(rows, cols)
-                w = sum(np.exp(-((coords - c) ** 2).sum(1) / (2 * spread**2)) for c in centres)
+                w = np.zeros(rows * cols)
+                for c in centres:
+                    w = w + np.exp(-((coords - c) ** 2).sum(1) / (2 * spread**2))
                 w = w / w.max()
             elif weights == "gp":
                 distance2 = ((coords[:, None, :] - coords[None, :, :]) ** 2).sum(-1)
@@ -278,7 +288,7 @@ class WeightedCoverage(BaseSetFunction):
 # ---------------------------------------------------------------- facility location
 
 
-class _FacilityState(SetState):
+class _FacilityState(SetState["FacilityLocation"]):
     def __init__(self, function: FacilityLocation) -> None:
         super().__init__(function)
         self.best = np.zeros(function.similarity.shape[1])
@@ -302,21 +312,21 @@ class FacilityLocation(BaseSetFunction):
         3.0
     """
 
-    def __init__(self, similarity: Any) -> None:
+    def __init__(self, similarity: ArrayLike) -> None:
         sim = check_finite(as_float_array(similarity, "similarity"), "similarity")
         if sim.ndim != 2 or np.any(sim < 0):
             raise ValueError(f"similarity must be a non-negative matrix [n_items, n_targets], got shape {sim.shape}")
         self.similarity = sim
         self.n_items = sim.shape[0]
 
-    def state(self) -> SetState:
+    def state(self) -> SetState[FacilityLocation]:
         return _FacilityState(self)
 
 
 # ---------------------------------------------------------------- capped collection
 
 
-class _CappedState(SetState):
+class _CappedState(SetState["CappedCollection"]):
     def __init__(self, function: CappedCollection) -> None:
         super().__init__(function)
         self.counts = np.zeros(len(function.caps), dtype=np.int64)
@@ -344,7 +354,7 @@ class CappedCollection(BaseSetFunction):
         3.0
     """
 
-    def __init__(self, kinds: Any, caps: Any) -> None:
+    def __init__(self, kinds: ArrayLike, caps: ArrayLike) -> None:
         kinds, caps = np.asarray(kinds), np.asarray(caps)
         if kinds.ndim != 1 or not np.issubdtype(kinds.dtype, np.integer):
             raise ValueError(f"kinds must be an integer array [n_items], got {kinds.dtype} {kinds.shape}")
@@ -355,23 +365,23 @@ class CappedCollection(BaseSetFunction):
         self.kinds, self.caps = kinds.astype(np.int64), caps.astype(np.int64)
         self.n_items = len(kinds)
 
-    def state(self) -> SetState:
+    def state(self) -> SetState[CappedCollection]:
         return _CappedState(self)
 
 
 # ---------------------------------------------------------------- log-det experiment design
 
 
-class _LogDetState(SetState):
+class _LogDetState(SetState["LogDetDesign"]):
     def __init__(self, function: LogDetDesign) -> None:
         super().__init__(function)
         self._capacity = 16
         self._factor = np.zeros((self._capacity, self._capacity))  # Cholesky factor of I + sigma^-2 K_SS
         self._index = np.zeros(self._capacity, dtype=np.int64)
         self._k = 0
-        self._cached: tuple[int, np.ndarray, float] | None = None
+        self._cached: tuple[int, NDArray[np.float64], float] | None = None
 
-    def _schur(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _schur(self, candidates: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """For candidates ``[C]``: ``L^-1 sigma^-2 K_{S,c}`` ``[k, C]`` and the Schur complements ``[C]``."""
         f, k = self.function, self._k
         scale = 1.0 / f.noise**2
@@ -379,26 +389,31 @@ class _LogDetState(SetState):
         if k == 0:
             return np.zeros((0, len(candidates))), diagonal
         columns = scale * f.kernel[np.ix_(self._index[:k], candidates)]
-        # BLAS triangular solve: scipy's solve_triangular costs more in checks than in flops at this size
-        solved = dtrsm(1.0, self._factor[:k, :k], columns, lower=1)
+        solved = _dtrsm(1.0, self._factor[:k, :k], columns, lower=1)
         return solved, diagonal - (solved * solved).sum(0)
 
-    def gains(self, items: Iterable[Any]) -> np.ndarray:
+    def gains(self, items: Iterable[Item]) -> NDArray[np.float64]:
         candidates = np.array([self.function.check_item(i) for i in items], dtype=np.int64)
         _, schur = self._schur(candidates)
         out = 0.5 * np.log(np.maximum(schur, 1e-300))
         out[[c in self._members for c in candidates.tolist()]] = 0.0
         return out
 
-    def _gain(self, item: int) -> float:
+    def _column(self, item: int) -> tuple[NDArray[np.float64], float]:
+        """``L^-1 sigma^-2 K_{S,item}`` and the Schur complement of ``item``, kept for :meth:`_absorb`."""
         solved, schur = self._schur(np.array([item]))
         self._cached = (item, solved[:, 0], float(schur[0]))
-        return 0.5 * math.log(max(float(schur[0]), 1e-300))
+        return solved[:, 0], float(schur[0])
+
+    def _gain(self, item: int) -> float:
+        _, schur = self._column(item)
+        return 0.5 * math.log(max(schur, 1e-300))
 
     def _absorb(self, item: int, gain: float) -> None:
-        if self._cached is None or self._cached[0] != item:
-            self._gain(item)
-        _, solved, schur = self._cached
+        if self._cached is not None and self._cached[0] == item:
+            _, solved, schur = self._cached
+        else:
+            solved, schur = self._column(item)
         k = self._k
         if k == self._capacity:  # grow by doubling: amortised O(1) copies per item
             self._capacity *= 2
@@ -431,7 +446,7 @@ class LogDetDesign(BaseSetFunction):
         True
     """
 
-    def __init__(self, kernel: Any, noise: float = 1.0) -> None:
+    def __init__(self, kernel: ArrayLike, noise: float = 1.0) -> None:
         k = check_finite(as_float_array(kernel, "kernel"), "kernel")
         if k.ndim != 2 or k.shape[0] != k.shape[1]:
             raise ValueError(f"kernel must be a square matrix, got shape {k.shape}")
@@ -444,17 +459,19 @@ class LogDetDesign(BaseSetFunction):
             raise ValueError(f"noise must be a positive number, got {noise!r}")
         self.kernel, self.noise, self.n_items = k, float(noise), k.shape[0]
 
-    def state(self) -> SetState:
+    def state(self) -> SetState[LogDetDesign]:
         return _LogDetState(self)
 
-    def recompute(self, items: Sequence[int]) -> float:
+    def recompute(self, items: Iterable[Item]) -> float:
         """``F(items)`` by a fresh log-determinant (the slow reference)."""
         index = sorted({self.check_item(i) for i in items})
         block = np.eye(len(index)) + self.kernel[np.ix_(index, index)] / self.noise**2
         return 0.5 * float(np.linalg.slogdet(block)[1])
 
     @classmethod
-    def rbf(cls, points: Any, lengthscale: float = 1.0, variance: float = 1.0, noise: float = 1.0) -> LogDetDesign:
+    def rbf(
+        cls, points: ArrayLike, lengthscale: float = 1.0, variance: float = 1.0, noise: float = 1.0
+    ) -> LogDetDesign:
         """With an RBF kernel ``variance * exp(-|x - y|^2 / (2 lengthscale^2))`` over ``points [n, d]``."""
         x = as_float_array(points, "points")
         distance2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
