@@ -18,32 +18,79 @@ The simple route works too: SB3 PPO on :class:`~rewarddesign.submodular.Submodul
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from stable_baselines3.common.torch_layers import create_mlp
 from stable_baselines3.common.utils import get_device
 from torch import nn
 
+from rewarddesign._seeding import seeded_torch
 from rewarddesign._validation import check_positive_int
+from rewarddesign.rollouts import Trajectory, rollout
 from rewarddesign.submodular._functions import BaseSetFunction
-from rewarddesign.submodular.wrappers import SubmodularReward
+from rewarddesign.submodular.wrappers import Credit, Element, SubmodularReward
 
 __all__ = ["SubPO", "Episode"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Episode:
-    """One rollout: policy inputs ``[T, d]``, actions ``[T]``, marginal gains ``[T]`` and ``F`` of the visited set."""
+    """One SubPO rollout: its trajectory and ``F`` of the set it visited.
 
-    inputs: np.ndarray
-    actions: np.ndarray
-    gains: np.ndarray
+    Attributes:
+        trajectory: Observations are the policy's inputs ``[T + 1, d]`` (:meth:`SubPO.policy_input`),
+            rewards the credited gains ``[T]``.
+        value: ``F`` of the visited set at the end.
+    """
+
+    trajectory: Trajectory
     value: float
+
+    @property
+    def inputs(self) -> NDArray[np.float32]:
+        """The policy inputs ``[T, d]`` the actions were drawn from."""
+        return self.trajectory.obs[:-1]
+
+    @property
+    def actions(self) -> NDArray[np.int64]:
+        """``[T]``."""
+        return self.trajectory.acts
+
+    @property
+    def gains(self) -> NDArray[np.float64]:
+        """The credited gains ``[T]`` (the rewards of :class:`~rewarddesign.submodular.SubmodularReward`)."""
+        return self.trajectory.rews
+
+
+class _PolicyInputs(gym.Wrapper):
+    """Observations become SubPO's policy inputs (state, step, visited set); episodes end at ``horizon``."""
+
+    def __init__(
+        self, env: SubmodularReward, inputs: Callable[[int, int, Sequence[int]], NDArray[np.float32]], horizon: int
+    ) -> None:
+        super().__init__(env)
+        self.inputs, self.horizon, self.t = inputs, horizon, 0
+        size = len(inputs(0, 0, ()))
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (size,), np.float32)
+
+    def _observe(self, obs: Any) -> NDArray[np.float32]:
+        return self.inputs(obs, self.t, self.get_wrapper_attr("state").items)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.t = 0
+        return self._observe(obs), info
+
+    def step(self, action: Any):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.t += 1
+        return self._observe(obs), reward, terminated, truncated or self.t >= self.horizon, info
 
 
 @dataclass
@@ -82,9 +129,9 @@ class SubPO:
         set_function: BaseSetFunction,
         horizon: int,
         *,
-        policy: str = "markov",
-        element: Any = None,
-        credit: str = "marginal",
+        policy: Literal["markov", "history"] = "markov",
+        element: Element | None = None,
+        credit: Credit = "marginal",
         hidden_sizes: Sequence[int] = (64, 64),
         learning_rate: float = 1e-2,
         episodes_per_update: int = 32,
@@ -105,28 +152,27 @@ class SubPO:
             raise ValueError(f"policy must be 'markov' or 'history', got {policy!r}")
         check_positive_int(horizon, "horizon")
         self.env = SubmodularReward(env, set_function, element, credit=credit)
-        self._envs = [self.env]
         self.set_function, self.horizon, self.policy_kind = set_function, horizon, policy
         self.n_states, self.n_actions = int(env.observation_space.n), int(env.action_space.n)
         self.episodes_per_update, self.natural = episodes_per_update, natural
         self.max_kl, self.cg_iterations, self.damping = max_kl, cg_iterations, damping
         self.device = get_device(device)
         self.rng = np.random.default_rng(seed)
-        if seed is not None:
-            torch.manual_seed(seed)
         input_dim = self.n_states + horizon + (set_function.n_items if policy == "history" else 0)
-        self.network = nn.Sequential(*create_mlp(input_dim, self.n_actions, list(hidden_sizes), nn.Tanh)).to(
-            self.device
-        )
+        self.input_dim = input_dim
+        with seeded_torch(seed):  # the initial weights, from the seed alone
+            layers = create_mlp(input_dim, self.n_actions, list(hidden_sizes), nn.Tanh)
+        self.network = nn.Sequential(*layers).to(self.device)
         self.optimizer = torch.optim.Adam(self.network.parameters(), lr=learning_rate)
         self.log = _Log()
         self._seed = int(self.rng.integers(2**31))
+        self._envs = [_PolicyInputs(self.env, self.policy_input, horizon)]
 
     # ------------------------------------------------------------------ rollouts
 
     def policy_input(self, obs: int, t: int, visited: Sequence[int] = ()) -> np.ndarray:
         """The policy's input: one-hot state and step, and (``"history"``) the visited elements."""
-        x = np.zeros(self.network[0].in_features, dtype=np.float32)
+        x = np.zeros(self.input_dim, dtype=np.float32)
         x[int(obs)] = 1.0
         x[self.n_states + min(t, self.horizon - 1)] = 1.0
         if self.policy_kind == "history":
@@ -142,40 +188,31 @@ class SubPO:
         return self.rollouts(1, deterministic)[0]
 
     def rollouts(self, n: int, deterministic: bool = False) -> list[Episode]:
-        """``n`` episodes, stepped in lockstep so that each step evaluates the policy once for all of them."""
+        """``n`` episodes, stepped in lockstep so that each step evaluates the policy once for all of them.
+
+        Episode ``i`` runs on its own copy of the env, reset with the agent's next seed plus ``i``.
+        """
+        check_positive_int(n, "n")
         while len(self._envs) < n:  # independent copies of the wrapped env, one per parallel episode
-            self._envs.append(copy.deepcopy(self._envs[0]))
+            self._envs.append(_PolicyInputs(copy.deepcopy(self.env), self.policy_input, self.horizon))
         envs = self._envs[:n]
-        obs = [env.reset(seed=self._seed + i)[0] for i, env in enumerate(envs)]
+        trajectories = rollout(self._act(deterministic), envs, n_episodes=n, seed=self._seed, record_infos=False)
         self._seed += n
-        inputs: list[list[np.ndarray]] = [[] for _ in range(n)]
-        actions: list[list[int]] = [[] for _ in range(n)]
-        gains: list[list[float]] = [[] for _ in range(n)]
-        active = list(range(n))
-        for t in range(self.horizon):
-            x = np.stack([self.policy_input(obs[i], t, envs[i].state.items) for i in active])
+        return [Episode(t, float(env.get_wrapper_attr("state").value)) for t, env in zip(trajectories, envs)]
+
+    def _act(self, deterministic: bool) -> Callable[[NDArray[np.float32]], NDArray[np.int64]]:
+        """Actions for a batch of policy inputs: greedy, or sampled with the agent's generator."""
+
+        def act(x: NDArray[np.float32]) -> NDArray[np.int64]:
             with torch.no_grad():
                 probs = torch.softmax(self.logits(x).double(), -1).cpu().numpy()
             if deterministic:
-                chosen = probs.argmax(1)
-            else:  # inverse-CDF sampling for all episodes at once
-                chosen = (probs.cumsum(1) < self.rng.random((len(active), 1)) * probs.sum(1, keepdims=True)).sum(1)
-                chosen = np.minimum(chosen, self.n_actions - 1)
-            still = []
-            for row, i in enumerate(active):
-                obs[i], gain, terminated, truncated, _ = envs[i].step(int(chosen[row]))
-                inputs[i].append(x[row])
-                actions[i].append(int(chosen[row]))
-                gains[i].append(gain)
-                if not (terminated or truncated):
-                    still.append(i)
-            active = still
-            if not active:
-                break
-        return [
-            Episode(np.stack(inputs[i]), np.array(actions[i]), np.array(gains[i]), float(envs[i].state.value))
-            for i in range(n)
-        ]
+                return probs.argmax(1)
+            # inverse-CDF sampling for all episodes at once
+            chosen = (probs.cumsum(1) < self.rng.random((len(x), 1)) * probs.sum(1, keepdims=True)).sum(1)
+            return np.minimum(chosen, self.n_actions - 1)
+
+        return act
 
     # ------------------------------------------------------------------ gradients
 
