@@ -14,6 +14,7 @@ Jacobian-vector products by autograd: nothing of size ``|theta|^2`` is formed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
@@ -68,11 +69,11 @@ def implicit_hypergradient(
     if len(v) != len(params) or any(a.shape != p.shape for a, p in zip(v, params)):
         raise ValueError("outer_gradient must hold one tensor per parameter, with its shape")
     total = [t.clone() for t in v]
-    first = torch.sqrt(sum((t**2).sum() for t in v))
+    first = _norm(v)
     for k in range(1, neumann_steps + 1):
         hv = torch.autograd.grad(grads, params, grad_outputs=v, retain_graph=True, allow_unused=True)
         v = [t + alpha * (h if h is not None else torch.zeros_like(t)) for t, h in zip(v, hv)]
-        norm = torch.sqrt(sum((t**2).sum() for t in v))
+        norm = _norm(v)
         if not torch.isfinite(norm) or norm > growth_limit * first + 1e-30:
             raise NeumannDivergenceError(
                 f"the Neumann series diverged at term {k} (norm {float(norm):.3g}, first term {float(first):.3g}): "
@@ -83,3 +84,8 @@ def implicit_hypergradient(
     u = [alpha * t for t in total]
     out = torch.autograd.grad(grads, hyperparams, grad_outputs=u, allow_unused=True)
     return [torch.zeros_like(h) if g is None else g for g, h in zip(out, hyperparams)]
+
+
+def _norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The Euclidean norm of the tensors' entries, summed in order (the sum starts from the first)."""
+    return torch.sqrt(functools.reduce(torch.add, [(t**2).sum() for t in tensors]))
