@@ -36,6 +36,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign.shaping import mountaincar_energy
 
@@ -101,12 +102,14 @@ class ContinuousGridWorld(gym.Env):
         self.render_mode = render_mode
         self.position = self.start.copy()
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[np.float32], dict[str, Any]]:
         super().reset(seed=seed)
         self.position = self.start.copy()
         return self.position.copy(), {}
 
-    def step(self, action: Any):
+    def step(self, action: Any) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
         if not self.action_space.contains(action):
             raise ValueError(f"action must be in {self.action_space}, got {action!r}")
         move = int(action)
@@ -131,36 +134,36 @@ class ContinuousGridWorld(gym.Env):
         return image
 
 
-def _positions(obs: Any) -> np.ndarray:
+def _positions(obs: ArrayLike) -> NDArray[np.float64]:
     array = np.asarray(obs, dtype=np.float64)
     if array.ndim != 2 or array.shape[1] != 2:
         raise ValueError(f"expected grid positions [B, 2], got shape {array.shape}")
     return array
 
 
-def grid_goal_distance(obs: Any, act: Any, next_obs: Any, done: Any) -> np.ndarray:
+def grid_goal_distance(obs: ArrayLike, act: ArrayLike, next_obs: ArrayLike, done: ArrayLike) -> NDArray[np.float64]:
     """Good heuristic: minus the distance from the next position to the goal box's centre."""
     return -np.linalg.norm(_positions(next_obs) - _GOAL_CENTRE, axis=1)
 
 
-def grid_centre_bonus(obs: Any, act: Any, next_obs: Any, done: Any) -> np.ndarray:
+def grid_centre_bonus(obs: ArrayLike, act: ArrayLike, next_obs: ArrayLike, done: ArrayLike) -> NDArray[np.float64]:
     """Bad heuristic: +50 for each step that ends inside the centre box [0.4, 0.6]^2."""
     position = _positions(next_obs)
     return 50.0 * np.all((position >= CENTRE_LOW) & (position <= CENTRE_HIGH), axis=1)
 
 
-def grid_goal_potential(obs: Any) -> np.ndarray:
+def grid_goal_potential(obs: ArrayLike) -> NDArray[np.float64]:
     """The good heuristic as a state potential: minus the distance to the goal box's centre."""
     return -np.linalg.norm(_positions(obs) - _GOAL_CENTRE, axis=1)
 
 
-def grid_centre_potential(obs: Any) -> np.ndarray:
+def grid_centre_potential(obs: ArrayLike) -> NDArray[np.float64]:
     """The bad heuristic as a state potential: 50 inside the centre box, else 0."""
     position = _positions(obs)
     return 50.0 * np.all((position >= CENTRE_LOW) & (position <= CENTRE_HIGH), axis=1)
 
 
-def cartpole_pd_action(obs: Any, gains: tuple[float, float] = (1.0, 0.5)) -> np.ndarray:
+def cartpole_pd_action(obs: ArrayLike, gains: tuple[float, float] = (1.0, 0.5)) -> NDArray[np.int64]:
     """The push (0 left, 1 right) of a PD controller on the pole: right when ``k_p theta + k_d theta' > 0``."""
     array = np.asarray(obs, dtype=np.float64)
     if array.ndim != 2 or array.shape[1] != 4:
@@ -168,26 +171,32 @@ def cartpole_pd_action(obs: Any, gains: tuple[float, float] = (1.0, 0.5)) -> np.
     return (gains[0] * array[:, 2] + gains[1] * array[:, 3] > 0).astype(np.int64)
 
 
-def cartpole_pd_agreement(obs: Any, act: Any, next_obs: Any, done: Any) -> np.ndarray:
+def cartpole_pd_agreement(obs: ArrayLike, act: ArrayLike, next_obs: ArrayLike, done: ArrayLike) -> NDArray[np.float64]:
     """Good heuristic: +1 for pushing the way the PD controller on the pole would."""
     return (np.asarray(act).reshape(-1) == cartpole_pd_action(obs)).astype(np.float64)
 
 
-def cartpole_pd_disagreement(obs: Any, act: Any, next_obs: Any, done: Any, bonus: float = 1.0) -> np.ndarray:
+def cartpole_pd_disagreement(
+    obs: ArrayLike, act: ArrayLike, next_obs: ArrayLike, done: ArrayLike, bonus: float = 1.0
+) -> NDArray[np.float64]:
     """Bad heuristic: ``bonus`` for pushing against the PD controller on the pole."""
     return bonus * (np.asarray(act).reshape(-1) != cartpole_pd_action(obs)).astype(np.float64)
 
 
-def cartpole_pd_potential(obs: Any, act: Any) -> np.ndarray:
+def cartpole_pd_potential(obs: ArrayLike, act: ArrayLike) -> NDArray[np.float64]:
     """The good heuristic as a state-action potential (look-ahead advice): 1 where ``act`` is the PD push."""
     return (np.asarray(act).reshape(-1) == cartpole_pd_action(obs)).astype(np.float64)
 
 
-def mountaincar_energy_gain(obs: Any, act: Any, next_obs: Any, done: Any) -> np.ndarray:
+def mountaincar_energy_gain(
+    obs: ArrayLike, act: ArrayLike, next_obs: ArrayLike, done: ArrayLike
+) -> NDArray[np.float64]:
     """Good heuristic: the gain in mechanical energy (over the gravity constant) of the step."""
     return mountaincar_energy(np.asarray(next_obs)) - mountaincar_energy(np.asarray(obs))
 
 
-def mountaincar_push_right(obs: Any, act: Any, next_obs: Any, done: Any, bonus: float = 1.0) -> np.ndarray:
+def mountaincar_push_right(
+    obs: ArrayLike, act: ArrayLike, next_obs: ArrayLike, done: ArrayLike, bonus: float = 1.0
+) -> NDArray[np.float64]:
     """Bad heuristic: ``bonus`` for pushing right (action 2), towards the goal (too weak to climb it directly)."""
     return bonus * (np.asarray(act).reshape(-1) == 2).astype(np.float64)

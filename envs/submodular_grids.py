@@ -36,19 +36,25 @@ Example:
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rewarddesign.mdp import TabularMDP
 from rewarddesign.submodular import (
     BaseSetFunction,
     CappedCollection,
     LogDetDesign,
+    SetState,
     SubmodularReward,
     WeightedCoverage,
 )
+from rewarddesign.submodular.wrappers import Credit, Element
+
+#: The observation option of the tasks: ``"visited"`` (cell, visited cells, step count) or None (the cell).
+Observation = Literal["visited"] | None
 
 __all__ = [
     "GridWalk",
@@ -86,7 +92,7 @@ class GridWalk(gym.Env):
 
     def __init__(
         self,
-        free: Any,
+        free: ArrayLike,
         start: tuple[int, int],
         horizon: int,
         objective: BaseSetFunction,
@@ -186,9 +192,9 @@ class SubmodularTask(gym.Env):
         self,
         base: gym.Env,
         objective: BaseSetFunction,
-        element: Any = None,
-        observation: str | None = "visited",
-        credit: str = "marginal",
+        element: Element | None = None,
+        observation: Observation = "visited",
+        credit: Credit = "marginal",
     ) -> None:
         self.base, self.objective = base, objective
         self._reward = SubmodularReward(
@@ -203,7 +209,7 @@ class SubmodularTask(gym.Env):
         return getattr(self.base, "horizon", None)
 
     @property
-    def visited(self) -> Any:
+    def visited(self) -> SetState:
         """The incremental state of this episode's visited set (``.items``, ``.value``)."""
         return self._reward.state
 
@@ -227,7 +233,7 @@ class SubmodularTask(gym.Env):
         self._reward.close()
 
 
-def _wrap(walk: GridWalk, observation: str | None, credit: str) -> SubmodularTask:
+def _wrap(walk: GridWalk, observation: Observation, credit: Credit) -> SubmodularTask:
     return SubmodularTask(walk, walk.objective, observation=observation, credit=credit)
 
 
@@ -240,11 +246,11 @@ def coverage_grid(
     horizon: int = 40,
     start: tuple[int, int] | None = None,
     weights: str | np.ndarray = "constant",
-    footprint: Any = SENSOR,
+    footprint: int | ArrayLike = SENSOR,
     weights_seed: int = 0,
     slip: float = 0.0,
-    observation: str | None = "visited",
-    credit: str = "marginal",
+    observation: Observation = "visited",
+    credit: Credit = "marginal",
     render_mode: str | None = None,
 ) -> SubmodularTask:
     """Coverage of a ``size x size`` grid (``rewarddesign/CoverageGrid-v0``).
@@ -280,10 +286,10 @@ def two_room_grid(
     door: int = 2,
     horizon: int = 40,
     start: tuple[int, int] | None = None,
-    footprint: Any = SENSOR,
+    footprint: int | ArrayLike = SENSOR,
     slip: float = 0.0,
-    observation: str | None = "visited",
-    credit: str = "marginal",
+    observation: Observation = "visited",
+    credit: Credit = "marginal",
     render_mode: str | None = None,
 ) -> SubmodularTask:
     """Two rooms joined by a door in the middle of the dividing wall (``rewarddesign/TwoRoomCoverage-v0``).
@@ -326,8 +332,8 @@ def item_collection_grid(
     start: tuple[int, int] | None = None,
     layout_seed: int = 0,
     slip: float = 0.0,
-    observation: str | None = "visited",
-    credit: str = "marginal",
+    observation: Observation = "visited",
+    credit: Credit = "marginal",
     render_mode: str | None = None,
 ) -> SubmodularTask:
     """Collect items of several kinds, each kind worth at most ``cap`` (``rewarddesign/ItemCollection-v0``).
@@ -367,8 +373,8 @@ def experiment_design_grid(
     noise: float = 1.0,
     start: tuple[int, int] | None = None,
     slip: float = 0.0,
-    observation: str | None = "visited",
-    credit: str = "marginal",
+    observation: Observation = "visited",
+    credit: Credit = "marginal",
     render_mode: str | None = None,
 ) -> SubmodularTask:
     """D-optimal experiment design on a grid (``rewarddesign/ExperimentDesign-v0``).
@@ -398,7 +404,7 @@ def experiment_design_grid(
 def ant_coverage(
     cells: int = 100,
     extent: float = 20.0,
-    credit: str = "marginal",
+    credit: Credit = "marginal",
     **ant_kwargs: Any,
 ) -> SubmodularTask:
     """The MuJoCo Ant rewarded for the area it covers (``rewarddesign/AntCoverage-v0``).
