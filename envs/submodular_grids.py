@@ -36,6 +36,7 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -427,7 +428,7 @@ def ant_coverage(
     env = gym.make("Ant-v5", **ant_kwargs)
     width = 2 * extent / cells
 
-    def element(obs: Any, info: dict[str, Any]) -> int:
+    def element(obs: Any, info: Mapping[str, Any]) -> int:
         x, y = info["x_position"], info["y_position"]
         col = min(max(int((x + extent) // width), 0), cells - 1)
         row = min(max(int((y + extent) // width), 0), cells - 1)
