@@ -256,8 +256,8 @@ def sample_val_advantages(
 
 
 def sample_starc_val_distance(
-    r1: Any,
-    r2: Any,
+    r1: _Reward,
+    r2: _Reward,
     transitions: Transitions,
     gamma: float,
     observation_space: gym.Space[Any],
