@@ -18,24 +18,32 @@ factor, see :func:`heron_gatherer`), sigma 0.1 each; 25-step fragments),
 temperature 1, as many comparisons), ``heuristic_sum`` (the factors hand-weighted 1, 0.5, 0.25 by
 rank) and ``ground_truth`` (the env's reward). The score is the true return of the final
 deterministic policy over 10 episodes. Target (Pendulum): HERON at least matches the heuristic sum
-and comes within 10% of the ground truth. Runs are cached in
-``benchmarks/results/preference_learning/ENV/``; writes
-``benchmarks/results/preference_learning_ENV.md`` and ``.png``.
+and comes within 10% of the ground truth. The table gives the mean over seeds with its
+stratified-bootstrap 95% interval (``rewarddesign.bench.stats``, 2000 replicates, seed 0). Runs go
+through ``rewarddesign.bench.run_experiment``: each run's record lands in
+``benchmarks/results/preference_learning/ENV/runs/`` the moment it finishes (a rerun skips
+finished runs; ``--smoke`` runs two tiny runs into a temporary directory); writes
+``benchmarks/results/preference_learning_ENV.md`` and ``.png``. With ``--cuda-seeds N`` the first
+N seeds run on CUDA first, then the others on CPU processes.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing
 import platform
-import time
-from concurrent.futures import ProcessPoolExecutor
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
+from rewarddesign.envs.reward_factors import REWARD_FACTORS, with_reward_factors
+
+from rewarddesign.bench import Experiment, RunOutput, RunRecord, run_experiment, stats
+from rewarddesign.factors import FactorWeightedReward
+from rewarddesign.preferences import HeronGatherer, PreferenceLearning, SyntheticGatherer
+from rewarddesign.train import evaluate, train
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METHODS = ("heron", "bradley_terry", "heuristic_sum", "ground_truth")
@@ -75,42 +83,26 @@ ENVS: dict[str, Config] = {
 }
 
 
-def heron_gatherer(env_id: str) -> Any:
+def heron_gatherer(env_id: str) -> HeronGatherer:
     """HERON's labeller for ``env_id``: the factors ranked as in :data:`ENVS`, sigma 0.1 per level.
 
     The signs are the env's per-factor signs, indexed by factor as ``HeronGatherer`` takes them
     (not reordered by the ranking).
     """
-    from rewarddesign.envs.reward_factors import REWARD_FACTORS
-
-    from rewarddesign.preferences import HeronGatherer
-
     signs = REWARD_FACTORS[env_id].signs
     return HeronGatherer(ranking=list(ENVS[env_id].ranking), signs=list(signs), sigmas=[0.1] * len(signs))
 
 
-def run(env_id: str, method: str, seed: int, device: str, timesteps: int) -> dict:
-    import gymnasium as gym
-    import torch
-    from rewarddesign.envs.reward_factors import REWARD_FACTORS, with_reward_factors
-
-    from rewarddesign.factors import FactorWeightedReward
-    from rewarddesign.preferences import PreferenceLearning, SyntheticGatherer
-    from rewarddesign.train import evaluate, train
-
-    torch.set_num_threads(1)
-    config = ENVS[env_id]
-    path = RESULTS / "preference_learning" / env_id / f"{method}_s{seed}.json"
-    if path.exists():
-        cached = json.loads(path.read_text())
-        return {"device": "cpu", "timesteps": timesteps, **cached}  # the first Pendulum runs lack these keys
-    signs = REWARD_FACTORS[env_id].signs
-    start = time.perf_counter()
+def run(seed: int, env: str, method: str, timesteps: int, device: str = "cpu") -> RunOutput:
+    """One SAC run on ``method``'s reward: the final policy's true return and, for the learned
+    rewards, the history of the preference-learning rounds."""
+    config = ENVS[env]
+    signs = REWARD_FACTORS[env].signs
     curve: list[dict] = []
     if method in ("heron", "bradley_terry"):
-        gatherer = heron_gatherer(env_id) if method == "heron" else SyntheticGatherer(temperature=1.0, seed=seed)
+        gatherer = heron_gatherer(env) if method == "heron" else SyntheticGatherer(temperature=1.0, seed=seed)
         learner = PreferenceLearning(
-            lambda: with_reward_factors(gym.make(env_id)),
+            lambda: with_reward_factors(gym.make(env)),
             gatherer,
             rounds=config.rounds,
             episodes_per_round=config.episodes_per_round,
@@ -123,34 +115,28 @@ def run(env_id: str, method: str, seed: int, device: str, timesteps: int) -> dic
         weights = np.zeros(len(signs))
         weights[list(config.ranking)] = 0.5 ** np.arange(len(signs))  # 1, 0.5, 0.25 by rank
         wrappers = (
-            [lambda env: FactorWeightedReward(with_reward_factors(env), weights.tolist())]
+            [lambda e: FactorWeightedReward(with_reward_factors(e), weights.tolist())]
             if method == "heuristic_sum"
             else []
         )
         model = train(
-            env_id, "sac", timesteps, seed=seed, device=device, wrappers=wrappers, algo_kwargs=config.sac_kwargs
+            env, "sac", timesteps, seed=seed, device=device, wrappers=wrappers, algo_kwargs=config.sac_kwargs
         ).model
-    seconds = time.perf_counter() - start
-    mean, std = evaluate(model, env_id, n_episodes=10, seed=10_000 + seed)
-    report = {
-        "env": env_id,
-        "method": method,
-        "seed": seed,
-        "true_return": mean,
-        "std": std,
-        "seconds": seconds,
-        "timesteps": timesteps,
-        "device": str(model.device),
-        "history": curve,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report))
-    return report
+    evaluation = evaluate(model, env, n_episodes=10, seed=10_000 + seed)
+    return RunOutput(
+        {"true_return": evaluation.mean, "std": evaluation.std}, data={"device": str(model.device), "history": curve}
+    )
+
+
+def experiment(env: str, seeds: int, timesteps: int, methods: tuple[str, ...] = METHODS) -> Experiment:
+    """The benchmark's runs on ``env``; the fingerprint covers the env's configuration and the rewards' definitions."""
+    grid = tuple({"env": env, "method": method, "timesteps": timesteps} for method in methods)
+    return Experiment(
+        "preference_learning", run, grid, tuple(range(seeds)), definition=(heron_gatherer, ENVS[env], Config)
+    )
 
 
 def main() -> None:
-    from scipy import stats
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="Pendulum-v1", choices=sorted(ENVS))
     parser.add_argument("--seeds", type=int, default=5)
@@ -158,19 +144,26 @@ def main() -> None:
     parser.add_argument("--timesteps", type=int, default=None, help="override the env's budget")
     parser.add_argument("--cuda-seeds", type=int, default=0, help="train the first N seeds on CUDA, the rest on CPU")
     parser.add_argument("--report-only", action="store_true", help="tabulate the finished runs, train nothing")
+    parser.add_argument("--smoke", action="store_true", help="two 200-step Pendulum runs into a temporary directory")
     args = parser.parse_args()
+    if args.smoke:
+        tiny = experiment("Pendulum-v1", 1, 200, ("ground_truth", "heuristic_sum"))
+        with tempfile.TemporaryDirectory() as out:
+            records = run_experiment(tiny, out, progress=False, device="cpu")
+        print("smoke runs:", ", ".join(f"{r.key}: {r.metrics['true_return']:.0f}" for r in records))
+        return
     env_id, config = args.env, ENVS[args.env]
     timesteps = args.timesteps or config.timesteps
-    jobs = [
-        (env_id, m, s, "cuda" if s < args.cuda_seeds else "cpu", timesteps) for s in range(args.seeds) for m in METHODS
-    ]
+    full = experiment(env_id, args.seeds, timesteps)
+    out = RESULTS / "preference_learning" / env_id
     if args.report_only:  # the table of the runs that finished (a sweep cut short on a lent machine, say)
-        found = [RESULTS / "preference_learning" / env_id / f"{m}_s{s}.json" for _, m, s, _, _ in jobs]
-        reports = [json.loads(path.read_text()) for path in found if path.exists()]
-        reports = [{"device": "cpu", "timesteps": timesteps, **r} for r in reports]
+        paths = [out / "runs" / f"{run.key}.json" for run in full.runs()]
+        reports = [as_report(RunRecord.from_json(path.read_text()), timesteps) for path in paths if path.exists()]
     else:
-        with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            reports = list(pool.map(run, *zip(*jobs)))
+        cuda = [s for s in range(args.seeds) if s < args.cuda_seeds]
+        if cuda:
+            run_experiment(full.subset(seeds=cuda), out, device="cuda")
+        reports = [as_report(r, timesteps) for r in run_experiment(full, out, workers=args.workers, device="cpu")]
     devices = sorted({r["device"] for r in reports})
     lines = [
         f"# Rewards from preferences on {env_id}",
@@ -182,7 +175,8 @@ def main() -> None:
         + f"` ({len({r['seed'] for r in reports})} seeds finished; SAC, {timesteps:,} steps; "
         f"{config.comparisons} comparisons in {config.rounds} rounds for the learned rewards; "
         f"{platform.processor() or platform.machine()}; devices: {', '.join(devices)}). "
-        "True return of the final policy over 10 episodes; mean with a 95% t-interval over seeds.",
+        "True return of the final policy over 10 episodes; mean over seeds with its stratified-bootstrap 95% "
+        "interval (`rewarddesign.bench.stats`, 2000 replicates).",
         "",
         "| reward | true return | per seed | wall time (s) | steps/s by device |",
         "|---|---|---|---|---|",
@@ -193,7 +187,6 @@ def main() -> None:
         if not mine:
             continue
         values = np.array([r["true_return"] for r in mine])
-        half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0
         means[method] = values.mean()
         seconds = np.mean([r["seconds"] for r in mine])
         per_seed = ", ".join(f"{v:.0f}" for v in values)
@@ -201,7 +194,9 @@ def main() -> None:
             f"{d}: {np.mean([r['timesteps'] / r['seconds'] for r in mine if r['device'] == d]):.0f}"
             for d in sorted({r["device"] for r in mine})
         )
-        lines.append(f"| {method} | {values.mean():.0f} ± {half:.0f} | {per_seed} | {seconds:.0f} | {speed} |")
+        lines.append(
+            f"| {method} | {stats.summarize_seeds(values).mean.format(0)} | {per_seed} | {seconds:.0f} | {speed} |"
+        )
     gap = (means["heron"] - means["ground_truth"]) / abs(means["ground_truth"])
     lines += [
         "",
@@ -234,6 +229,19 @@ def main() -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(RESULTS / f"preference_learning_{env_id}.png", dpi=120)
+
+
+def as_report(record: RunRecord, timesteps: int) -> dict[str, Any]:
+    """A run record as the table and plot read it."""
+    return {
+        "method": record.params["method"],
+        "seed": record.seed,
+        "true_return": record.metrics["true_return"],
+        "seconds": record.seconds,
+        "timesteps": timesteps,
+        "device": record.data["device"],
+        "history": record.data["history"],
+    }
 
 
 if __name__ == "__main__":
