@@ -105,7 +105,7 @@ class GridMaze(gym.Env):
 
     def distances(self) -> np.ndarray:
         """Fewest moves from each state to the goal, ``[S]`` (``inf`` where the goal is unreachable)."""
-        distance = np.full(self.observation_space.n, np.inf)
+        distance = np.full(len(self.cells), np.inf)
         distance[self.goal] = 0
         frontier = [self.goal]
         while frontier:

@@ -113,7 +113,10 @@ class RewardNet(nn.Module, abc.ABC):
 
         def tensor(x: Any, space: gym.Space) -> torch.Tensor:
             t = torch.as_tensor(np.asarray(x), device=device)
-            return preprocess_obs(t, space, normalize_images=False).float().reshape(t.shape[0], -1)
+            out = preprocess_obs(t, space, normalize_images=False)
+            if not isinstance(out, torch.Tensor):
+                raise TypeError(f"RewardNet takes flat (Box, Discrete, ...) spaces, not {space}")
+            return out.float().reshape(t.shape[0], -1)
 
         done_t = torch.as_tensor(np.asarray(done, dtype=np.float32), device=device).reshape(-1)
         return (

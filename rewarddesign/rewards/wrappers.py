@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, overload
 
 import gymnasium as gym
 import numpy as np
@@ -79,10 +79,18 @@ __all__ = [
 #: How a term's value and the env's reward make the new reward: ``"replace"`` or ``"add"``.
 RewardMode = Literal["replace", "add"]
 
-_Float = TypeVar("_Float", float, NDArray[np.float64])
+
+@overload
+def potential_difference(phi: float, next_phi: float, terminated: bool, gamma: float) -> float: ...
 
 
-def potential_difference(phi: _Float, next_phi: _Float, terminated: ArrayLike, gamma: float) -> _Float:
+@overload
+def potential_difference(
+    phi: ArrayLike, next_phi: ArrayLike, terminated: ArrayLike, gamma: float
+) -> NDArray[np.float64]: ...
+
+
+def potential_difference(phi: Any, next_phi: Any, terminated: Any, gamma: float) -> Any:
     """The potential-shaping term ``F = gamma * (0 if terminated else phi(s')) - phi(s)``.
 
     Ng, Harada and Russell (1999): summed with discounting over an episode, ``F`` telescopes to a
@@ -301,11 +309,11 @@ class DesignedReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
-        value = self._step_one(self._obs, action, obs, reward, terminated, truncated, info)
+        value = self._step_one(self._obs, action, obs, reward, terminated, truncated, info)  # pyright: ignore[reportArgumentType]
         self._obs = obs
         info["original_reward"] = reward
         info[self._key] = value
-        return obs, (value if self._replace else reward + value), terminated, truncated, info
+        return obs, (value if self._replace else reward + value), terminated, truncated, info  # pyright: ignore[reportOperatorIssue]
 
 
 class VectorDesignedReward(VectorWrapper):
@@ -345,7 +353,7 @@ class VectorDesignedReward(VectorWrapper):
         mask = self._all
         if options is not None and "reset_mask" in options:  # read first: vector envs pop it from options
             mask = np.array(options["reset_mask"], dtype=bool)
-        obs, info = self.env.reset(seed=seed, options=options)
+        obs, info = self.env.reset(seed=seed, options=options)  # pyright: ignore[reportArgumentType]
         infos = _VectorInfos(info, self.num_envs)
         self.term.reset(obs, infos, mask)
         self._resetting[mask] = False

@@ -75,15 +75,16 @@ def get_potential(name: str, env: gym.Env, gamma: float) -> Potential:
 def _optimal_value(env: gym.Env, gamma: float) -> Potential:
     mdp, reward = from_gymnasium(env, gamma=gamma)
     values = optimal_value_potential(mdp, reward).values
-    return TabularPotential(values[: env.observation_space.n])  # drop an appended absorbing state
+    n_states = int(getattr(env.observation_space, "n", len(values)))
+    return TabularPotential(values[:n_states])  # drop an appended absorbing state
 
 
 @register_potential("maze_distance")
 def _maze_distance(env: gym.Env, gamma: float) -> Potential:
-    maze = env.unwrapped
-    if not hasattr(maze, "distances"):
-        raise TypeError(f"maze_distance needs a GridMaze env, got {maze!r}")
-    distance = maze.distances()
+    distances = getattr(env.unwrapped, "distances", None)
+    if not callable(distances):
+        raise TypeError(f"maze_distance needs a GridMaze env, got {env.unwrapped!r}")
+    distance = np.array(distances(), dtype=np.float64)
     reachable = np.isfinite(distance)
     distance[~reachable] = distance[reachable].max() + 1
     return TabularPotential(-distance / distance.max())
@@ -91,11 +92,11 @@ def _maze_distance(env: gym.Env, gamma: float) -> Potential:
 
 @register_potential("maze_manhattan")
 def _maze_manhattan(env: gym.Env, gamma: float) -> Potential:
-    maze = env.unwrapped
-    if not hasattr(maze, "cells") or not hasattr(maze, "goal"):
-        raise TypeError(f"maze_manhattan needs a GridMaze env, got {maze!r}")
-    cells = np.asarray(maze.cells)
-    distance = np.abs(cells - cells[maze.goal]).sum(axis=1)
+    cells, goal = getattr(env.unwrapped, "cells", None), getattr(env.unwrapped, "goal", None)
+    if cells is None or goal is None:
+        raise TypeError(f"maze_manhattan needs a GridMaze env, got {env.unwrapped!r}")
+    cells = np.asarray(cells)
+    distance = np.abs(cells - cells[goal]).sum(axis=1)
     return TabularPotential(-distance / distance.max())
 
 
