@@ -1,6 +1,6 @@
 """PSRO with uniform, Nash and risk-averse (RAE) meta-solvers on the intersection driving game.
 
-Reproduce (20 seeds x 4 meta-solvers, about 2 minutes of one core per run; finished runs are cached)::
+Reproduce (20 seeds x 4 meta-solvers, about 2 minutes of one core per run; finished runs are kept)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/psro_driving.py --workers 1 --seeds 20
 
@@ -25,27 +25,35 @@ Protocol (fixed before seeds 10-19 were run; seeds 0-9 were run earlier with the
   return per car beside it.
 - Statistics (``rewarddesign.bench.stats``): per meta-solver, the median, the IQM and the mean over
   seeds with 95% stratified-bootstrap percentile intervals (2000 replicates, seed 0); the
-  probability that a seed of RAE (lambda = 0.1) crashes less than one of Nash, with its interval.
+  probability that a seed of RAE (lambda = 0.1) crashes less than one of Nash, with its interval;
+  the Mann-Whitney tests below (``stats.mann_whitney``).
 - Test (primary, fixed in advance): one-sided Mann-Whitney U test of H1 "the crash rates of
   RAE (lambda = 0.1) lie below those of Nash" over the 20 + 20 seeds, at alpha = 0.05. The other
   comparisons (RAE vs uniform, lambda = 1 vs Nash) are reported without a claim.
 - The claim is stated from the test and the intervals, whatever they show; the ratio of IQMs is
   descriptive only.
 
-Runs are resumable (``benchmarks/results/psro_driving/<solver>_s<seed>/``, ``rae<lambda>_s<seed>``
-for RAE). Writes ``benchmarks/results/psro_driving.md`` and ``benchmarks/results/psro_driving.png``.
+Runs go through ``rewarddesign.bench.run_experiment``: each run's record (crash rate, mean return
+per car, PSRO's history) lands in ``benchmarks/results/psro_driving/runs/`` the moment it
+finishes, and a rerun skips finished runs; PSRO keeps its own checkpoints of a run in progress
+(``benchmarks/results/psro_driving/<solver>_s<seed>/``, ``rae<lambda>_s<seed>`` for RAE), so an
+interrupted run resumes within itself. ``--smoke`` runs one tiny run into a temporary directory.
+Writes ``benchmarks/results/psro_driving.md`` and ``benchmarks/results/psro_driving.png``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import platform
-from concurrent.futures import ProcessPoolExecutor
+import tempfile
 from pathlib import Path
 
 import numpy as np
+from rewarddesign.envs.games import IntersectionDriving
+
+from rewarddesign.bench import Experiment, RunOutput, RunRecord, run_experiment, stats
+from rewarddesign.games import PSRO, NormalFormGame, nash_equilibria
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "psro_driving"
@@ -54,26 +62,27 @@ AGGREGATE_NAMES = ("median", "IQM", "mean")
 
 
 def label(solver: str, risk_aversion: float) -> str:
+    """The meta-solver's name in the report: ``nash``, ``uniform``, ``rae0.1``."""
     return f"rae{risk_aversion:g}" if solver == "rae" else solver
 
 
-def make_env():
-    from rewarddesign.envs.games import IntersectionDriving
-
+def make_env() -> IntersectionDriving:
+    """The two-car intersection game."""
     return IntersectionDriving()
 
 
-def run(solver: str, seed: int, iterations: int, oracle_timesteps: int, risk_aversion: float) -> dict:
-    """One PSRO run (resumed if its directory holds one); returns the final evaluation."""
-    import torch
-
-    from rewarddesign.games import PSRO
-
-    torch.set_num_threads(1)
-    directory = OUT / f"{label(solver, risk_aversion)}_s{seed}"
-    done = directory / "final.json"
-    if done.exists():
-        return json.loads(done.read_text())
+def run(
+    seed: int,
+    solver: str,
+    risk_aversion: float,
+    iterations: int,
+    oracle_timesteps: int,
+    final_episodes: int = 500,
+    out: str | None = None,
+) -> RunOutput:
+    """One PSRO run (PSRO resumes it from its checkpoints in ``out``, by default the run's directory
+    under ``results/psro_driving/``); the final meta-strategy profile evaluated over ``final_episodes``."""
+    directory = Path(out) if out is not None else OUT / f"{label(solver, risk_aversion)}_s{seed}"
     psro = PSRO(
         make_env,
         solver,
@@ -85,36 +94,52 @@ def run(solver: str, seed: int, iterations: int, oracle_timesteps: int, risk_ave
         device="cpu",
         rae_method="fictitious-play",
     ).run(iterations)
-    report = {
-        "solver": label(solver, risk_aversion),
-        "seed": seed,
-        **psro.evaluate(500, seed=12345),
-        "history": psro.history,
+    evaluation = psro.evaluate(final_episodes, seed=12345)
+    return RunOutput(
+        {"crash_rate": evaluation.crash_rate, "crash_ci": evaluation.crash_ci},
+        data={
+            "mean_return": list(evaluation.mean_return),
+            "return_ci": list(evaluation.return_ci),
+            "history": psro.history,
+        },
+    )
+
+
+def experiment(seeds: int, lambdas: list[float], iterations: int, oracle_timesteps: int) -> Experiment:
+    """Every (solver, lambda) over the seeds; the headline pair (Nash and the first RAE) first."""
+    pairs = [("nash", 0.0), ("rae", lambdas[0]), ("uniform", 0.0), *(("rae", lam) for lam in lambdas[1:])]
+    grid = tuple(
+        {"solver": solver, "risk_aversion": lam, "iterations": iterations, "oracle_timesteps": oracle_timesteps}
+        for solver, lam in pairs
+    )
+    return Experiment("psro_driving", run, grid, tuple(range(seeds)), definition=(make_env, label))
+
+
+def as_report(record: RunRecord) -> dict:
+    """A run record as the tables read it."""
+    params = record.params
+    return {
+        "solver": label(params["solver"], params["risk_aversion"]),
+        "seed": record.seed,
+        **record.metrics,
+        **record.data,
     }
-    done.write_text(json.dumps(report))
-    return report
 
 
 def summarise(values: list[float]) -> dict[str, tuple[float, float, float]]:
     """Median, IQM and mean over seeds, each with its 95% stratified-bootstrap percentile interval."""
-    from rewarddesign.bench import stats
-
     scores = [np.asarray(values, dtype=float)]
     return {name: stats.interval_estimate(scores, stats.AGGREGATES[name], reps=2000, rng=0) for name in AGGREGATE_NAMES}
 
 
 def mann_whitney(better: list[float], worse: list[float]) -> float:
     """p-value of the one-sided Mann-Whitney U test that ``better``'s crash rates lie below ``worse``'s."""
-    from scipy import stats
-
-    return float(stats.mannwhitneyu(better, worse, alternative="less").pvalue)
+    return stats.mann_whitney(better, worse, alternative="less")
 
 
 def diagnostics(reports: list[dict], labels: list[str]) -> list[str]:
     """Descriptive notes (no test): the Nash meta-solver's selection in the final meta-game of each
     seed, and how far the RAE meta-solver's last answer was from an RAE."""
-    from rewarddesign.games import NormalFormGame, nash_equilibria
-
     notes = []
     for r in reports:
         if r["solver"] != "nash":
@@ -147,14 +172,6 @@ def diagnostics(reports: list[dict], labels: list[str]) -> list[str]:
     return lines
 
 
-def jobs_for(seeds: int, lambdas: list[float]) -> list[tuple[str, float, int]]:
-    """Every (solver, lambda, seed); the headline pair (Nash and the first RAE) first, seed by seed."""
-    headline = [(s, lam, seed) for seed in range(seeds) for s, lam in (("nash", 0.0), ("rae", lambdas[0]))]
-    rest = [("uniform", 0.0, seed) for seed in range(seeds)]
-    rest += [("rae", lam, seed) for lam in lambdas[1:] for seed in range(seeds)]
-    return headline + rest
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
@@ -163,28 +180,23 @@ def main() -> None:
     parser.add_argument("--risk-aversion", type=float, nargs="+", default=[0.1, 1.0], help="first: the headline")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--report-only", action="store_true", help="report the finished runs, run nothing")
+    parser.add_argument("--smoke", action="store_true", help="one tiny run into a temporary directory")
     args = parser.parse_args()
 
-    jobs = jobs_for(args.seeds, args.risk_aversion)
+    if args.smoke:
+        with tempfile.TemporaryDirectory() as out:
+            params = {"solver": "nash", "risk_aversion": 0.0, "iterations": 1, "oracle_timesteps": 256}
+            tiny = Experiment("psro_smoke", run, ({**params, "final_episodes": 5, "out": f"{out}/psro"},), (0,))
+            (record,) = run_experiment(tiny, f"{out}/store", progress=False)
+        print(f"smoke run: crash rate {record.metrics['crash_rate']:.2f}, {record.seconds:.1f} s")
+        return
+    full = experiment(args.seeds, args.risk_aversion, args.iterations, args.oracle_timesteps)
     if args.report_only:
-        reports = []
-        for solver, lam, seed in jobs:
-            done = OUT / f"{label(solver, lam)}_s{seed}" / "final.json"
-            if done.exists():
-                reports.append(json.loads(done.read_text()))
+        paths = [OUT / "runs" / f"{r.key}.json" for r in full.runs()]
+        records = [RunRecord.from_json(path.read_text()) for path in paths if path.exists()]
     else:
-        n = len(jobs)
-        with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            reports = list(
-                pool.map(
-                    run,
-                    [s for s, _, _ in jobs],
-                    [seed for _, _, seed in jobs],
-                    [args.iterations] * n,
-                    [args.oracle_timesteps] * n,
-                    [lam for _, lam, _ in jobs],
-                )
-            )
+        records = run_experiment(full, OUT, workers=args.workers, device="cpu")
+    reports = sorted((as_report(r) for r in records), key=lambda r: r["seed"])
     labels = ["uniform", "nash", *(label("rae", lam) for lam in args.risk_aversion)]
     headline = labels[2]
     crash = {name: [r["crash_rate"] for r in reports if r["solver"] == name] for name in labels}
@@ -220,8 +232,6 @@ def main() -> None:
         lines.append(f"| {pretty} | {len(mine)} | " + " | ".join(cells) + f" | {car0:.2f} | {car1:.2f} |")
     lines.append("")
     if crash["nash"] and crash[headline]:
-        from rewarddesign.bench import stats
-
         p = mann_whitney(crash[headline], crash["nash"])
         # P(RAE crashes less than Nash) = P(-RAE > -Nash)
         poi = stats.improvement_estimate([-np.asarray(crash[headline])], [-np.asarray(crash["nash"])], rng=0)

@@ -115,3 +115,10 @@ def test_seed_summaries_on_known_inputs():
     assert (constant.mean.low, constant.mean.high) == (2.5, 2.5)
     assert constant.mean.format(1) == "2.5 [2.5, 2.5]"
     assert stats.probability_of_improvement([np.array([3.0, 4])], [np.array([1.0, 2])]) == 1.0
+
+
+def test_the_mann_whitney_test_on_separated_samples():
+    assert stats.mann_whitney([1.0, 2, 3], [4.0, 5, 6], alternative="less") == pytest.approx(0.05)  # 1 / C(6, 3)
+    assert stats.mann_whitney([4.0, 5, 6], [1.0, 2, 3], alternative="less") > 0.9
+    with pytest.raises(ValueError, match="alternative"):
+        stats.mann_whitney([1.0], [2.0], alternative="below")

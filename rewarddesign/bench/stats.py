@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -41,6 +42,7 @@ __all__ = [
     "probability_of_improvement",
     "improvement_estimate",
     "performance_profile",
+    "mann_whitney",
     "Estimate",
     "SeedSummary",
     "summarize_seeds",
@@ -161,6 +163,23 @@ def performance_profile(scores: Scores, thresholds: np.ndarray) -> np.ndarray:
     """The share of all runs whose score exceeds each threshold (a run-score distribution)."""
     pooled = np.concatenate(_check(scores))
     return (pooled[None, :] > np.asarray(thresholds, dtype=np.float64)[:, None]).mean(axis=1)
+
+
+def mann_whitney(
+    x: ArrayLike, y: ArrayLike, alternative: Literal["less", "greater", "two-sided"] = "two-sided"
+) -> float:
+    """The p-value of the Mann-Whitney U test of ``x`` against ``y`` (one task's runs each).
+
+    ``alternative="less"`` tests whether ``x`` tends to lie below ``y``; a pre-registered test
+    beside the interval estimates, not a replacement for them.
+
+    Raises:
+        ValueError: Empty or non-finite scores, or an unknown ``alternative``.
+    """
+    if alternative not in ("less", "greater", "two-sided"):
+        raise ValueError(f"alternative must be 'less', 'greater' or 'two-sided', got {alternative!r}")
+    (a,), (b,) = _check([np.asarray(x)]), _check([np.asarray(y)])
+    return float(stats.mannwhitneyu(a, b, alternative=alternative).pvalue)
 
 
 @dataclass(frozen=True)
