@@ -20,7 +20,11 @@ names below are imported from their modules on first access.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for type checkers only: at run time the names load on first access
+    from rewarddesign.envs.grid_maze import DEFAULT_MAZE, GridMaze
+    from rewarddesign.envs.reward_factors import REWARD_FACTORS, with_reward_factors
 
 __all__ = ["GridMaze", "DEFAULT_MAZE", "REWARD_FACTORS", "with_reward_factors"]
 

@@ -22,12 +22,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("MUJOCO_GL", "egl")  # before anything imports MuJoCo's GL
+
+import gymnasium as gym
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from rewarddesign.distances import distance_matrix
+from rewarddesign.mdp import TabularMDP, from_gymnasium
+from rewarddesign.shaping import POTENTIALS
+from rewarddesign.train import ALGORITHMS, evaluate, save_policy, train
 
 
 def _train(args: argparse.Namespace) -> int:
-    from rewarddesign.train import save_policy, train
-
     shaping = None if args.shaping in (None, "none") else args.shaping
     result = train(
         args.env,
@@ -45,9 +52,8 @@ def _train(args: argparse.Namespace) -> int:
         algo_kwargs=json.loads(args.algo_kwargs) if args.algo_kwargs else None,
     )
     if not result.evaluations:  # always report a final evaluation on the true reward
-        from rewarddesign.train import evaluate
-
-        mean, std = evaluate(result.model, args.env, args.eval_episodes, seed=args.seed + 10_000)
+        evaluation = evaluate(result.model, args.env, args.eval_episodes, seed=args.seed + 10_000)
+        mean, std = evaluation.mean, evaluation.std
     else:
         _, mean, std, _ = result.evaluations[-1]
     designed = (
@@ -112,13 +118,6 @@ def _parse_metric(name: str) -> dict:
 
 
 def _distance(args: argparse.Namespace) -> int:
-    import gymnasium as gym
-    import numpy as np
-
-    import rewarddesign.envs  # noqa: F401
-    from rewarddesign.distances import distance_matrix
-    from rewarddesign.mdp import from_gymnasium
-
     mdp, _ = from_gymnasium(gym.make(args.env), gamma=args.gamma)
     with np.load(args.rewards, allow_pickle=False) as archive:
         names = sorted(archive.files)
@@ -152,10 +151,8 @@ def _distance(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pad_absorbing(mdp, reward, name: str):
+def _pad_absorbing(mdp: TabularMDP, reward: ArrayLike, name: str) -> NDArray[np.float64]:
     """Rewards over the env's states, padded with 0 for an absorbing state that ``from_gymnasium`` appended."""
-    import numpy as np
-
     reward = np.asarray(reward, dtype=np.float64)
     n = mdp.n_states - 1
     if mdp.terminal[-1] and reward.shape[:1] == (n,):
@@ -167,8 +164,6 @@ def _pad_absorbing(mdp, reward, name: str):
 
 
 def _potentials(args: argparse.Namespace) -> int:
-    from rewarddesign.shaping import POTENTIALS
-
     for name in sorted(POTENTIALS):
         print(name)
     return 0
@@ -247,31 +242,30 @@ def build_parser() -> argparse.ArgumentParser:
     from rewarddesign.offline.oppo import CONTEXTS as OPPO_CONTEXTS
     from rewarddesign.offline.pipeline import ALGOS as OFFLINE_ALGOS
     from rewarddesign.offline.segments import GATHERERS
-    from rewarddesign.train import ALGORITHMS
 
     parser = argparse.ArgumentParser(
         prog="rewarddesign", description="Reward design for Gymnasium and Stable-Baselines3."
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train an SB3 agent on a designed reward")
-    train.add_argument("--env", required=True, help="Gymnasium env id")
-    train.add_argument("--algo", default="ppo", choices=sorted(ALGORITHMS))
-    train.add_argument(
+    train_parser = sub.add_parser("train", help="train an SB3 agent on a designed reward")
+    train_parser.add_argument("--env", required=True, help="Gymnasium env id")
+    train_parser.add_argument("--algo", default="ppo", choices=sorted(ALGORITHMS))
+    train_parser.add_argument(
         "--shaping", default=None, help="registered potential name, or none (see `rewarddesign potentials`)"
     )
-    train.add_argument("--timesteps", type=int, default=100_000)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--gamma", type=float, default=0.99)
-    train.add_argument("--n-envs", type=int, default=1)
-    train.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
-    train.add_argument("--log-dir", default=None, help="TensorBoard and CSV logs")
-    train.add_argument("--eval-freq", type=int, default=0, help="evaluate on the true reward every N steps")
-    train.add_argument("--eval-episodes", type=int, default=10)
-    train.add_argument("--algo-kwargs", default=None, help="JSON, e.g. '{\"n_steps\": 512}'")
-    train.add_argument("--save", default=None, help="directory to save the policy to (tensors and JSON)")
-    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    train.set_defaults(func=_train)
+    train_parser.add_argument("--timesteps", type=int, default=100_000)
+    train_parser.add_argument("--seed", type=int, default=0)
+    train_parser.add_argument("--gamma", type=float, default=0.99)
+    train_parser.add_argument("--n-envs", type=int, default=1)
+    train_parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    train_parser.add_argument("--log-dir", default=None, help="TensorBoard and CSV logs")
+    train_parser.add_argument("--eval-freq", type=int, default=0, help="evaluate on the true reward every N steps")
+    train_parser.add_argument("--eval-episodes", type=int, default=10)
+    train_parser.add_argument("--algo-kwargs", default=None, help="JSON, e.g. '{\"n_steps\": 512}'")
+    train_parser.add_argument("--save", default=None, help="directory to save the policy to (tensors and JSON)")
+    train_parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train_parser.set_defaults(func=_train)
 
     bench = sub.add_parser(
         "bench",

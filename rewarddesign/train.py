@@ -22,11 +22,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
@@ -37,19 +38,25 @@ from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import VecEnv
 
 from rewarddesign._validation import check_gamma, check_positive_int
+from rewarddesign.rollouts import episode_returns, rollout
 from rewarddesign.shaping import Potential, PotentialShaping, get_potential
 
 __all__ = [
+    "AlgoName",
     "ALGORITHMS",
     "make_env_factory",
     "make_vec_env",
     "RewardDesignCallback",
     "TrainResult",
     "train",
+    "Evaluation",
     "evaluate",
     "save_policy",
     "load_policy",
 ]
+
+#: The names of the SB3 algorithms.
+AlgoName = Literal["ppo", "a2c", "dqn", "sac", "td3"]
 
 #: SB3 algorithms by the names the command line uses.
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": DQN, "sac": SAC, "td3": TD3}
@@ -189,26 +196,35 @@ class RewardDesignCallback(BaseCallback):
         return float(np.mean(self.designed_returns)) if self.designed_returns else float("nan")
 
     def _evaluate(self) -> None:
+        assert self.eval_env is not None
         start = time.perf_counter()
-        mean, std = evaluate_policy(
-            self.model, self.eval_env, n_eval_episodes=self.n_eval_episodes, deterministic=True, warn=False
+        returns, _ = evaluate_policy(
+            self.model,
+            self.eval_env,
+            n_eval_episodes=self.n_eval_episodes,
+            deterministic=True,
+            warn=False,
+            return_episode_rewards=True,
         )
         self.eval_time += time.perf_counter() - start
-        self.evaluations.append((int(self.num_timesteps), float(mean), float(std), self._designed_mean()))
-        self.logger.record("eval/true_return", float(mean))
-        self.logger.record("eval/true_return_std", float(std))
+        mean, std = float(np.mean(returns)), float(np.std(returns))
+        self.evaluations.append((int(self.num_timesteps), mean, std, self._designed_mean()))
+        self.logger.record("eval/true_return", mean)
+        self.logger.record("eval/true_return_std", std)
         self._next_eval = self.num_timesteps + self.eval_freq
 
     def _on_step(self) -> bool:  # every env step: keep it cheap
-        self._running += self.locals["rewards"]  # VecEnv arrays [n_envs]
+        running = self._running
+        assert running is not None  # set when training starts
+        running += self.locals["rewards"]  # VecEnv arrays [n_envs]
         dones = self.locals["dones"]
         if dones.any():
             for i in np.flatnonzero(dones):
-                self.designed_returns.append(float(self._running[i]))
+                self.designed_returns.append(float(running[i]))
                 episode = self.locals["infos"][i].get("episode")
                 if episode is not None:
                     self.true_returns.append(float(episode["r"]))
-                self._running[i] = 0.0
+                running[i] = 0.0
         if self.eval_env is not None and self.eval_freq > 0 and self.num_timesteps >= self._next_eval:
             self._evaluate()
         return True
@@ -246,7 +262,7 @@ class TrainResult:
 
 def train(
     env_id: str,
-    algo: str = "ppo",
+    algo: AlgoName = "ppo",
     timesteps: int = 100_000,
     *,
     seed: int = 0,
@@ -319,14 +335,48 @@ def train(
     )
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """What :func:`evaluate` returns: the true return of each episode, float ``[n_episodes]``."""
+
+    returns: NDArray[np.float64]
+
+    @property
+    def mean(self) -> float:
+        """The mean return."""
+        return float(np.mean(self.returns))
+
+    @property
+    def std(self) -> float:
+        """The standard deviation of the returns (population, as SB3's ``evaluate_policy`` reports it)."""
+        return float(np.std(self.returns))
+
+
 def evaluate(
     model: BaseAlgorithm, env_id: str, n_episodes: int = 10, seed: int = 0, env_kwargs: dict[str, Any] | None = None
-) -> tuple[float, float]:
-    """Mean and standard deviation of the true (undesigned) return over ``n_episodes`` deterministic episodes."""
-    env = make_vec_env(env_id, 1, seed, env_kwargs=env_kwargs)
-    mean, std = evaluate_policy(model, env, n_eval_episodes=n_episodes, deterministic=True, warn=False)
-    env.close()
-    return float(mean), float(std)
+) -> Evaluation:
+    """The true (undesigned) return of ``n_episodes`` deterministic episodes, by :func:`rewarddesign.rollouts.rollout`.
+
+    The env is made as for training, without designed rewards (:func:`make_vec_env`, one env),
+    and reset with ``seed`` once, at the start.
+
+    Args:
+        model: A trained SB3 model.
+        env_id: A Gymnasium env id.
+        n_episodes: Episodes to run.
+        seed: Seeds the env.
+        env_kwargs: Keyword arguments of ``gym.make``.
+
+    Raises:
+        ValueError: ``n_episodes`` is not a positive int.
+    """
+    check_positive_int(n_episodes, "n_episodes")
+    env = make_vec_env(env_id, 1, None, env_kwargs=env_kwargs)
+    try:
+        trajectories = rollout(model, env, n_episodes=n_episodes, seed=seed, deterministic=True, record_infos=False)
+    finally:
+        env.close()
+    return Evaluation(episode_returns(trajectories))
 
 
 def save_policy(model: BaseAlgorithm, path: str | Path, env_id: str, **metadata: Any) -> Path:
@@ -365,7 +415,7 @@ def load_policy(
     """
     path = Path(path)
     meta = json.loads((path / "metadata.json").read_text())
-    algorithm = _algorithm(meta["algo"])
+    algorithm: Any = _algorithm(meta["algo"])  # a concrete algorithm, whose own arguments have defaults
     env = make_vec_env(meta["env_id"], 1, 0, env_kwargs=env_kwargs)
     model = algorithm(_policy(env), env, policy_kwargs=meta.get("policy_kwargs") or None, device=get_device(device))
     state = torch.load(path / "policy.pt", map_location=model.device, weights_only=True)

@@ -278,7 +278,7 @@ def test_weighted_factor_reward_and_fragments_from_rollouts(rng):
     from rewarddesign.envs.reward_factors import with_reward_factors
 
     from rewarddesign.factors import FactorWeightedReward
-    from rewarddesign.preferences.learning import rollout_fragments
+    from rewarddesign.rollouts import rollout
 
     env = FactorWeightedReward(with_reward_factors(gym.make("Pendulum-v1")), [1.0, 0.5, 0.25])
     env.reset(seed=0)
@@ -307,14 +307,18 @@ def test_weighted_factor_reward_and_fragments_from_rollouts(rng):
         _, reward, *_ = single.step(np.array([torque], dtype=np.float32))
         assert rewards[0] == pytest.approx(reward, rel=1e-6) and infos[0]["factor_reward"] == pytest.approx(reward)
 
-    fragments, returns = rollout_fragments(with_reward_factors(gym.make("Pendulum-v1")), None, 2, 25, rng)
+    trajectories = rollout(None, with_reward_factors(gym.make("Pendulum-v1")), n_episodes=2, seed=0)
+    fragments = Fragments.from_trajectories(trajectories, 25, rng)
+    returns = np.array([t.undiscounted_return() for t in trajectories])
     assert len(fragments) == 2 * (200 // 25) and fragments.factors.shape == (16, 25, 3)
     np.testing.assert_allclose(
         fragments.rewards, -(fragments.factors @ np.array([1.0, 0.1, 0.001])), rtol=1e-5, atol=1e-6
     )
     assert returns.shape == (2,)
     with pytest.raises(ValueError, match="shorter"):
-        rollout_fragments(gym.make("Pendulum-v1"), None, 1, 500, rng)
+        Fragments.from_trajectories(rollout(None, gym.make("Pendulum-v1"), n_episodes=1, seed=0), 500, rng)
+    bare = Fragments.from_trajectories(rollout(None, gym.make("Pendulum-v1"), n_episodes=1, seed=0), 25, rng)
+    assert bare.factors is None and len(bare) == 8  # the env publishes no factors: none are kept
 
 
 def test_disagreement_fragmenter_picks_the_pairs_the_ensemble_disagrees_on(rng):
@@ -349,7 +353,8 @@ def pendulum_reward(obs, act, next_obs=None, done=None):
 
 def test_the_loop_logs_the_epic_distance_of_the_learned_reward_to_the_true_one():
     from rewarddesign.distances import Transitions, sample_epic_distance
-    from rewarddesign.preferences.learning import PreferenceLearning, rollout_fragments
+    from rewarddesign.preferences.learning import PreferenceLearning
+    from rewarddesign.rollouts import rollout
 
     learner = PreferenceLearning(
         "Pendulum-v1", SyntheticGatherer(temperature=1.0, seed=0), rounds=2, episodes_per_round=4,
@@ -360,7 +365,8 @@ def test_the_loop_logs_the_epic_distance_of_the_learned_reward_to_the_true_one()
     epic = [row["epic"] for row in learner.history]
     assert len(epic) == 2 and all(0 <= d <= 1 for d in epic)
     # the same estimate, of an untrained network, on random-action transitions
-    fragments, _ = rollout_fragments(learner.eval_env, None, 4, 25, np.random.default_rng(0))
+    trajectories = rollout(None, learner.eval_env, n_episodes=4, seed=0)
+    fragments = Fragments.from_trajectories(trajectories, 25, np.random.default_rng(0))
     obs, acts = fragments.obs, fragments.acts
     transitions = Transitions(
         obs[:, :-1].reshape(-1, 3), acts[:, :-1].reshape(-1, 1), obs[:, 1:].reshape(-1, 3)

@@ -91,3 +91,22 @@ def test_bad_training_arguments_raise():
         make_vec_env("CartPole-v1", shaping="maze_distance")
     with pytest.raises(ValueError, match="n_envs"):
         make_vec_env("CartPole-v1", n_envs=0)
+
+
+def test_evaluate_rolls_out_the_true_reward_with_the_seed():
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    from rewarddesign.train import Evaluation, evaluate
+
+    model = train("Pendulum-v1", "sac", 64, seed=1, algo_kwargs={"learning_starts": 32}, device="cpu").model
+    evaluation = evaluate(model, "Pendulum-v1", 3, seed=7)
+    assert isinstance(evaluation, Evaluation) and evaluation.returns.shape == (3,)
+    assert evaluation.mean == pytest.approx(evaluation.returns.mean()) and evaluation.std >= 0
+    # the same episodes as SB3's evaluation on the same seeded env (its Monitor rounds returns to 1e-6)
+    sb3, _ = evaluate_policy(
+        model, make_vec_env("Pendulum-v1", 1, 7), n_eval_episodes=3, deterministic=True, return_episode_rewards=True
+    )
+    np.testing.assert_allclose(evaluation.returns, sb3, atol=1e-5)
+    np.testing.assert_array_equal(evaluate(model, "Pendulum-v1", 3, seed=7).returns, evaluation.returns)
+    with pytest.raises(ValueError, match="n_episodes"):
+        evaluate(model, "Pendulum-v1", 0)

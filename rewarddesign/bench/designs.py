@@ -17,7 +17,8 @@ import numpy as np
 from rewarddesign.bilevel import BehaviorAlignedReward, BehaviorAlignment, BlendedReward, tile_coding
 from rewarddesign.envs.alignment import grid_centre_bonus
 from rewarddesign.envs.reward_factors import with_reward_factors
-from rewarddesign.preferences import HeronGatherer, LearnedReward, RewardModel, rollout_fragments, train_reward_model
+from rewarddesign.preferences import Fragments, HeronGatherer, LearnedReward, RewardModel, train_reward_model
+from rewarddesign.rollouts import rollout
 
 __all__ = ["DESIGN_WRAPPERS", "DesignFactory"]
 
@@ -43,7 +44,8 @@ def _pendulum_heron(env_id: str, seed: int) -> Callable[[gym.Env], gym.Env]:
     """A reward model from HERON labels on random-action fragments of Pendulum (angle, then speed, then torque)."""
     rng = np.random.default_rng(seed)
     env = with_reward_factors(gym.make(env_id))
-    fragments, _ = rollout_fragments(env, None, 20, 25, rng)
+    trajectories = rollout(None, env, n_episodes=20, seed=int(rng.integers(2**31)))
+    fragments = Fragments.from_trajectories(trajectories, 25, rng)
     data = HeronGatherer(ranking=[0, 1, 2], signs=[-1, -1, -1], sigmas=[0.1, 0.1, 0.1]).all_pairs(fragments)
     model = RewardModel(env.observation_space, env.action_space, device="cpu", seed=seed)
     train_reward_model(model, data, epochs=5, seed=seed)

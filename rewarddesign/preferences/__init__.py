@@ -1,6 +1,8 @@
 """Rewards from preferences: Bradley-Terry reward models, HERON hierarchical labels, ensembles.
 
-- Data: :class:`Fragments` and :class:`PreferenceDataset` (saved as ``.npz``, loaded without pickle).
+- Data: :class:`Fragments` (cut from :func:`rewarddesign.rollouts.rollout`'s trajectories by
+  :meth:`Fragments.from_trajectories`) and :class:`PreferenceDataset` (saved as ``.npz``, loaded
+  without pickle).
 - Gatherers: :class:`SyntheticGatherer` (Bradley-Terry labels from a true reward) and
   :class:`HeronGatherer` (hierarchical comparison of reward factors), whose core is the
   vectorised :func:`hierarchical_labels`.
@@ -17,12 +19,7 @@
 
 from rewarddesign.preferences.data import Fragments, PreferenceDataset
 from rewarddesign.preferences.gatherers import HeronGatherer, SyntheticGatherer, hierarchical_labels, random_pairs
-from rewarddesign.preferences.learning import (
-    DisagreementFragmenter,
-    PreferenceLearning,
-    RandomFragmenter,
-    rollout_fragments,
-)
+from rewarddesign.preferences.learning import DisagreementFragmenter, PreferenceLearning, RandomFragmenter
 from rewarddesign.preferences.models import (
     RewardEnsemble,
     RewardModel,
@@ -52,5 +49,4 @@ __all__ = [
     "PreferenceLearning",
     "RandomFragmenter",
     "DisagreementFragmenter",
-    "rollout_fragments",
 ]

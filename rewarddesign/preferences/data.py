@@ -9,11 +9,15 @@ only, loaded with ``allow_pickle=False``), so a file from elsewhere cannot run c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
+
+from rewarddesign.rollouts import Trajectory
 
 __all__ = ["Fragments", "PreferenceDataset"]
 
@@ -35,10 +39,10 @@ class Fragments:
         rewards: ``[N, L]`` true rewards, or None.
     """
 
-    obs: np.ndarray
-    acts: np.ndarray
-    factors: np.ndarray | None = None
-    rewards: np.ndarray | None = None
+    obs: NDArray[np.float32]
+    acts: NDArray[Any]
+    factors: NDArray[np.float64] | None = None
+    rewards: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         self.obs = _finite("obs", np.asarray(self.obs, dtype=np.float32))
@@ -58,6 +62,51 @@ class Fragments:
             if self.rewards.shape != self.obs.shape[:2]:
                 raise ValueError(f"rewards must be [N, L] = {self.obs.shape[:2]}, got {self.rewards.shape}")
 
+    @classmethod
+    def from_trajectories(cls, trajectories: Sequence[Trajectory], length: int, rng: np.random.Generator) -> Fragments:
+        """Fragments of ``length`` steps cut at random offsets, ``max(1, T // length)`` from each trajectory.
+
+        The observations are those the actions were taken in (``obs[:-1]``), the rewards the
+        trajectories' (the env's) rewards. Reward factors come from the steps'
+        ``info["reward_factors"]`` when every step of every trajectory has them (an env that
+        publishes its factors, :func:`rewarddesign.factors.factor_spec`); otherwise the fragments
+        hold none.
+
+        Args:
+            trajectories: Episodes of :func:`rewarddesign.rollouts.rollout`.
+            length: Steps per fragment (``L``).
+            rng: Draws the offsets.
+
+        Raises:
+            ValueError: No trajectories, ``length`` below 1, or a trajectory shorter than ``length``.
+        """
+        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
+            raise ValueError(f"length must be an int >= 1, got {length!r}")
+        if len(trajectories) == 0:
+            raise ValueError("trajectories must hold at least one trajectory, got none")
+        with_factors = all(
+            t.infos is not None and all("reward_factors" in info for info in t.infos) for t in trajectories
+        )
+        obs, acts, factors, rewards = [], [], [], []
+        for t in trajectories:
+            total = len(t)
+            if total < length:
+                raise ValueError(f"an episode of {total} steps is shorter than the fragment length {length}")
+            steps = (
+                np.stack([np.asarray(info["reward_factors"], dtype=np.float64) for info in t.infos])
+                if with_factors and t.infos is not None
+                else None
+            )
+            for _ in range(max(1, total // length)):
+                start = int(rng.integers(total - length + 1))
+                window = slice(start, start + length)
+                obs.append(t.obs[window])
+                acts.append(t.acts[window])
+                rewards.append(t.rews[window])
+                if steps is not None:
+                    factors.append(steps[window])
+        return cls(np.stack(obs), np.stack(acts), np.stack(factors) if with_factors else None, np.stack(rewards))
+
     def __len__(self) -> int:
         return self.obs.shape[0]
 
@@ -65,14 +114,14 @@ class Fragments:
     def length(self) -> int:
         return self.obs.shape[1]
 
-    def factor_sums(self, discount: float = 1.0) -> np.ndarray:
+    def factor_sums(self, discount: float = 1.0) -> NDArray[np.float64]:
         """``[N, K]``: each fragment's factors summed over its steps (discounted from its start)."""
         if self.factors is None:
             raise ValueError("these fragments hold no reward factors")
         weights = discount ** np.arange(self.length)
         return np.einsum("nlk,l->nk", self.factors, weights)
 
-    def returns(self, discount: float = 1.0) -> np.ndarray:
+    def returns(self, discount: float = 1.0) -> NDArray[np.float64]:
         """``[N]``: each fragment's true return (discounted from its start)."""
         if self.rewards is None:
             raise ValueError("these fragments hold no true rewards")
@@ -103,9 +152,9 @@ class PreferenceDataset:
     """
 
     fragments: Fragments
-    first: np.ndarray
-    second: np.ndarray
-    labels: np.ndarray
+    first: NDArray[np.int64]
+    second: NDArray[np.int64]
+    labels: NDArray[np.float64]
 
     def __post_init__(self) -> None:
         self.first = np.asarray(self.first, dtype=np.int64).reshape(-1)

@@ -26,19 +26,21 @@ put back in factor order (``signs_by_factor[ranking] = signs_by_level``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign.preferences.data import Fragments, PreferenceDataset
 
 __all__ = ["hierarchical_labels", "HeronGatherer", "SyntheticGatherer", "random_pairs"]
 
 
-def _check_hierarchy(ranking: Any, signs: Any, margins: Any, n_factors: int) -> tuple[np.ndarray, ...]:
+def _check_hierarchy(
+    ranking: ArrayLike, signs: ArrayLike, margins: ArrayLike, n_factors: int
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     order = np.asarray(ranking, dtype=np.int64).reshape(-1)
     if sorted(order.tolist()) != list(range(n_factors)):
-        raise ValueError(f"ranking must be a permutation of the {n_factors} factor indices, got {list(ranking)}")
+        raise ValueError(f"ranking must be a permutation of the {n_factors} factor indices, got {order.tolist()}")
     sign = np.broadcast_to(np.asarray(signs, dtype=np.float64), (n_factors,)).copy()
     if not np.all(np.isin(sign, (-1.0, 1.0))):
         raise ValueError(
@@ -50,7 +52,9 @@ def _check_hierarchy(ranking: Any, signs: Any, margins: Any, n_factors: int) -> 
     return order, sign, margin
 
 
-def hierarchical_labels(factors_i: Any, factors_j: Any, ranking: Any, signs: Any, margins: Any) -> np.ndarray:
+def hierarchical_labels(
+    factors_i: ArrayLike, factors_j: ArrayLike, ranking: ArrayLike, signs: ArrayLike, margins: ArrayLike
+) -> NDArray[np.int64]:
     """HERON labels of pairs: 1 where ``i`` is preferred, 0 where ``j`` is, -1 where no level decides.
 
     Args:
@@ -88,7 +92,9 @@ def hierarchical_labels(factors_i: Any, factors_j: Any, ranking: Any, signs: Any
     return np.where(decided.any(axis=1), i_wins[rows, level].astype(np.int64), -1)
 
 
-def random_pairs(n_fragments: int, n_pairs: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def random_pairs(
+    n_fragments: int, n_pairs: int, rng: np.random.Generator
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """``n_pairs`` random pairs of distinct fragment indices."""
     if n_fragments < 2:
         raise ValueError(f"need at least 2 fragments to pair, got {n_fragments}")
@@ -115,12 +121,13 @@ class HeronGatherer:
         self.ranking, self.signs, self.sigmas = _check_hierarchy(ranking, signs, sigmas, k)
         self.discount = float(discount)
 
-    def margins(self, sums: np.ndarray) -> np.ndarray:
+    def margins(self, sums: NDArray[np.float64]) -> NDArray[np.float64]:
         """``delta_k = sigma_k std(z_k)`` in ranking order, from factor sums ``[N, K]``."""
         return self.sigmas * sums.std(axis=0)[self.ranking]
 
-    def __call__(self, fragments: Fragments, first: np.ndarray, second: np.ndarray) -> PreferenceDataset:
-        """Label the given pairs; undecided pairs are dropped."""
+    def __call__(self, fragments: Fragments, first: ArrayLike, second: ArrayLike) -> PreferenceDataset:
+        """Label the given pairs (fragment indices ``first [P]``, ``second [P]``); undecided pairs are dropped."""
+        first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
         sums = fragments.factor_sums(self.discount)
         if sums.shape[1] != len(self.ranking):
             raise ValueError(f"the fragments have {sums.shape[1]} factors, the ranking {len(self.ranking)}")
@@ -150,7 +157,8 @@ class SyntheticGatherer:
         self.temperature, self.noise, self.discount = float(temperature), float(noise), float(discount)
         self.rng = np.random.default_rng(seed)
 
-    def __call__(self, fragments: Fragments, first: np.ndarray, second: np.ndarray) -> PreferenceDataset:
+    def __call__(self, fragments: Fragments, first: ArrayLike, second: ArrayLike) -> PreferenceDataset:
+        first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
         returns = fragments.returns(self.discount)
         gap = returns[first] - returns[second]
         if self.temperature == 0:

@@ -19,12 +19,13 @@ rounds (they are not restarted when the reward model is retrained).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Protocol, cast
 
 import gymnasium as gym
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import DummyVecEnv
@@ -41,55 +42,39 @@ from rewarddesign.preferences.models import (
     train_reward_model,
 )
 from rewarddesign.preferences.wrappers import VecLearnedReward
+from rewarddesign.rewards import RewardFunction
+from rewarddesign.rollouts import PolicyLike, episode_returns, rollout
 from rewarddesign.train import ALGORITHMS
 
-__all__ = ["RandomFragmenter", "DisagreementFragmenter", "PreferenceLearning", "rollout_fragments"]
+__all__ = ["Gatherer", "Fragmenter", "RandomFragmenter", "DisagreementFragmenter", "PreferenceLearning"]
 
 
-def rollout_fragments(
-    env: gym.Env, policy: Any, episodes: int, length: int, rng: np.random.Generator, deterministic: bool = False
-) -> tuple[Fragments, np.ndarray]:
-    """Fragments of ``length`` steps cut at random from ``episodes`` episodes, and the episodes' true returns.
+class Gatherer(Protocol):
+    """Labels pairs of fragments: ``(fragments, first [P], second [P]) -> PreferenceDataset``.
 
-    Each episode gives ``max(1, T // length)`` fragments at random offsets. ``policy`` is an SB3
-    model (``predict``) or None for uniformly random actions.
+    :class:`~rewarddesign.preferences.gatherers.HeronGatherer` and
+    :class:`~rewarddesign.preferences.gatherers.SyntheticGatherer` are gatherers.
     """
-    obs_f, act_f, fac_f, rew_f, returns = [], [], [], [], []
-    env.action_space.seed(int(rng.integers(2**31)))  # random actions are drawn reproducibly too
-    for _ in range(episodes):
-        obs, _ = env.reset(seed=int(rng.integers(2**31)))
-        steps: dict[str, list[Any]] = {"obs": [], "act": [], "factors": [], "reward": []}
-        done = False
-        while not done:
-            action = (
-                env.action_space.sample() if policy is None else policy.predict(obs, deterministic=deterministic)[0]
-            )
-            nxt, reward, terminated, truncated, info = env.step(action)
-            steps["obs"].append(np.asarray(obs, dtype=np.float32))
-            steps["act"].append(np.asarray(action))
-            steps["factors"].append(np.asarray(info.get("reward_factors", np.zeros(0)), dtype=np.float64))
-            steps["reward"].append(float(reward))
-            obs, done = nxt, terminated or truncated
-        returns.append(sum(steps["reward"]))
-        total = len(steps["reward"])
-        if total < length:
-            raise ValueError(f"an episode of {total} steps is shorter than the fragment length {length}")
-        for _ in range(max(1, total // length)):
-            start = int(rng.integers(total - length + 1))
-            window = slice(start, start + length)
-            obs_f.append(np.stack(steps["obs"][window]))
-            act_f.append(np.stack(steps["act"][window]))
-            fac_f.append(np.stack(steps["factors"][window]))
-            rew_f.append(np.array(steps["reward"][window]))
-    factors = np.stack(fac_f)
-    fragments = Fragments(np.stack(obs_f), np.stack(act_f), factors if factors.shape[-1] else None, np.stack(rew_f))
-    return fragments, np.array(returns)
+
+    def __call__(
+        self, fragments: Fragments, first: NDArray[np.int64], second: NDArray[np.int64]
+    ) -> PreferenceDataset: ...
+
+
+class Fragmenter(Protocol):
+    """Chooses ``n_pairs`` pairs of fragments to label: ``-> (first [P], second [P])`` fragment indices."""
+
+    def __call__(
+        self, fragments: Fragments, n_pairs: int, model: RewardModel | RewardEnsemble, rng: np.random.Generator
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]: ...
 
 
 class RandomFragmenter:
     """Pairs of fragments drawn uniformly."""
 
-    def __call__(self, fragments: Fragments, n_pairs: int, model: Any, rng: np.random.Generator):
+    def __call__(
+        self, fragments: Fragments, n_pairs: int, model: RewardModel | RewardEnsemble, rng: np.random.Generator
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         return random_pairs(len(fragments), n_pairs, rng)
 
 
@@ -103,15 +88,18 @@ class DisagreementFragmenter:
     def __init__(self, oversample: int = 5) -> None:
         self.oversample = int(oversample)
 
-    def __call__(self, fragments: Fragments, n_pairs: int, model: Any, rng: np.random.Generator):
+    def __call__(
+        self, fragments: Fragments, n_pairs: int, model: RewardModel | RewardEnsemble, rng: np.random.Generator
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         first, second = random_pairs(len(fragments), n_pairs * self.oversample, rng)
         if not isinstance(model, RewardEnsemble):
             return first[:n_pairs], second[:n_pairs]
+        members = cast(Sequence[RewardModel], model.members)
         with torch.no_grad():
             p = torch.stack(
                 [
                     torch.sigmoid(m.fragment_returns(fragments, first) - m.fragment_returns(fragments, second))
-                    for m in model.members
+                    for m in members
                 ]
             )
         keep = np.argsort(-p.std(0).cpu().numpy())[:n_pairs]
@@ -164,20 +152,20 @@ class PreferenceLearning:
     def __init__(
         self,
         env: str | Callable[[], gym.Env],
-        gatherer: Callable[[Fragments, np.ndarray, np.ndarray], PreferenceDataset],
+        gatherer: Gatherer,
         *,
         reward_inputs: Literal["obs_act", "factors"] = "obs_act",
         algo: Literal["sac", "ppo", "td3", "a2c"] = "sac",
         fragment_length: int = 25,
         ensemble_size: int = 1,
         aggregate: Aggregate = "mean",
-        fragmenter: Any = None,
+        fragmenter: Fragmenter | None = None,
         rounds: int = 5,
         initial_fraction: float = 0.25,
         episodes_per_round: int = 10,
         reward_epochs: int = 20,
         held_out: float = 0.1,
-        true_reward: Callable[..., np.ndarray] | None = None,
+        true_reward: RewardFunction | None = None,
         algo_kwargs: dict[str, Any] | None = None,
         device: str = "auto",
         seed: int = 0,
@@ -231,10 +219,17 @@ class PreferenceLearning:
         self.untrained_return = float("nan")  # of the first round's random-action episodes
         self.history: list[dict[str, Any]] = []
 
-    def _gather(self, n_pairs: int, policy: Any) -> tuple[Fragments, np.ndarray]:
-        fragments, returns = rollout_fragments(
-            self.eval_env, policy, self.episodes_per_round, self.fragment_length, self.rng
+    def _fragments(
+        self, policy: PolicyLike, episodes: int, deterministic: bool = False
+    ) -> tuple[Fragments, NDArray[np.float64]]:
+        """Fragments of ``episodes`` episodes of ``policy`` (None: random actions) and the episodes' true returns."""
+        trajectories = rollout(
+            policy, self.eval_env, n_episodes=episodes, seed=int(self.rng.integers(2**31)), deterministic=deterministic
         )
+        return Fragments.from_trajectories(trajectories, self.fragment_length, self.rng), episode_returns(trajectories)
+
+    def _gather(self, n_pairs: int, policy: PolicyLike) -> tuple[Fragments, NDArray[np.float64]]:
+        fragments, returns = self._fragments(policy, self.episodes_per_round)
         first, second = self.fragmenter(fragments, n_pairs, self.model, self.rng)
         labelled = self.gatherer(fragments, first, second)
         train, test = labelled.split(self.held_out, self.rng)
@@ -251,7 +246,7 @@ class PreferenceLearning:
             train_reward_model(self.model, self.dataset, epochs=self.reward_epochs, seed=self.seed)
 
     def train(
-        self, total_timesteps: int, total_comparisons: int, callback: Callable | None = None
+        self, total_timesteps: int, total_comparisons: int, callback: Callable[[dict[str, Any]], object] | None = None
     ) -> PreferenceLearning:
         """Run the rounds: gather, retrain the reward, train the agent for ``total_timesteps / rounds``."""
         if total_timesteps < self.rounds or total_comparisons < 2:
@@ -277,9 +272,7 @@ class PreferenceLearning:
         return self
 
     def _evaluate(self, comparisons: int) -> dict[str, Any]:
-        fragments, returns = rollout_fragments(
-            self.eval_env, self.agent, 5, self.fragment_length, self.rng, deterministic=True
-        )
+        fragments, returns = self._fragments(self.agent, 5, deterministic=True)
         with torch.no_grad():
             learned = float(self.model.fragment_returns(fragments).mean())
         row: dict[str, Any] = {

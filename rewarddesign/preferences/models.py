@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import gymnasium as gym
 import numpy as np
@@ -83,8 +83,11 @@ class RewardModel(nn.Module):
         self.n_factors = n_factors
         with seeded_torch(seed):  # built on the CPU, so the CPU generator draws every weight
             if n_factors is not None:
-                self.net: nn.Module = nn.Sequential(*create_mlp(int(n_factors), 1, list(hidden_sizes), nn.ReLU))
+                self.net: nn.Sequential | MLPRewardNet = nn.Sequential(
+                    *create_mlp(int(n_factors), 1, list(hidden_sizes), nn.ReLU)
+                )
             else:
+                assert observation_space is not None and action_space is not None  # checked above
                 self.net = MLPRewardNet(observation_space, action_space, hidden_sizes=hidden_sizes, device="cpu")
         self.normalizer = RunningMeanStd(shape=())
         self.to(get_device(device))
@@ -105,8 +108,12 @@ class RewardModel(nn.Module):
             return self.net(x.reshape(n * length, -1)).reshape(n, length)
         obs = fragments.obs[index].reshape(n * length, *fragments.obs.shape[2:])
         acts = fragments.acts[index].reshape(n * length, *fragments.acts.shape[2:])
-        tensors = self.net.preprocess(obs, acts, obs, np.zeros(n * length))
-        return self.net(*tensors).reshape(n, length)
+        net = self._obs_act_net()
+        return net(*net.preprocess(obs, acts, obs, np.zeros(n * length))).reshape(n, length)
+
+    def _obs_act_net(self) -> MLPRewardNet:
+        assert isinstance(self.net, MLPRewardNet)  # an (obs, act) model
+        return self.net
 
     def fragment_returns(self, fragments: Fragments, index: Any = None) -> torch.Tensor:
         """Predicted returns ``[P]``: the sum of the steps' raw scores."""
@@ -126,9 +133,9 @@ class RewardModel(nn.Module):
         """The reward-function protocol for ``(obs, act)`` models: float64 ``[B]``."""
         if self.n_factors is not None:
             raise TypeError("this model scores reward factors: use predict_factors")
-        obs = np.asarray(obs)
+        obs, net = np.asarray(obs), self._obs_act_net()
         with torch.no_grad():
-            out = self.net(*self.net.preprocess(obs, act, obs, np.zeros(len(obs)))).cpu().numpy().astype(np.float64)
+            out = net(*net.preprocess(obs, act, obs, np.zeros(len(obs)))).cpu().numpy().astype(np.float64)
         return self.normalize(out) if normalized else out
 
     def predict_factors(self, factors: Any, *, normalized: bool = True) -> np.ndarray:
@@ -151,8 +158,8 @@ class RewardModel(nn.Module):
     def load(self, path: str) -> RewardModel:
         """Load what :meth:`save` wrote into this (identically built) model."""
         state = torch.load(path, map_location=self.device, weights_only=True)
-        self.normalizer.mean = float(state.pop("_norm_mean"))
-        self.normalizer.var = float(state.pop("_norm_var"))
+        self.normalizer.mean = np.array(float(state.pop("_norm_mean")))
+        self.normalizer.var = np.array(float(state.pop("_norm_var")))
         self.normalizer.count = float(state.pop("_norm_count"))
         self.load_state_dict(state)
         return self
@@ -271,7 +278,11 @@ class RewardEnsemble(nn.Module):
         if not np.isfinite(uwo_penalty) or uwo_penalty < 0:
             raise ValueError(f"uwo_penalty must be finite and >= 0, got {uwo_penalty!r}")
         self.members = nn.ModuleList(members)
-        self.aggregate, self.uwo_penalty = aggregate, float(uwo_penalty)
+        self.aggregate: Aggregate = aggregate
+        self.uwo_penalty = float(uwo_penalty)
+
+    def _models(self) -> list[RewardModel]:
+        return cast(list[RewardModel], list(self.members))
 
     @classmethod
     def of(
@@ -300,15 +311,15 @@ class RewardEnsemble(nn.Module):
         return aggregate_members(values, self.aggregate, self.uwo_penalty)
 
     def fragment_returns(self, fragments: Fragments, index: Any = None) -> torch.Tensor:
-        return self._combine(torch.stack([m.fragment_returns(fragments, index) for m in self.members]))
+        return self._combine(torch.stack([m.fragment_returns(fragments, index) for m in self._models()]))
 
     def predict(
         self, obs: Any, act: Any, next_obs: Any = None, done: Any = None, *, normalized: bool = True
     ) -> np.ndarray:
-        return self._combine(np.stack([m.predict(obs, act, normalized=normalized) for m in self.members]))
+        return self._combine(np.stack([m.predict(obs, act, normalized=normalized) for m in self._models()]))
 
     def predict_factors(self, factors: Any, *, normalized: bool = True) -> np.ndarray:
-        return self._combine(np.stack([m.predict_factors(factors, normalized=normalized) for m in self.members]))
+        return self._combine(np.stack([m.predict_factors(factors, normalized=normalized) for m in self._models()]))
 
     def train_members(
         self, dataset: PreferenceDataset, seed: int = 0, bootstrap: bool = False, **kwargs: Any
@@ -321,5 +332,5 @@ class RewardEnsemble(nn.Module):
         """
         return [
             train_reward_model(m, dataset, seed=seed + k, bootstrap=bootstrap, **kwargs)
-            for k, m in enumerate(self.members)
+            for k, m in enumerate(self._models())
         ]

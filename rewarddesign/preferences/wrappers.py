@@ -14,16 +14,22 @@ The reward is :class:`LearnedRewardTerm`, a term of the reward-wrapper family
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from numpy.typing import NDArray
 from stable_baselines3.common.vec_env import VecEnv
 
 from rewarddesign.preferences.models import RewardEnsemble, RewardModel
-from rewarddesign.rewards.wrappers import DesignedReward, RewardMode, RewardTerm, VecDesignedReward
+from rewarddesign.rewards.wrappers import (
+    Bools,
+    DesignedReward,
+    Floats,
+    Infos,
+    RewardMode,
+    RewardTerm,
+    VecDesignedReward,
+)
 
 __all__ = ["LearnedRewardTerm", "LearnedReward", "VecLearnedReward"]
 
@@ -60,15 +66,8 @@ class LearnedRewardTerm(RewardTerm):
         self._factors = _on_factors(model)
 
     def step(
-        self,
-        obs: Any,
-        act: Any,
-        next_obs: Any,
-        reward: NDArray[np.float64],
-        terminated: NDArray[np.bool_],
-        truncated: NDArray[np.bool_],
-        infos: Sequence[Mapping[str, Any]],
-    ) -> NDArray[np.float64]:
+        self, obs: Any, act: Any, next_obs: Any, reward: Floats, terminated: Bools, truncated: Bools, infos: Infos
+    ) -> Floats:
         if self._factors:
             try:
                 factors = np.stack([np.asarray(info["reward_factors"], dtype=np.float64) for info in infos])
