@@ -45,7 +45,7 @@ class TorchStream:
         devices = [] if self._cuda_index is None else [self._cuda_index]
         with torch.random.fork_rng(devices=devices):
             torch.set_rng_state(self._cpu)
-            if self._cuda is not None:
+            if self._cuda is not None and self._cuda_index is not None:
                 torch.cuda.set_rng_state(self._cuda, self._cuda_index)
             try:
                 yield

@@ -26,25 +26,17 @@ from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from rewarddesign._validation import check_positive_int
+from rewarddesign.rollouts import SupportsPredict
 
 __all__ = ["Agent", "ObservationWindow"]
 
 
-class Agent(Protocol):
-    """What a learned offline policy offers: SB3's ``predict`` and the env it acts in."""
-
-    def predict(
-        self,
-        observation: ArrayLike,
-        state: Any = None,
-        episode_start: Any = None,
-        deterministic: bool = True,
-    ) -> tuple[NDArray[np.float32], None]:
-        """Actions ``[B, act_dim]`` for observations ``[B, ...]`` of :meth:`wrap_env`'s env (no state)."""
-        ...
+class Agent(SupportsPredict, Protocol):
+    """What a learned offline policy offers: SB3's ``predict`` (actions ``[B, act_dim]`` for a batch of
+    observations of :meth:`wrap_env`'s env; no recurrent state) and the env it acts in."""
 
     def wrap_env(self, env: gym.Env) -> gym.Env:
         """``env`` as this policy acts in it (wrapped, or as it is)."""
@@ -69,7 +61,8 @@ class ObservationWindow(gym.ObservationWrapper):
         if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
             raise ValueError(f"ObservationWindow needs flat Box observations, got {space}")
         self.length = check_positive_int(length, "length")
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.length, space.shape[0] + 1), np.float32)
+        self._shape = (self.length, space.shape[0] + 1)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, self._shape, np.float32)
         self._history: deque[NDArray[np.float32]] = deque(maxlen=self.length)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
@@ -78,7 +71,7 @@ class ObservationWindow(gym.ObservationWrapper):
 
     def observation(self, observation: Any) -> NDArray[np.float32]:
         self._history.append(np.asarray(observation, dtype=np.float32).reshape(-1))
-        window = np.zeros(self.observation_space.shape, dtype=np.float32)
+        window = np.zeros(self._shape, dtype=np.float32)
         window[self.length - len(self._history) :, :-1] = np.stack(self._history)
         window[self.length - len(self._history) :, -1] = 1.0
         return window

@@ -210,12 +210,12 @@ class IQL:
             from torchrl.objectives import IQLLoss, SoftUpdate
         except ImportError as error:  # pragma: no cover - torchrl is in the offline extra
             raise ImportError("IQL needs torchrl: pip install 'rewarddesign[offline]'") from error
-        rewards = data.rewards if rewards is None else np.asarray(rewards, dtype=np.float32).reshape(-1)
-        if len(rewards) != len(data):
-            raise ValueError(f"rewards need one entry per transition ({len(data)}), got {len(rewards)}")
-        check_finite(rewards, "rewards")
+        learned = data.rewards if rewards is None else np.asarray(rewards, dtype=np.float32).reshape(-1)
+        if len(learned) != len(data):
+            raise ValueError(f"rewards need one entry per transition ({len(data)}), got {len(learned)}")
+        check_finite(learned, "rewards")
         if normalize_rewards:
-            rewards = (rewards - rewards.mean()) / max(float(rewards.std()), 1e-8)
+            learned = (learned - learned.mean()) / max(float(learned.std()), 1e-8)
         self.scaling = Scaling.fit(data)
         self.device = get_device(device)
         self.env_id = data.env_id
@@ -240,7 +240,7 @@ class IQL:
             "observation": as_t(self.scaling.obs(data.observations)),
             "action": as_t(self.scaling.to_unit(data.actions)),
             "next_observation": as_t(self.scaling.obs(data.next_observations)),
-            "reward": as_t(rewards * reward_scale).unsqueeze(-1),
+            "reward": as_t(learned * reward_scale).unsqueeze(-1),
             "terminated": as_t(data.terminations, torch.bool).unsqueeze(-1),
             "done": as_t(data.terminations | data.truncations, torch.bool).unsqueeze(-1),
         }
@@ -352,14 +352,14 @@ def _restore(cls: type, path: str | Path, device: torch.device | str) -> tuple[A
     path = Path(path)
     meta = json.loads((path / "policy.json").read_text())
     state = torch.load(path / "policy.pt", map_location="cpu", weights_only=True)
-    agent = cls.__new__(cls)
+    agent: Any = object.__new__(cls)
     agent.scaling = Scaling.from_state_dict(state["scaling"])
     agent.device, agent.env_id, agent.steps = get_device(device), meta.get("env_id"), int(meta["steps"])
     agent.hidden_sizes = tuple(meta["hidden_sizes"])
     return agent, state
 
 
-def _iql_actor(obs_dim: int, act_dim: int, hidden_sizes: tuple[int, ...]) -> nn.Module:
+def _iql_actor(obs_dim: int, act_dim: int, hidden_sizes: tuple[int, ...]) -> Any:
     """A tanh-Gaussian TorchRL actor on ``observation`` with actions in ``[-1, 1]``."""
     from tensordict.nn import NormalParamExtractor, TensorDictModule
     from torchrl.data import Bounded
@@ -369,7 +369,7 @@ def _iql_actor(obs_dim: int, act_dim: int, hidden_sizes: tuple[int, ...]) -> nn.
     return ProbabilisticActor(
         TensorDictModule(net, in_keys=["observation"], out_keys=["loc", "scale"]),
         in_keys=["loc", "scale"],
-        spec=Bounded(-torch.ones(act_dim), torch.ones(act_dim), (act_dim,)),
+        spec=Bounded(-torch.ones(act_dim), torch.ones(act_dim), torch.Size([act_dim])),
         distribution_class=TanhNormal,
         return_log_prob=False,
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -42,26 +43,26 @@ class OfflineData:
     """The transitions of a dataset, episode after episode.
 
     Attributes:
-        observations: ``[T, obs_dim]``; next_observations: ``[T, obs_dim]``.
-        actions: ``[T, act_dim]``.
-        rewards: ``[T]`` the env's (true) reward.
+        observations: ``[T, obs_dim]``; next_observations: ``[T, obs_dim]`` (float32).
+        actions: ``[T, act_dim]`` (float32).
+        rewards: ``[T]`` the env's (true) reward (float32).
         terminations: ``[T]`` bool, the MDP's end; truncations: ``[T]`` bool, a time limit or the data's end.
-        episode_lengths: ``[E]`` steps per episode, summing to ``T``.
-        factors: ``[T, K]`` reward factors per step, or None.
+        episode_lengths: ``[E]`` steps per episode, summing to ``T`` (int64).
+        factors: ``[T, K]`` reward factors per step (float32), or None.
         env_id: The Gymnasium env the data came from, or None.
         ref_scores: ``(random, expert)`` returns for normalised scores, or None.
         factor_names: ``[K]`` the factors' names, as the env published them (or None).
         factor_signs: ``[K]`` +1 where more of a factor is better, -1 where less is (or None).
     """
 
-    observations: NDArray[np.float32]
-    actions: NDArray[np.float32]
-    rewards: NDArray[np.float32]
-    next_observations: NDArray[np.float32]
-    terminations: NDArray[np.bool_]
-    truncations: NDArray[np.bool_]
-    episode_lengths: NDArray[np.int64]
-    factors: NDArray[np.float32] | None = None
+    observations: NDArray[Any]
+    actions: NDArray[Any]
+    rewards: NDArray[Any]
+    next_observations: NDArray[Any]
+    terminations: NDArray[Any]
+    truncations: NDArray[Any]
+    episode_lengths: NDArray[Any]
+    factors: NDArray[Any] | None = None
     env_id: str | None = None
     ref_scores: tuple[float, float] | None = None
     factor_names: tuple[str, ...] | None = None
@@ -198,7 +199,10 @@ class OfflineData:
         factors = None
         if with_factors:
             factors = np.concatenate(
-                [np.stack([np.asarray(i["reward_factors"], dtype=np.float64) for i in t.infos]) for t in trajectories]
+                [
+                    np.stack([np.asarray(i["reward_factors"], dtype=np.float64) for i in t.infos or ()])
+                    for t in trajectories
+                ]
             )
         return cls(
             observations=np.concatenate([o[:-1] for o in obs]),

@@ -154,7 +154,7 @@ def generate_datasets(
                 f"medium_score needs reference scores before training: pass ref_scores=(random, expert) "
                 f"(D4RL's are known for {', '.join(D4RL_REFERENCE_SCORES)})"
             )
-    ids = {kind: dataset_id(env_id, kind) for kind in kinds}
+    ids: dict[DatasetKind, str] = {kind: dataset_id(env_id, kind) for kind in kinds}
     with minari_root(root):
         existing = set(minari.list_local_datasets())
         clash = [identifier for identifier in ids.values() if identifier in existing]

@@ -27,7 +27,7 @@ its observed part.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -189,7 +189,7 @@ def preference_pairs(
     starts = segment_starts(data, length, 2 * n_pairs, rng)
     fragments = segments_at(data, starts, length)
     if isinstance(gatherer, str):
-        gatherer = make_gatherer(gatherer, data, seed=seed)
+        gatherer = make_gatherer(cast(GathererName, gatherer), data, seed=seed)
     first, second = random_pairs(len(fragments), n_pairs, rng)
     if horizon == length:
         return gatherer(fragments, first, second)

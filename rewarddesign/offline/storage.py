@@ -84,16 +84,15 @@ def save_dataset(
         if data.factors is not None:  # infos hold one row per observation: the reset's row is zeros
             factors = data.factors[rows].astype(np.float64)
             infos = {"reward_factors": np.concatenate([np.zeros((1, factors.shape[1])), factors])}
-        buffers.append(
-            EpisodeBuffer(
-                observations=np.concatenate([data.observations[rows], data.next_observations[last][None]]),
-                actions=data.actions[rows],
-                rewards=data.rewards[rows],
-                terminations=data.terminations[rows],
-                truncations=data.truncations[rows],
-                infos=infos,
-            )
-        )
+        episode: dict[str, Any] = {  # Minari's buffer takes arrays, though its annotations say lists
+            "observations": np.concatenate([data.observations[rows], data.next_observations[last][None]]),
+            "actions": data.actions[rows],
+            "rewards": data.rewards[rows],
+            "terminations": data.terminations[rows],
+            "truncations": data.truncations[rows],
+            "infos": infos,
+        }
+        buffers.append(EpisodeBuffer(**episode))
     refs = {} if data.ref_scores is None else {"ref_min_score": data.ref_scores[0], "ref_max_score": data.ref_scores[1]}
     with minari_root(root), warnings.catch_warnings():
         # Minari recommends metadata this project has no value for (author e-mail, code permalink, ...)
