@@ -178,7 +178,8 @@ class OfflineData:
         :class:`~rewarddesign.factors.RewardFactors`); otherwise the dataset has none.
 
         Args:
-            trajectories: The episodes (a last one cut by a step budget ends ``truncated``).
+            trajectories: The episodes. One that neither terminated nor was truncated (still
+                running when the data stops) is marked truncated: the data's end.
             env_id: The env they come from.
             ref_scores: ``(random, expert)`` reference returns.
             factor_names, factor_signs: The factors' names and signs (the env's

@@ -39,7 +39,7 @@ from rewarddesign.factors import factor_spec
 from rewarddesign.offline.data import OfflineData
 from rewarddesign.offline.recording import EpisodeRecorder
 from rewarddesign.offline.storage import import_minari, minari_root, save_dataset
-from rewarddesign.rollouts import Trajectory, episode_returns, rollout
+from rewarddesign.rollouts import PolicyLike, Trajectory, episode_returns, rollout
 
 __all__ = ["DatasetKind", "KINDS", "D4RL_REFERENCE_SCORES", "dataset_id", "generate_datasets"]
 
@@ -165,7 +165,7 @@ def generate_datasets(
             if verbose:
                 print(f"[{env_id}] {message}", flush=True)
 
-        def collect(policy: Any, seed: int) -> list[Trajectory]:
+        def collect(policy: PolicyLike, seed: int) -> list[Trajectory]:
             return rollout(policy, make_env(), n_steps=n_transitions, seed=seed, deterministic=False)
 
         made: dict[str, list[Trajectory]] = {}
