@@ -259,6 +259,7 @@ class OPPO:
     Attributes:
         z_star: The optimal context ``[z_dim]`` (a parameter).
         steps: Training steps taken so far.
+        rng: The generator of the batches (:meth:`sample_windows`, the labelled pairs), saved with a checkpoint.
     """
 
     def __init__(
