@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
 from rewarddesign.rewards.functions import check_rewards
-from rewarddesign.rewards.wrappers import DesignedReward, RewardTerm, potential_difference
+from rewarddesign.rewards.wrappers import Bools, DesignedReward, Floats, Infos, RewardTerm, potential_difference
 
 __all__ = [
     "BlendedReward",
@@ -213,15 +213,8 @@ class BehaviorAlignedTerm(RewardTerm):
         return self.blend.gamma.item()
 
     def step(
-        self,
-        obs: Any,
-        act: Any,
-        next_obs: Any,
-        reward: NDArray[np.float64],
-        terminated: NDArray[np.bool_],
-        truncated: NDArray[np.bool_],
-        infos: Sequence[Mapping[str, Any]],
-    ) -> NDArray[np.float64]:
+        self, obs: Any, act: Any, next_obs: Any, reward: Floats, terminated: Bools, truncated: Bools, infos: Infos
+    ) -> Floats:
         return blended_rewards(self.blend, self.features, self.aux_rewards, obs, act, next_obs, terminated, reward)
 
 

@@ -20,7 +20,11 @@ from rewarddesign.rewards.functions import (
     check_rewards,
 )
 from rewarddesign.rewards.wrappers import (
+    Bools,
     DesignedReward,
+    Floats,
+    Info,
+    Infos,
     RewardMode,
     RewardTerm,
     VecDesignedReward,
@@ -37,6 +41,10 @@ __all__ = [
     "TransitionRewardWrapper",
     "check_rewards",
     "RewardMode",
+    "Floats",
+    "Bools",
+    "Info",
+    "Infos",
     "RewardTerm",
     "DesignedReward",
     "VectorDesignedReward",

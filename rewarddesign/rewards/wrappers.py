@@ -68,6 +68,10 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 __all__ = [
     "RewardMode",
+    "Floats",
+    "Bools",
+    "Info",
+    "Infos",
     "RewardTerm",
     "DesignedReward",
     "VectorDesignedReward",
@@ -78,6 +82,14 @@ __all__ = [
 
 #: How a term's value and the env's reward make the new reward: ``"replace"`` or ``"add"``.
 RewardMode = Literal["replace", "add"]
+#: A float array ``[B]`` (rewards, a term's values).
+Floats = NDArray[np.float64]
+#: A bool array ``[B]`` (``terminated``, ``truncated``, reset masks).
+Bools = NDArray[np.bool_]
+#: One env's step info.
+Info = Mapping[str, Any]
+#: The step infos of a batch of envs, one per env.
+Infos = Sequence[Mapping[str, Any]]
 
 
 @overload
@@ -220,20 +232,13 @@ class RewardTerm(abc.ABC):
         """
         self.num_envs = num_envs
 
-    def reset(self, obs: Any, infos: Sequence[Mapping[str, Any]], mask: NDArray[np.bool_]) -> None:  # noqa: B027
+    def reset(self, obs: Any, infos: Infos, mask: Bools) -> None:  # noqa: B027
         """Start new episodes where ``mask [B]`` is True; ``obs [B, ...]`` and ``infos`` are those of all envs."""
 
     @abc.abstractmethod
     def step(
-        self,
-        obs: Any,
-        act: Any,
-        next_obs: Any,
-        reward: NDArray[np.float64],
-        terminated: NDArray[np.bool_],
-        truncated: NDArray[np.bool_],
-        infos: Sequence[Mapping[str, Any]],
-    ) -> NDArray[np.float64]:
+        self, obs: Any, act: Any, next_obs: Any, reward: Floats, terminated: Bools, truncated: Bools, infos: Infos
+    ) -> Floats:
         """The term's values ``[B]`` for the transitions ``obs --act--> next_obs`` of every env.
 
         Args:
@@ -246,19 +251,12 @@ class RewardTerm(abc.ABC):
             infos: The step's info of each env.
         """
 
-    def reset_one(self, obs: Any, info: Mapping[str, Any]) -> None:
+    def reset_one(self, obs: Any, info: Info) -> None:
         """:meth:`reset` of a single env (one observation, one info)."""
         self.reset(_batch_of_one(obs), (info,), np.ones(1, dtype=bool))
 
     def step_one(
-        self,
-        obs: Any,
-        act: Any,
-        next_obs: Any,
-        reward: float,
-        terminated: bool,
-        truncated: bool,
-        info: Mapping[str, Any],
+        self, obs: Any, act: Any, next_obs: Any, reward: float, terminated: bool, truncated: bool, info: Info
     ) -> float:
         """:meth:`step` of a single env: one transition, one float."""
         values = self.step(

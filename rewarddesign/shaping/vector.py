@@ -24,13 +24,12 @@ from gymnasium.vector import VectorEnv
 from stable_baselines3.common.vec_env import VecEnv
 
 from rewarddesign.rewards.wrappers import VecDesignedReward, VectorDesignedReward
-from rewarddesign.shaping.potentials import Potential
-from rewarddesign.shaping.wrappers import PotentialShapingTerm
+from rewarddesign.shaping.wrappers import PotentialShapingTerm, _PotentialShapingForm
 
 __all__ = ["VectorPotentialShaping", "VecPotentialShaping"]
 
 
-class VectorPotentialShaping(VectorDesignedReward):
+class VectorPotentialShaping(_PotentialShapingForm, VectorDesignedReward):
     """Potential-based shaping for a Gymnasium ``VectorEnv`` (any autoreset mode).
 
     ``info["original_reward"]`` and ``info["shaping_reward"]`` hold the env rewards and the added
@@ -50,23 +49,11 @@ class VectorPotentialShaping(VectorDesignedReward):
         (2,)
     """
 
-    term: PotentialShapingTerm
-
     def __init__(self, env: VectorEnv, potential: Any, gamma: float = 0.99) -> None:
-        super().__init__(env, PotentialShapingTerm(potential, gamma))
-
-    @property
-    def gamma(self) -> float:
-        """The discount of the shaping term."""
-        return self.term.gamma
-
-    @property
-    def potential(self) -> Potential:
-        """The potential."""
-        return self.term.potential
+        VectorDesignedReward.__init__(self, env, PotentialShapingTerm(potential, gamma))
 
 
-class VecPotentialShaping(VecDesignedReward):
+class VecPotentialShaping(_PotentialShapingForm, VecDesignedReward):
     """Potential-based shaping for a Stable-Baselines3 ``VecEnv``.
 
     Place ``Monitor`` inside (as ``make_vec_env`` does) so episode statistics report the true
@@ -87,17 +74,5 @@ class VecPotentialShaping(VecDesignedReward):
         ['original_reward', 'shaping_reward']
     """
 
-    term: PotentialShapingTerm
-
     def __init__(self, venv: VecEnv, potential: Any, gamma: float = 0.99) -> None:
-        super().__init__(venv, PotentialShapingTerm(potential, gamma))
-
-    @property
-    def gamma(self) -> float:
-        """The discount of the shaping term."""
-        return self.term.gamma
-
-    @property
-    def potential(self) -> Potential:
-        """The potential."""
-        return self.term.potential
+        VecDesignedReward.__init__(self, venv, PotentialShapingTerm(potential, gamma))

@@ -22,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -30,10 +30,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign._validation import check_gamma
-from rewarddesign.rewards.wrappers import DesignedReward, RewardTerm, potential_difference
+from rewarddesign.rewards.wrappers import Bools, DesignedReward, Floats, Info, Infos, RewardTerm, potential_difference
 from rewarddesign.shaping.potentials import ActionPotential, Potential, as_action_potential, as_potential, unbatch
 
-__all__ = ["PotentialShapingTerm", "LookAheadAdviceTerm", "PotentialShaping", "LookAheadAdvice", "advised_action"]
+__all__ = [
+    "PotentialShapingTerm",
+    "LookAheadAdviceTerm",
+    "PotentialShaping",
+    "LookAheadAdvice",
+    "advised_action",
+]
 
 
 class PotentialShapingTerm(RewardTerm):
@@ -74,21 +80,14 @@ class PotentialShapingTerm(RewardTerm):
         self._last_phi = np.zeros(num_envs)
         self._t = np.zeros(num_envs, dtype=np.int64)
 
-    def reset(self, obs: Any, infos: Sequence[Mapping[str, Any]], mask: NDArray[np.bool_]) -> None:
+    def reset(self, obs: Any, infos: Infos, mask: Bools) -> None:
         phi = self.potential.batch(obs, np.zeros(self.num_envs, dtype=np.int64))
         self._last_phi = np.where(mask, phi, self._last_phi)
         self._t[mask] = 0
 
     def step(
-        self,
-        obs: Any,
-        act: Any,
-        next_obs: Any,
-        reward: NDArray[np.float64],
-        terminated: NDArray[np.bool_],
-        truncated: NDArray[np.bool_],
-        infos: Sequence[Mapping[str, Any]],
-    ) -> NDArray[np.float64]:
+        self, obs: Any, act: Any, next_obs: Any, reward: Floats, terminated: Bools, truncated: Bools, infos: Infos
+    ) -> Floats:
         self._t = self._t + 1
         next_phi = self.potential.batch(next_obs, self._t)
         values = potential_difference(self._last_phi, next_phi, terminated, self.gamma)
@@ -96,19 +95,12 @@ class PotentialShapingTerm(RewardTerm):
         return values
 
     # one env: scalar potential calls, no arrays (the per-step cost of the Gymnasium form)
-    def reset_one(self, obs: Any, info: Mapping[str, Any]) -> None:
+    def reset_one(self, obs: Any, info: Info) -> None:
         self._t_one = 0
         self._last_phi_one = self._phi(obs, 0)
 
     def step_one(
-        self,
-        obs: Any,
-        act: Any,
-        next_obs: Any,
-        reward: float,
-        terminated: bool,
-        truncated: bool,
-        info: Mapping[str, Any],
+        self, obs: Any, act: Any, next_obs: Any, reward: float, terminated: bool, truncated: bool, info: Info
     ) -> float:
         t = self._t_one = self._t_one + 1
         next_phi = 0.0 if terminated else self._phi(next_obs, t)
@@ -151,14 +143,7 @@ class LookAheadAdviceTerm(RewardTerm):
         self.policy = policy
 
     def step_one(
-        self,
-        obs: Any,
-        act: Any,
-        next_obs: Any,
-        reward: float,
-        terminated: bool,
-        truncated: bool,
-        info: Mapping[str, Any],
+        self, obs: Any, act: Any, next_obs: Any, reward: float, terminated: bool, truncated: bool, info: Info
     ) -> float:
         if self.policy is None:
             raise RuntimeError("look-ahead advice needs the agent's policy: pass policy= or call set_policy() first")
@@ -166,15 +151,8 @@ class LookAheadAdviceTerm(RewardTerm):
         return potential_difference(self.potential(obs, act), next_phi, bool(terminated), self.gamma)
 
     def step(
-        self,
-        obs: Any,
-        act: Any,
-        next_obs: Any,
-        reward: NDArray[np.float64],
-        terminated: NDArray[np.bool_],
-        truncated: NDArray[np.bool_],
-        infos: Sequence[Mapping[str, Any]],
-    ) -> NDArray[np.float64]:
+        self, obs: Any, act: Any, next_obs: Any, reward: Floats, terminated: Bools, truncated: Bools, infos: Infos
+    ) -> Floats:
         size = len(reward)
         return np.array(
             [
@@ -193,7 +171,23 @@ class LookAheadAdviceTerm(RewardTerm):
         )
 
 
-class PotentialShaping(DesignedReward):
+class _PotentialShapingForm:
+    """What the three forms of potential shaping expose of their term: :attr:`gamma` and :attr:`potential`."""
+
+    term: PotentialShapingTerm
+
+    @property
+    def gamma(self) -> float:
+        """The discount of the shaping term."""
+        return self.term.gamma
+
+    @property
+    def potential(self) -> Potential:
+        """The potential."""
+        return self.term.potential
+
+
+class PotentialShaping(_PotentialShapingForm, DesignedReward):
     """Adds ``gamma * (0 if terminated else phi(s', t+1)) - phi(s, t)`` to the env's reward.
 
     The Gymnasium form of :class:`PotentialShapingTerm`. Works with static potentials ``phi(s)``
@@ -215,18 +209,7 @@ class PotentialShaping(DesignedReward):
 
     def __init__(self, env: gym.Env, potential: Any, gamma: float = 0.99) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, potential=potential, gamma=gamma)
-        self.term: PotentialShapingTerm
-        super().__init__(env, PotentialShapingTerm(potential, gamma))
-
-    @property
-    def gamma(self) -> float:
-        """The discount of the shaping term."""
-        return self.term.gamma
-
-    @property
-    def potential(self) -> Potential:
-        """The potential."""
-        return self.term.potential
+        DesignedReward.__init__(self, env, PotentialShapingTerm(potential, gamma))
 
 
 class LookAheadAdvice(DesignedReward):

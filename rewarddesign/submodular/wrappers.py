@@ -18,7 +18,7 @@ options) and :class:`VecSubmodularReward` (SB3) drive it, and so does
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -26,7 +26,16 @@ import numpy as np
 from numpy.typing import NDArray
 from stable_baselines3.common.vec_env import VecEnv
 
-from rewarddesign.rewards.wrappers import DesignedReward, RewardMode, RewardTerm, VecDesignedReward
+from rewarddesign.rewards.wrappers import (
+    Bools,
+    DesignedReward,
+    Floats,
+    Info,
+    Infos,
+    RewardMode,
+    RewardTerm,
+    VecDesignedReward,
+)
 from rewarddesign.submodular._functions import BaseSetFunction, SetState
 
 __all__ = ["MarginalGainTerm", "SubmodularReward", "VecSubmodularReward"]
@@ -128,34 +137,20 @@ class MarginalGainTerm(RewardTerm):
         self.num_envs = num_envs
         self.episodes = [_Episode(self.set_function, element, modular) for _ in range(num_envs)]
 
-    def reset(self, obs: Any, infos: Sequence[Mapping[str, Any]], mask: NDArray[np.bool_]) -> None:
+    def reset(self, obs: Any, infos: Infos, mask: Bools) -> None:
         for i in np.flatnonzero(mask).tolist():
             self.episodes[i].reset(_row(obs, i), infos[i])
 
     def step(
-        self,
-        obs: Any,
-        act: Any,
-        next_obs: Any,
-        reward: NDArray[np.float64],
-        terminated: NDArray[np.bool_],
-        truncated: NDArray[np.bool_],
-        infos: Sequence[Mapping[str, Any]],
-    ) -> NDArray[np.float64]:
+        self, obs: Any, act: Any, next_obs: Any, reward: Floats, terminated: Bools, truncated: Bools, infos: Infos
+    ) -> Floats:
         return np.array([episode.step(_row(next_obs, i), infos[i]) for i, episode in enumerate(self.episodes)])
 
-    def reset_one(self, obs: Any, info: Mapping[str, Any]) -> None:
+    def reset_one(self, obs: Any, info: Info) -> None:
         self.episodes[0].reset(obs, info)
 
     def step_one(
-        self,
-        obs: Any,
-        act: Any,
-        next_obs: Any,
-        reward: float,
-        terminated: bool,
-        truncated: bool,
-        info: Mapping[str, Any],
+        self, obs: Any, act: Any, next_obs: Any, reward: float, terminated: bool, truncated: bool, info: Info
     ) -> float:
         return self.episodes[0].step(next_obs, info)
 
