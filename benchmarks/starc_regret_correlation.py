@@ -39,7 +39,13 @@ Distances: the published VAL, DARD, EPIC and none variants, their L1 forms, thre
 ones, and minimal-L2-L2 (the least-norm canonicalisation, not published: the paper leaves it out
 of this experiment).
 
-Writes ``benchmarks/results/starc_regret_correlation.md``, ``.json`` and ``_scatter.png``.
+Each seed is a run of ``rewarddesign.bench.run_experiment``: its record (the correlations, the
+diagnostics and a sample of the pairs for the scatter plot) lands in
+``benchmarks/results/starc_regret_correlation/runs/`` the moment it finishes, and a rerun skips
+finished seeds. The table gives the mean over seeds with its stratified-bootstrap 95% interval
+(``rewarddesign.bench.stats``, 2000 replicates, seed 0). Writes
+``benchmarks/results/starc_regret_correlation.md`` and ``_scatter.png`` (from the first seed's
+sample; records imported from before the harness carry none, so the plot is then left as it is).
 """
 
 from __future__ import annotations
@@ -50,17 +56,15 @@ for _threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_threads, "1")  # one thread per seed process: the seeds run in parallel
 
 import argparse
-import json
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import spearmanr
 
-from rewarddesign.distances import distance_matrix
-from rewarddesign.distances._distances import _canonicalize, norm
+from rewarddesign.bench import Experiment, RunOutput, RunRecord, run_experiment, stats
+from rewarddesign.distances import canonicalize, distance_matrix, norm
 from rewarddesign.mdp import TabularMDP
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -225,7 +229,7 @@ def run_seed(seed: int, args: Args) -> dict:
                 if normalised:
                     row = distance_matrix(rewards, mdp, canonicalization=method, norm=p, metric=metric)[0, 1:]
                 else:
-                    canonical = _canonicalize(rewards, mdp, method, None)
+                    canonical = canonicalize(rewards, mdp, method)
                     row = norm(canonical[1:] - canonical[:1], p)
                 distances[name].extend(np.asarray(row).tolist())
             best = greedy_policies(mdp, rewards, 1.0)  # [17, S]
@@ -237,8 +241,6 @@ def run_seed(seed: int, args: Args) -> dict:
                 second = normalised_regret(returns[i], i, STEPS + 1 + i, 0)
                 regrets["exact"].append((first + second) / 2)
             regrets["monte_carlo"].extend(monte_carlo_regrets(mdp, rewards, best, worst, args, mc_rng))
-    from scipy.stats import spearmanr
-
     out = {"seed": seed, "pairs": len(regrets["exact"]), "correlation": {}}
     for kind, values in regrets.items():
         out["correlation"][kind] = {name: float(np.corrcoef(distances[name], values)[0, 1]) for name in names}
@@ -257,11 +259,59 @@ def run_seed(seed: int, args: Args) -> dict:
     return out
 
 
+def correlations(
+    seed: int, mdps: int, rewards_per_mdp: int = 8, rollouts_per_state: int = 4, horizon: int = 224
+) -> RunOutput:
+    """One seed of the experiment: the correlations as metrics (``exact/VAL-L2-L2``, ...), the
+    Monte-Carlo diagnostics, and the correlations and a sample of the pairs as data."""
+    args = Args((seed,), mdps, rewards_per_mdp, rollouts_per_state, horizon)
+    out = run_seed(seed, args)
+    metrics = {f"{kind}/{name}": value for kind, values in out["correlation"].items() for name, value in values.items()}
+    metrics |= {key: out[key] for key in ("pairs", "monte_carlo_outside", "monte_carlo_max_abs")}
+    return RunOutput(metrics, data={"correlation": out["correlation"], "sample": out["sample"]})
+
+
+def experiment(args: Args) -> Experiment:
+    """The seeds of ``args`` as an experiment; the fingerprint covers the protocol (the functions that draw
+    the MDPs and rewards and compute distances, returns and regrets)."""
+    params = {
+        "mdps": args.mdps,
+        "rewards_per_mdp": args.rewards_per_mdp,
+        "rollouts_per_state": args.rollouts_per_state,
+        "horizon": args.horizon,
+    }
+    protocol = (
+        run_seed,
+        random_transitions,
+        random_reward,
+        greedy_policies,
+        exact_values,
+        exact_returns,
+        monte_carlo_returns,
+        normalised_regret,
+        reference_regret,
+        monte_carlo_regrets,
+        VARIANTS,
+        (N_S, N_A, GAMMA, STEPS, OUTSIDE),
+    )
+    return Experiment("starc_regret_correlation", correlations, (params,), args.seeds, definition=protocol)
+
+
 NOTES = "<!-- notes: kept when the table is rewritten -->"
 
 
-def write_table(results: list[dict], args: Args) -> list[str]:
+def write_table(records: list[RunRecord], args: Args) -> list[str]:
     """Write the table for the seeds finished so far, keeping the notes below the marker of the old file."""
+    results = [
+        {
+            "seed": r.seed,
+            "correlation": r.data["correlation"],
+            "pairs": int(r.metrics["pairs"]),
+            "monte_carlo_outside": int(r.metrics["monte_carlo_outside"]),
+            "monte_carlo_max_abs": r.metrics["monte_carlo_max_abs"],
+        }
+        for r in records
+    ]
     names = list(VARIANTS)
     seeds = " ".join(str(r["seed"]) for r in results)
     outside = ", ".join(
@@ -273,8 +323,9 @@ def write_table(results: list[dict], args: Args) -> list[str]:
         "",
         f"Command: `OMP_NUM_THREADS=1 .venv/bin/python benchmarks/starc_regret_correlation.py --seeds {seeds} "
         f"--mdps {args.mdps} --workers 1`. {len(results)} seeds, {results[0]['pairs']:,} pairs each "
-        f"({args.mdps} MDPs x {args.rewards_per_mdp} reward pairs x {STEPS} steps); mean and range (min to max) "
-        "over seeds of the correlation between distance and normalised regret, Pearson unless said otherwise. "
+        f"({args.mdps} MDPs x {args.rewards_per_mdp} reward pairs x {STEPS} steps); mean over seeds of the "
+        "correlation between distance and normalised regret, Pearson unless said otherwise, with its "
+        "stratified-bootstrap 95% interval (`rewarddesign.bench.stats`, 2000 replicates). "
         "Monte-Carlo returns follow the reference protocol (see the script's docstring).",
         "",
         "| distance | exact returns | Monte-Carlo returns | Monte-Carlo, Spearman | published (Monte-Carlo) |",
@@ -284,7 +335,7 @@ def write_table(results: list[dict], args: Args) -> list[str]:
         cells = []
         for kind in ("exact", "monte_carlo", "monte_carlo_spearman"):
             values = np.array([r["correlation"][kind][name] for r in results])
-            cells.append(f"{values.mean():.3f} ({values.min():.3f} to {values.max():.3f})")
+            cells.append(stats.summarize_seeds(values).mean.format(3))
         if name in PUBLISHED:
             published = f"{PUBLISHED[name]:.3f}"
         else:
@@ -297,10 +348,11 @@ def write_table(results: list[dict], args: Args) -> list[str]:
     if path.exists() and NOTES in path.read_text():
         notes = path.read_text().split(NOTES, 1)[1]
     path.write_text("\n".join(lines) + "\n\n" + NOTES + notes)
-    (RESULTS / "starc_regret_correlation.json").write_text(
-        json.dumps([{k: v for k, v in r.items() if k != "sample"} for r in results], indent=2)
-    )
     return lines
+
+
+DIAGNOSTICS = ("pairs", "monte_carlo_outside", "monte_carlo_max_abs")
+OUT = RESULTS / "starc_regret_correlation"
 
 
 def main() -> None:
@@ -311,37 +363,32 @@ def main() -> None:
     cli = parser.parse_args()
     args = Args(seeds=tuple(cli.seeds), mdps=cli.mdps)
     start = time.perf_counter()
-    results = []
-    if cli.workers == 1:  # in this process, the table rewritten after each seed
-        for seed in args.seeds:
-            results.append(run_seed(seed, args))
-            elapsed = time.perf_counter() - start
-            print(f"seed {seed}: {elapsed:.0f} s", json.dumps(results[-1]["correlation"]), flush=True)
-            lines = write_table(results, args)
-    else:
-        context = multiprocessing.get_context("spawn")  # fresh workers: no BLAS or torch state inherited by fork
-        with ProcessPoolExecutor(min(cli.workers, len(args.seeds)), mp_context=context) as pool:
-            results = list(pool.map(run_seed, args.seeds, [args] * len(args.seeds)))
-        lines = write_table(results, args)
+    records = run_experiment(experiment(args), OUT, workers=cli.workers, device="cpu")
+    lines = write_table(records, args)
     print(f"{time.perf_counter() - start:.0f} s", flush=True)
+    if "sample" in records[0].data and records[0].data["sample"]:
+        scatter(records[0])
+    print("\n".join(lines))
 
+
+def scatter(record: RunRecord) -> None:
+    """Distance against normalised regret for one seed's sample of pairs."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sample = results[0]["sample"]
+    sample = record.data["sample"]
     panels = (("VAL-L2-L2", "exact"), ("none-L2-L2", "exact"), ("VAL-L2-L2", "monte_carlo"))
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for ax, (name, kind) in zip(axes, panels):
         ax.scatter(sample[name], sample[kind], s=2, alpha=0.3)
-        rho = results[0]["correlation"][kind][name]
+        rho = record.data["correlation"][kind][name]
         ax.set_title(f"{name}, {kind.replace('_', '-')} returns: r = {rho:.3f}", fontsize=9)
         ax.set_xlabel("distance")
         ax.set_ylabel("normalised regret")
     fig.tight_layout()
     fig.savefig(RESULTS / "starc_regret_correlation_scatter.png", dpi=120)
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":
