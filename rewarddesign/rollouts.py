@@ -72,6 +72,7 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from numpy.typing import ArrayLike, NDArray
+from pettingzoo.utils.env import ParallelEnv
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 
@@ -84,6 +85,7 @@ __all__ = [
     "episode_returns",
     "flatten_trajectories",
     "rollout",
+    "rollout_parallel",
 ]
 
 
@@ -692,3 +694,99 @@ def rollout(
                 else:
                     status[i] = pending
     return [traj for row in finished for traj in row]
+
+
+def rollout_parallel(
+    policies: Mapping[str, PolicyLike],
+    env: ParallelEnv,
+    *,
+    n_episodes: int,
+    seed: int | None = None,
+    deterministic: bool = False,
+    record_infos: bool = True,
+) -> list[dict[str, Trajectory]]:
+    """Run every agent of a PettingZoo parallel env with its own policy for ``n_episodes`` episodes.
+
+    An episode runs until no agent is left; each agent's :class:`Trajectory` holds the steps it
+    acted in (an agent that is done stops acting while the others go on), its final observation
+    being the one the env returned on its last step. Each agent's policy is any form that
+    :func:`rollout` takes and sees a batch of one observation. ``seed`` resets the env with
+    ``seed`` once, at the start (later episodes continue the env's own stream), and seeds the
+    agents' random actions and torch draws (one stream per agent, in ``env.possible_agents``
+    order); for an episode reset with a seed of its own, run one episode per call.
+
+    Args:
+        policies: The policy of every agent of ``env.possible_agents``.
+        env: A PettingZoo ``ParallelEnv``.
+        n_episodes: The number of episodes.
+        seed: The seed, or ``None`` (nothing seeded).
+        deterministic: Passed to ``predict`` policies.
+        record_infos: Whether to keep the agents' step infos.
+
+    Returns:
+        One ``{agent: trajectory}`` per episode, for the agents the reset started.
+
+    Raises:
+        ValueError: For a bad ``n_episodes``, a missing policy, or an env that returns no
+            observation for an agent that acted.
+    """
+    budget = _check_budget(n_episodes, "n_episodes")
+    if budget is None:
+        raise ValueError("n_episodes must be a positive int, got None")
+    if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    agents = list(env.possible_agents)
+    missing = [a for a in agents if a not in policies]
+    if missing:
+        raise ValueError(f"policies must hold a policy for every agent, missing {missing}")
+    streams = None if seed is None else np.random.SeedSequence(int(seed)).spawn(len(agents))
+    acts = {
+        a: _batch_policy(
+            policies[a],
+            env.action_space(a),
+            1,
+            _as_bool(deterministic, "deterministic"),
+            None if streams is None else streams[k].spawn(2),
+        )
+        for k, a in enumerate(agents)
+    }
+    episodes: list[dict[str, Trajectory]] = []
+    for episode in range(budget):
+        obs, _ = env.reset(seed=None if seed is None or episode > 0 else int(seed))
+        record: dict[str, dict[str, list[Any]]] = {
+            a: {"obs": [obs[a]], "acts": [], "rews": [], "infos": []} for a in env.agents
+        }
+        ends: dict[str, tuple[bool, bool]] = {}
+        while env.agents:
+            actions = {}
+            for a in env.agents:
+                action = acts[a](np.asarray(obs[a])[None], [0])
+                if len(action) != 1:
+                    raise ValueError(f"the policy of {a} must return a batch of one action, got shape {action.shape}")
+                actions[a] = action[0]
+            obs, rewards, terminations, truncations, infos = env.step(actions)
+            for a, action in actions.items():
+                if a not in obs:
+                    raise ValueError(f"the env returned no observation for agent {a} after it acted")
+                r = record[a]
+                r["obs"].append(obs[a])
+                r["acts"].append(np.asarray(action))
+                r["rews"].append(float(rewards.get(a, 0.0)))
+                r["infos"].append(dict(infos.get(a, {})))
+                terminated = bool(terminations.get(a, False))
+                ends[a] = (terminated, bool(truncations.get(a, False)) and not terminated)
+        episodes.append(
+            {
+                a: Trajectory(
+                    obs=np.stack([np.asarray(o) for o in r["obs"]]),
+                    acts=np.stack(r["acts"]),
+                    rews=np.asarray(r["rews"], dtype=np.float64),
+                    infos=tuple(r["infos"]) if record_infos else None,
+                    terminated=ends[a][0],
+                    truncated=ends[a][1],
+                )
+                for a, r in record.items()
+                if r["acts"]
+            }
+        )
+    return episodes

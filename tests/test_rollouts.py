@@ -10,12 +10,20 @@ import pytest
 import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
+from pettingzoo.utils.env import ParallelEnv
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 from torch import nn
 
 import rewarddesign.rollouts as rollouts_module
-from rewarddesign.rollouts import Trajectory, Transitions, episode_returns, flatten_trajectories, rollout
+from rewarddesign.rollouts import (
+    Trajectory,
+    Transitions,
+    episode_returns,
+    flatten_trajectories,
+    rollout,
+    rollout_parallel,
+)
 
 LIMIT = 4  # the time limit of the counting env
 
@@ -370,3 +378,75 @@ def test_flatten_and_returns():
 def test_docstring_example():
     result = doctest.testmod(rollouts_module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+# --------------------------------------------------------------------------- parallel (PettingZoo)
+
+
+class Race(ParallelEnv):
+    """Agent "a" is done after 2 steps (terminated), "b" after 3 (truncated); obs = [t, seed draw]."""
+
+    metadata = {"name": "race_v0"}
+    possible_agents = ["a", "b"]
+
+    def __init__(self) -> None:
+        self.agents: list[str] = []
+        self.rng = np.random.default_rng()
+
+    def observation_space(self, agent):
+        return spaces.Box(0.0, 10.0, (2,), np.float32)
+
+    def action_space(self, agent):
+        return spaces.Discrete(3)
+
+    def _obs(self, agents):
+        return {a: np.array([self.t, self.draw], np.float32) for a in agents}
+
+    def reset(self, seed=None, options=None):
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        self.t, self.draw, self.agents = 0, float(self.rng.integers(10)), list(self.possible_agents)
+        return self._obs(self.agents), {a: {} for a in self.agents}
+
+    def step(self, actions):
+        self.t += 1
+        rewards = {a: float(actions[a]) + self.t for a in self.agents}
+        terminations = {a: a == "a" and self.t >= 2 for a in self.agents}
+        truncations = {a: a == "b" and self.t >= 3 for a in self.agents}
+        obs, infos = self._obs(self.agents), {a: {"t": self.t} for a in self.agents}
+        self.agents = [a for a in self.agents if not (terminations[a] or truncations[a])]
+        return obs, rewards, terminations, truncations, infos
+
+
+def test_rollout_parallel_records_each_agent_until_it_is_done():
+    seen = []
+
+    def policy_b(obs):
+        seen.append(obs.shape)
+        return np.ones(len(obs), dtype=np.int64)
+
+    episodes = rollout_parallel({"a": None, "b": policy_b}, Race(), n_episodes=2, seed=4)
+    assert len(episodes) == 2 and seen[0] == (1, 2)
+    for episode in episodes:
+        a, b = episode["a"], episode["b"]
+        assert (len(a), a.terminated, a.truncated) == (2, True, False)
+        assert (len(b), b.terminated, b.truncated) == (3, False, True)
+        np.testing.assert_array_equal(b.obs[:, 0], [0, 1, 2, 3])
+        np.testing.assert_array_equal(b.rews, [2.0, 3.0, 4.0])
+        np.testing.assert_array_equal(a.rews, a.acts + np.array([1, 2]))
+        assert [info["t"] for info in b.infos] == [1, 2, 3]
+    assert episodes[0]["a"].obs[0, 1] == Race().reset(seed=4)[0]["a"][1]  # the first reset is seeded
+    again = rollout_parallel({"a": None, "b": policy_b}, Race(), n_episodes=2, seed=4)
+    for first, second in zip(episodes, again):
+        same([first["a"], first["b"]], [second["a"], second["b"]])
+
+
+def test_rollout_parallel_bad_input():
+    with pytest.raises(ValueError, match="missing \\['b'\\]"):
+        rollout_parallel({"a": None}, Race(), n_episodes=1)
+    with pytest.raises(ValueError, match="n_episodes"):
+        rollout_parallel({"a": None, "b": None}, Race(), n_episodes=0)
+    with pytest.raises(TypeError, match="seed"):
+        rollout_parallel({"a": None, "b": None}, Race(), n_episodes=1, seed=1.0)
+    with pytest.raises(ValueError, match="batch of one"):
+        rollout_parallel({"a": None, "b": lambda obs: np.zeros(2, dtype=np.int64)}, Race(), n_episodes=1)
