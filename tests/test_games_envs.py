@@ -110,7 +110,7 @@ def test_psro_nash_on_the_prisoners_dilemma_defects_and_resumes(tmp_path):
     for agent in resumed.agents:
         assert action_probabilities(resumed, agent)[1] > 0.9  # defect
     report = resumed.evaluate(50)
-    assert report["crash_rate"] == 0.0 and len(report["mean_return"]) == 2
+    assert report.crash_rate == 0.0 and len(report.mean_return) == 2
 
 
 def test_psro_rae_counts_the_episode_variance_of_each_entry():

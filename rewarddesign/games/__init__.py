@@ -29,7 +29,7 @@ from rewarddesign.games._rae import (
     risk_averse_equilibrium,
 )
 from rewarddesign.games._solvers import nash_equilibria, risk_dominant_equilibrium, zero_sum_nash
-from rewarddesign.games.psro import PSRO
+from rewarddesign.games.psro import PSRO, PSROEvaluation
 
 __all__ = [
     "NormalFormGame",
@@ -48,4 +48,5 @@ __all__ = [
     "RAEResult",
     "ConvergenceWarning",
     "PSRO",
+    "PSROEvaluation",
 ]

@@ -127,7 +127,7 @@ class _QP:
         self.mu = cp.Parameter(n_actions)
         self.factor = cp.Parameter((n_outcomes, n_actions))
         objective = cp.Maximize(self.mu @ self.x - cp.sum_squares(self.factor @ self.x))
-        self.problem = cp.Problem(objective, [self.x >= 0, cp.sum(self.x) == 1])
+        self.problem = cp.Problem(objective, [self.x >= 0, cp.sum(self.x) == 1])  # pyright: ignore[reportArgumentType]
         self.solver = None if solver == "cvxpy" else solver
 
     def solve(self, mu: np.ndarray, factor: np.ndarray) -> np.ndarray:
@@ -336,6 +336,12 @@ class _Homotopy:
         with np.errstate(over="ignore"):  # an overshooting predictor: the step is rejected
             return np.exp(z[:m]), np.exp(z[m + 1 : m + 1 + n]), float(z[-1])
 
+    def jacobian(self, z: np.ndarray) -> np.ndarray:
+        """The Jacobian of :meth:`equations` at ``z``."""
+        _, jac = self.equations(z, True)
+        assert jac is not None
+        return jac
+
     def equations(self, z: np.ndarray, jacobian: bool) -> tuple[np.ndarray, np.ndarray | None]:
         m, n = self.m, self.n
         x, y, beta = self.split(z)
@@ -346,6 +352,7 @@ class _Homotopy:
         )
         if not jacobian:
             return h, None
+        assert g1x is not None and g1y is not None and g2x is not None and g2y is not None
         jac = np.zeros((m + n + 2, m + n + 3))
         jac[:m, :m] = np.eye(m) - beta * g1x * x
         jac[:m, m] = 1.0
@@ -418,7 +425,7 @@ class _Homotopy:
         residuals: list[float] = []
         best: tuple[float, list[np.ndarray]] | None = None
         step = 0
-        _, jac = self.equations(z, True)
+        jac = self.jacobian(z)
         t = lu_solve(lu_factor(np.vstack([jac, t])), last)
         t /= np.linalg.norm(t)
         for step in range(1, max_steps + 1):
@@ -426,7 +433,7 @@ class _Homotopy:
             while True:
                 predicted = z + h * t
                 candidate, ok, previous, newton = predicted.copy(), False, math.inf, 0
-                _, jac_p = self.equations(predicted, True)
+                jac_p = self.jacobian(predicted)
                 augmented = np.vstack([jac_p, t])
                 lu = lu_factor(augmented, check_finite=False) if np.isfinite(augmented).all() else None
                 for newton in range(10 if lu is not None else 0):  # noqa: B007 (its count sets the next step)
@@ -443,7 +450,7 @@ class _Homotopy:
                         ok = True
                         break
                 if ok:
-                    _, jac = self.equations(candidate, True)
+                    jac = self.jacobian(candidate)
                     augmented = np.vstack([jac, t])
                     if np.isfinite(augmented).all():
                         new_t = lu_solve(lu_factor(augmented, check_finite=False), last, check_finite=False)

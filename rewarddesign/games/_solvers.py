@@ -75,7 +75,7 @@ def nash_equilibria(game: NormalFormGame, method: str = "auto") -> list[tuple[np
         return [(x, y)]
     import pygambit
 
-    gambit_game = pygambit.Game.from_arrays(game.payoffs[0], game.payoffs[1])
+    gambit_game = pygambit.Game.from_arrays(game.payoffs[0], game.payoffs[1])  # pyright: ignore[reportAttributeAccessIssue]
     if method == "enumerate":
         result = pygambit.nash.enummixed_solve(gambit_game, rational=False)
     elif method == "lemke-howson":

@@ -29,22 +29,30 @@ after every iteration, and a new :class:`PSRO` on the same directory continues f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
+import torch
+from numpy.typing import NDArray
+from pettingzoo.utils.env import ParallelEnv
 
 from rewarddesign.games._normal_form import NormalFormGame
 from rewarddesign.games._rae import risk_averse_equilibrium
 from rewarddesign.games._solvers import nash_equilibria
+from rewarddesign.rollouts import rollout_parallel
 
-__all__ = ["PSRO", "RandomPolicy", "SB3Policy", "OpponentMixtureEnv"]
+__all__ = ["PSRO", "PSROEvaluation", "RandomPolicy", "SB3Policy", "OpponentMixtureEnv"]
 
-META_SOLVERS = ("uniform", "nash", "rae")
+MetaSolver = Literal["uniform", "nash", "rae"]
+META_SOLVERS: tuple[MetaSolver, ...] = ("uniform", "nash", "rae")
+RAEMethod = Literal["auto", "homotopy", "fictitious-play"]
+RAE_METHODS: tuple[RAEMethod, ...] = ("auto", "homotopy", "fictitious-play")
 
 
 class RandomPolicy:
@@ -52,12 +60,16 @@ class RandomPolicy:
 
     spec = "random"
 
-    def __init__(self, action_space: gym.Space, seed: int | None = None) -> None:
+    def __init__(self, action_space: gym.spaces.Discrete, seed: int | None = None) -> None:
         self.action_space = action_space
         self.rng = np.random.default_rng(seed)
 
     def act(self, obs: Any) -> int:
         return int(self.rng.integers(self.action_space.n))
+
+    def __call__(self, obs: NDArray[Any]) -> NDArray[np.int64]:
+        """Actions ``[B]`` for observations ``[B, ...]`` (a :mod:`rewarddesign.rollouts` policy)."""
+        return np.array([self.act(o) for o in obs], dtype=np.int64)
 
 
 class SB3Policy:
@@ -73,6 +85,10 @@ class SB3Policy:
     def act(self, obs: Any) -> int:
         action, _ = self.model.predict(obs, deterministic=self.deterministic)
         return int(action)
+
+    def __call__(self, obs: NDArray[Any]) -> NDArray[np.int64]:
+        """Actions ``[B]`` for observations ``[B, ...]``, one ``predict`` each (as :meth:`act`)."""
+        return np.array([self.act(o) for o in obs], dtype=np.int64)
 
 
 class OpponentMixtureEnv(gym.Env):
@@ -134,22 +150,41 @@ class OpponentMixtureEnv(gym.Env):
         )
 
 
-def rollout_returns(
-    env_fn: Callable[[], Any], policies: dict[str, Any], episodes: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Returns ``[episodes, n_agents]`` and crash flags ``[episodes]`` of a fixed policy profile."""
+def _profile_returns(
+    env_fn: Callable[[], ParallelEnv], profile: Mapping[str, Any], episodes: int, seed: int
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Returns ``[episodes, n_agents]`` and crash flags ``[episodes]`` of a fixed policy profile.
+
+    Episode ``e`` is reset with ``seed + e``; an episode crashed when any agent's info says so.
+    """
     env = env_fn()
-    returns = np.zeros((episodes, len(env.possible_agents)))
+    agents = list(env.possible_agents)
+    returns = np.zeros((episodes, len(agents)))
     crashes = np.zeros(episodes, dtype=bool)
     for e in range(episodes):
-        obs, _ = env.reset(seed=seed + e)
-        while env.agents:
-            actions = {a: policies[a].act(obs[a]) for a in env.agents}
-            obs, rewards, _, _, infos = env.step(actions)
-            for i, a in enumerate(env.possible_agents):
-                returns[e, i] += rewards.get(a, 0.0)
-            crashes[e] |= any(info.get("crash", False) for info in infos.values())
+        (episode,) = rollout_parallel(profile, env, n_episodes=1, seed=seed + e)
+        for i, agent in enumerate(agents):
+            if agent in episode:
+                returns[e, i] = sum(episode[agent].rews.tolist())  # summed in step order
+        crashes[e] = any(info.get("crash", False) for t in episode.values() for info in t.infos or ())
     return returns, crashes
+
+
+@dataclasses.dataclass(frozen=True)
+class PSROEvaluation:
+    """The meta-strategy profile's play (:meth:`PSRO.evaluate`).
+
+    Attributes:
+        mean_return: Mean return of each agent.
+        return_ci: Half-widths of their 95% intervals (``1.96`` standard errors).
+        crash_rate: The fraction of episodes in which an agent's info reported ``"crash"``.
+        crash_ci: Half-width of its 95% (normal-approximation) interval.
+    """
+
+    mean_return: list[float]
+    return_ci: list[float]
+    crash_rate: float
+    crash_ci: float
 
 
 class PSRO:
@@ -185,8 +220,8 @@ class PSRO:
 
     def __init__(
         self,
-        env_fn: Callable[[], Any],
-        meta_solver: str = "rae",
+        env_fn: Callable[[], ParallelEnv],
+        meta_solver: MetaSolver = "rae",
         *,
         risk_aversion: float = 1.0,
         episode_variance: bool = True,
@@ -196,8 +231,8 @@ class PSRO:
         n_envs: int = 4,
         out_dir: str | Path | None = None,
         seed: int = 0,
-        device: str = "auto",
-        rae_method: str = "auto",
+        device: torch.device | str = "auto",
+        rae_method: RAEMethod = "auto",
     ) -> None:
         if meta_solver not in META_SOLVERS:
             raise ValueError(f"meta_solver must be one of {META_SOLVERS}, got {meta_solver!r}")
@@ -208,14 +243,18 @@ class PSRO:
         self.oracle_timesteps, self.eval_episodes, self.n_envs = oracle_timesteps, eval_episodes, n_envs
         self.ppo_kwargs = dict(ppo_kwargs or {})
         self.seed, self.device = seed, device
-        self.rae_method = rae_method
+        if rae_method not in RAE_METHODS:
+            raise ValueError(f"rae_method must be one of {RAE_METHODS}, got {rae_method!r}")
+        self.rae_method: RAEMethod = rae_method
         self.out_dir = None if out_dir is None else Path(out_dir)
         probe = env_fn()
         self.agents = list(probe.possible_agents)
+        self._spaces: dict[str, gym.spaces.Discrete] = {}
         for agent in self.agents:
-            if not isinstance(probe.action_space(agent), gym.spaces.Discrete):
-                raise TypeError(f"PSRO here needs Discrete actions, agent {agent} has {probe.action_space(agent)}")
-        self._spaces = {a: probe.action_space(a) for a in self.agents}
+            space = probe.action_space(agent)
+            if not isinstance(space, gym.spaces.Discrete):
+                raise TypeError(f"PSRO here needs Discrete actions, agent {agent} has {space}")
+            self._spaces[agent] = space
         self.populations: dict[str, list[Any]] = {
             a: [RandomPolicy(self._spaces[a], seed + i)] for i, a in enumerate(self.agents)
         }
@@ -248,7 +287,7 @@ class PSRO:
         for index in np.argwhere(~self._filled):
             profile = {a: self.populations[a][int(i)] for a, i in zip(self.agents, index)}
             seed = self.seed * 1_000_003 + int(np.ravel_multi_index(index, sizes)) * 9973
-            returns, _ = rollout_returns(self.env_fn, profile, self.eval_episodes, seed)
+            returns, _ = _profile_returns(self.env_fn, profile, self.eval_episodes, seed)
             self.payoffs[(slice(None), *index)] = returns.mean(0)
             self.stderr[(slice(None), *index)] = returns.std(0, ddof=1) / math.sqrt(len(returns))
             self._filled[tuple(index)] = True
@@ -316,7 +355,9 @@ class PSRO:
         self.meta_strategies = self.solve_meta_game()
         self.iteration += 1
         report = self.evaluate(self.eval_episodes, seed=self.iteration)
-        self.history.append({"iteration": self.iteration, "meta_residual": self.meta_residual, **report})
+        self.history.append(
+            {"iteration": self.iteration, "meta_residual": self.meta_residual, **dataclasses.asdict(report)}
+        )
         if self.out_dir is not None:
             self._save()
 
@@ -328,7 +369,7 @@ class PSRO:
 
     # ------------------------------------------------------------------ evaluation
 
-    def evaluate(self, episodes: int = 200, seed: int = 0) -> dict[str, Any]:
+    def evaluate(self, episodes: int = 200, seed: int = 0) -> PSROEvaluation:
         """Mean return per agent and crash rate of the meta-strategy profile, with 95% intervals.
 
         Each episode draws every agent's policy from its meta-strategy.
@@ -340,18 +381,18 @@ class PSRO:
                 a: self.populations[a][int(rng.choice(len(self.meta_strategies[a]), p=self.meta_strategies[a]))]
                 for a in self.agents
             }
-            r, c = rollout_returns(self.env_fn, profile, 1, seed=int(rng.integers(2**31)) + e)
+            r, c = _profile_returns(self.env_fn, profile, 1, seed=int(rng.integers(2**31)) + e)
             returns.append(r[0])
             crashes.append(c[0])
         returns_arr, crash_arr = np.array(returns), np.array(crashes, dtype=float)
         half = 1.96 * returns_arr.std(0, ddof=1) / math.sqrt(episodes) if episodes > 1 else np.zeros(len(self.agents))
         rate = crash_arr.mean()
-        return {
-            "mean_return": returns_arr.mean(0).tolist(),
-            "return_ci": half.tolist(),
-            "crash_rate": float(rate),
-            "crash_ci": float(1.96 * math.sqrt(rate * (1 - rate) / episodes)),
-        }
+        return PSROEvaluation(
+            mean_return=returns_arr.mean(0).tolist(),
+            return_ci=half.tolist(),
+            crash_rate=float(rate),
+            crash_ci=float(1.96 * math.sqrt(rate * (1 - rate) / episodes)),
+        )
 
     # ------------------------------------------------------------------ persistence
 
