@@ -95,6 +95,17 @@ def test_runs_are_checked_and_named_by_importable_strings():
     with pytest.raises(ValueError, match="seed goes in seeds"):
         tiny(grid=({"seed": 1},))
     assert [r.key for r in tiny().subset(seeds=[2], value=[10.0]).runs()] == ["10.0__s2"]
+    # context reaches the run function but neither its key nor its fingerprint
+    with_context = tiny(grid=({"value": 1.0},), context={"steps": 5})
+    (run, *_) = with_context.runs()
+    assert run.key == "1.0__s0" and run.fingerprint == tiny(grid=({"value": 1.0},)).runs()[0].fingerprint
+    with pytest.raises(ValueError, match="both parameters and context"):
+        tiny(context={"value": 2.0})
+
+
+def test_context_reaches_the_run_function(tmp_path):
+    (record,) = run_experiment(tiny(grid=({"value": 1.0},), seeds=(0,), context={"steps": 5}), tmp_path, progress=False)
+    assert record.data == {"steps": 5} and len(record.curves["score"]) == 5
 
 
 def test_kept_raw_results_import_into_the_store_and_resume(tmp_path):

@@ -85,6 +85,8 @@ class Run:
         seed: The run's seed.
         fingerprint: A hash of the parameters and of the source of the run function and the
             experiment's ``definition`` (see :attr:`Experiment.code_digest`).
+        context: Further keyword arguments that do not change the result (see
+            :attr:`Experiment.context`).
     """
 
     experiment: str
@@ -92,6 +94,7 @@ class Run:
     params: dict[str, Any]
     seed: int
     fingerprint: str
+    context: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -153,6 +156,8 @@ class Experiment:
         definition: Further objects (or their ``"module:name"`` names) whose source defines the
             runs (the reward design, a configuration table): the fingerprint covers them, so a
             changed definition is never mixed with old results.
+        context: Keyword arguments every run receives that do not change its result (where data
+            or checkpoints live): left out of run keys and fingerprints.
     """
 
     name: str
@@ -160,6 +165,7 @@ class Experiment:
     grid: tuple[dict[str, Any], ...]
     seeds: tuple[int, ...]
     definition: tuple[Any, ...] = ()
+    context: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -168,11 +174,15 @@ class Experiment:
         object.__setattr__(self, "grid", tuple(dict(params) for params in self.grid))
         object.__setattr__(self, "seeds", tuple(int(seed) for seed in self.seeds))
         object.__setattr__(self, "definition", tuple(self.definition))
+        object.__setattr__(self, "context", dict(self.context))
         if not self.grid or not self.seeds:
             raise ValueError(f"an experiment needs parameter sets and seeds, got grid={self.grid}, seeds={self.seeds}")
         for params in self.grid:
             if "seed" in params:
                 raise ValueError(f"the seed goes in seeds, not in a parameter set: {params}")
+            shared = sorted(set(params) & set(self.context))
+            if shared:
+                raise ValueError(f"{shared} are both parameters and context of experiment {self.name!r}")
         keys = [run.key for run in self.runs()]
         if len(set(keys)) != len(keys):
             raise ValueError(f"the parameter sets of experiment {self.name!r} must differ in their values: {keys}")
@@ -185,7 +195,7 @@ class Experiment:
     def runs(self) -> list[Run]:
         """Every run: each parameter set with each seed."""
         return [
-            Run(self.name, str(self.function), params, seed, settings_digest([params, self.code_digest]))
+            Run(self.name, str(self.function), params, seed, settings_digest([params, self.code_digest]), self.context)
             for params in self.grid
             for seed in self.seeds
         ]
@@ -199,13 +209,13 @@ class Experiment:
         grid = tuple(p for p in self.grid if all(p.get(name) in values for name, values in only.items()))
         if not grid:
             raise ValueError(f"no parameter set of experiment {self.name!r} matches {only}")
-        return Experiment(self.name, self.function, grid, tuple(seeds or self.seeds), self.definition)
+        return Experiment(self.name, self.function, grid, tuple(seeds or self.seeds), self.definition, self.context)
 
 
 def execute_run(run: Run, device: str = "auto") -> RunRecord:
     """Load the run function, compute the run and return its record (what executors compute)."""
     function = resolve(run.function)
-    kwargs: dict[str, Any] = dict(run.params)
+    kwargs: dict[str, Any] = {**run.context, **run.params}
     if "device" not in kwargs and "device" in inspect.signature(function).parameters:
         kwargs["device"] = device
     start = time.perf_counter()
