@@ -28,8 +28,11 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from rewarddesign import offline
 from rewarddesign.distances import distance_matrix
 from rewarddesign.mdp import TabularMDP, from_gymnasium
+from rewarddesign.offline.oppo import CONTEXTS
+from rewarddesign.rollouts import episode_returns, rollout
 from rewarddesign.shaping import POTENTIALS
 from rewarddesign.train import ALGORITHMS, evaluate, save_policy, train
 
@@ -170,9 +173,7 @@ def _potentials(args: argparse.Namespace) -> int:
 
 
 def _offline_generate(args: argparse.Namespace) -> int:
-    from rewarddesign.offline import generate_datasets
-
-    ids = generate_datasets(
+    ids = offline.generate_datasets(
         args.env,
         kinds=args.kinds,
         medium_steps=args.medium_steps,
@@ -193,11 +194,8 @@ def _offline_generate(args: argparse.Namespace) -> int:
 
 
 def _offline_train(args: argparse.Namespace) -> int:
-    from rewarddesign.offline import OPPOConfig, load_dataset
-    from rewarddesign.offline.pipeline import train_offline
-
-    data = load_dataset(args.dataset, root=args.root)
-    result = train_offline(
+    data = offline.load_dataset(args.dataset, root=args.root)
+    result = offline.train_offline(
         args.algo,
         data,
         steps=args.steps,
@@ -210,39 +208,38 @@ def _offline_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         out=args.out,
-        oppo_config=OPPOConfig(context_length=args.segment_length, context=args.context, z_star_norm=args.z_star_norm),
+        oppo_config=offline.OPPOConfig(
+            context_length=args.segment_length, context=args.context, z_star_norm=args.z_star_norm
+        ),
         dataset=args.dataset,
     )
-    score = "" if result["score_mean"] is None else f", normalised score {result['score_mean']:.1f}"
-    print(f"{args.algo} on {args.dataset} ({data.env_id}), seed {args.seed}, device {result['device']}")
-    print(f"true return over {args.eval_episodes} episodes: {result['return_mean']:.1f}{score}")
-    print(f"training {result['train_seconds']:.1f} s; policy and result.json in {args.out}")
+    score = "" if result.score_mean is None else f", normalised score {result.score_mean:.1f}"
+    print(f"{args.algo} on {args.dataset} ({data.env_id}), seed {args.seed}, device {result.device}")
+    print(f"true return over {args.eval_episodes} episodes: {result.return_mean:.1f}{score}")
+    print(f"training {result.train_seconds:.1f} s; policy and result.json in {args.out}")
     return 0
 
 
 def _offline_evaluate(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from rewarddesign.offline import D4RL_REFERENCE_SCORES, evaluate_agent
-    from rewarddesign.offline.pipeline import load_agent
-
-    agent = load_agent(args.policy, device=args.device)
+    agent = offline.load_agent(args.policy, device=args.device)
     env_id = args.env or getattr(agent, "env_id", None)
     if env_id is None:
         raise ValueError("the saved policy names no env: pass --env")
-    returns = evaluate_agent(agent, env_id, args.episodes, seed=args.seed)
+    env = agent.wrap_env(gym.make(env_id))
+    try:
+        trajectories = rollout(agent, env, n_episodes=args.episodes, seed=args.seed, deterministic=True)
+    finally:
+        env.close()
+    returns = episode_returns(trajectories)
     print(f"{env_id}: true return {returns.mean():.1f} ± {returns.std():.1f} over {args.episodes} episodes")
-    if env_id in D4RL_REFERENCE_SCORES:
-        low, high = D4RL_REFERENCE_SCORES[env_id]
+    if env_id in offline.D4RL_REFERENCE_SCORES:
+        low, high = offline.D4RL_REFERENCE_SCORES[env_id]
         print(f"normalised score (D4RL references): {100 * (np.mean(returns) - low) / (high - low):.1f}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from rewarddesign.offline.oppo import CONTEXTS as OPPO_CONTEXTS
-    from rewarddesign.offline.pipeline import ALGOS as OFFLINE_ALGOS
-    from rewarddesign.offline.segments import GATHERERS
-
+    """The ``rewarddesign`` command's argument parser."""
     parser = argparse.ArgumentParser(
         prog="rewarddesign", description="Reward design for Gymnasium and Stable-Baselines3."
     )
@@ -305,8 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     potentials = sub.add_parser("potentials", help="list the registered potentials")
     potentials.set_defaults(func=_potentials)
 
-    offline = sub.add_parser("offline", help="offline preference learning: generate datasets, train, evaluate")
-    offline_sub = offline.add_subparsers(dest="offline_command", required=True)
+    offline_parser = sub.add_parser("offline", help="offline preference learning: generate datasets, train, evaluate")
+    offline_sub = offline_parser.add_subparsers(dest="offline_command", required=True)
     generate = offline_sub.add_parser("generate", help="make D4RL-style Minari datasets with SB3 SAC")
     generate.add_argument("--env", required=True, help="continuous-action Gymnasium env id, e.g. Hopper-v5")
     generate.add_argument("--kinds", nargs="+", default=["random", "medium", "medium-replay", "medium-expert"])
@@ -329,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.set_defaults(func=_offline_generate)
     otrain = offline_sub.add_parser("train", help="train OPPO or a baseline on a dataset and evaluate it")
     otrain.add_argument("dataset", help="Minari dataset id (rewarddesign/hopper/medium-replay-v0) or directory")
-    otrain.add_argument("--algo", default="oppo", choices=OFFLINE_ALGOS)
+    otrain.add_argument("--algo", default="oppo", choices=offline.ALGOS)
     otrain.add_argument("--out", required=True, help="directory for the policy and result.json")
     otrain.add_argument("--steps", type=int, default=10_000, help="gradient steps")
     otrain.add_argument("--pairs", type=int, default=500, help="labelled segment pairs")
@@ -341,12 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="steps from a segment's start its label judges (default: the segment length; longer counts what "
         "follows the segment, a fall included)",
     )
-    otrain.add_argument("--labels", default="return", choices=GATHERERS)
+    otrain.add_argument("--labels", default="return", choices=offline.GATHERERS)
     otrain.add_argument("--top", type=float, default=0.25, help="fraction of preferred segments bc-top imitates")
     otrain.add_argument(
         "--context",
         default="window",
-        choices=OPPO_CONTEXTS,
+        choices=CONTEXTS,
         help="oppo: encode a window's context from the window itself (the paper), another window of its episode, "
         "or the window before or after it",
     )
