@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rewarddesign._validation import as_float_array, check_finite
 
@@ -24,7 +25,7 @@ __all__ = [
 Strategies = Sequence[Any]
 
 
-def check_strategy(strategy: Any, n_actions: int, name: str = "strategy", atol: float = 1e-8) -> np.ndarray:
+def check_strategy(strategy: ArrayLike, n_actions: int, name: str = "strategy", atol: float = 1e-8) -> np.ndarray:
     """A mixed strategy as a float array ``[n_actions]`` on the simplex, or ``ValueError``."""
     x = check_finite(as_float_array(strategy, name), name)
     if x.shape != (n_actions,):
@@ -58,7 +59,7 @@ class NormalFormGame:
         array([2. , 3.5])
     """
 
-    def __init__(self, payoffs: Any, action_names: Sequence[Sequence[str]] | None = None) -> None:
+    def __init__(self, payoffs: ArrayLike, action_names: Sequence[Sequence[str]] | None = None) -> None:
         p = check_finite(as_float_array(payoffs, "payoffs"), "payoffs")
         if p.ndim < 3 or p.shape[0] != p.ndim - 1:
             raise ValueError(
@@ -164,7 +165,9 @@ class NormalFormGame:
         return f"NormalFormGame(n_players={self.n_players}, n_actions={self.n_actions})"
 
     @classmethod
-    def bimatrix(cls, row: Any, col: Any, action_names: Sequence[Sequence[str]] | None = None) -> NormalFormGame:
+    def bimatrix(
+        cls, row: ArrayLike, col: ArrayLike, action_names: Sequence[Sequence[str]] | None = None
+    ) -> NormalFormGame:
         """A two-player game from the row player's and the column player's payoff matrices."""
         row, col = as_float_array(row, "row"), as_float_array(col, "col")
         if row.ndim != 2 or row.shape != col.shape:

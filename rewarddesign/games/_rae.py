@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.linalg import lu_factor, lu_solve
 
 from rewarddesign._validation import check_positive_int
@@ -150,7 +151,7 @@ def _objective(x: np.ndarray, mu: np.ndarray, sigma: np.ndarray, lam: float) -> 
 
 
 def risk_averse_best_response(
-    mu: Any, covariance: Any, risk_aversion: float, *, solver: str = "active-set"
+    mu: ArrayLike, covariance: ArrayLike, risk_aversion: float, *, solver: str = "active-set"
 ) -> np.ndarray:
     """``argmax_{x in simplex} x^T mu - lambda x^T Sigma x``.
 
@@ -495,7 +496,7 @@ class _Homotopy:
         return [x / x.sum(), y / y.sum()]
 
 
-def _check_variance(game: NormalFormGame, payoff_variance: Any) -> NormalFormGame | None:
+def _check_variance(game: NormalFormGame, payoff_variance: ArrayLike | None) -> NormalFormGame | None:
     if payoff_variance is None:
         return None
     variance = NormalFormGame(payoff_variance)
@@ -514,10 +515,10 @@ def _residual(game: NormalFormGame, strategies: list[np.ndarray], lam: np.ndarra
 
 def rae_residual(
     game: NormalFormGame,
-    strategies: Sequence[Any],
+    strategies: Sequence[ArrayLike],
     risk_aversion: float | Sequence[float],
     *,
-    payoff_variance: Any = None,
+    payoff_variance: ArrayLike | None = None,
 ) -> float:
     """``sum_i max_x U_i(x) - U_i(x_i)``: what the players would gain by risk-averse best responding.
 
@@ -548,8 +549,8 @@ def risk_averse_equilibrium(
     *,
     iterations: int = 2000,
     tol: float = 1e-4,
-    initial: Sequence[Any] | None = None,
-    payoff_variance: Any = None,
+    initial: Sequence[ArrayLike] | None = None,
+    payoff_variance: ArrayLike | None = None,
     solver: str = "active-set",
     warn: bool = True,
     method: Literal["auto", "homotopy", "fictitious-play"] = "auto",

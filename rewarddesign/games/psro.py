@@ -39,8 +39,9 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 import torch
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from pettingzoo.utils.env import ParallelEnv
+from stable_baselines3.common.base_class import BaseAlgorithm
 
 from rewarddesign.games._normal_form import NormalFormGame
 from rewarddesign.games._rae import risk_averse_equilibrium
@@ -64,7 +65,7 @@ class RandomPolicy:
         self.action_space = action_space
         self.rng = np.random.default_rng(seed)
 
-    def act(self, obs: Any) -> int:
+    def act(self, obs: ArrayLike) -> int:
         return int(self.rng.integers(self.action_space.n))
 
     def __call__(self, obs: NDArray[Any]) -> NDArray[np.int64]:
@@ -75,15 +76,15 @@ class RandomPolicy:
 class SB3Policy:
     """An SB3 model as a population member (stochastic actions, as trained)."""
 
-    def __init__(self, model: Any, path: str | None = None, deterministic: bool = False) -> None:
+    def __init__(self, model: BaseAlgorithm, path: str | None = None, deterministic: bool = False) -> None:
         self.model, self.path, self.deterministic = model, path, deterministic
 
     @property
     def spec(self) -> str:
         return f"sb3:{self.path}"
 
-    def act(self, obs: Any) -> int:
-        action, _ = self.model.predict(obs, deterministic=self.deterministic)
+    def act(self, obs: ArrayLike) -> int:
+        action, _ = self.model.predict(np.asarray(obs), deterministic=self.deterministic)
         return int(action)
 
     def __call__(self, obs: NDArray[Any]) -> NDArray[np.int64]:
