@@ -62,6 +62,26 @@ def make_factor_env() -> gym.Env:
     return RewardFactors(make_env(), FACTORS)
 
 
+class DictObservation(gym.ObservationWrapper):
+    """The tabular env with dict observations, so that the forms' row handling of dicts is exercised."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        box = gym.spaces.Box(0.0, 2.0 * N_STATES, (1,), np.float64)
+        self.observation_space = gym.spaces.Dict({"cell": env.observation_space, "twice": box})
+
+    def observation(self, obs):
+        return {"cell": obs, "twice": np.array([2.0 * obs])}
+
+
+def make_dict_env() -> gym.Env:
+    return DictObservation(make_env())
+
+
+def dict_potential(obs) -> float:
+    return float(VALUES[int(obs["cell"])] + 0.1 * obs["twice"][0])
+
+
 def seeded_model(**kwargs) -> RewardModel:
     return RewardModel(**kwargs, device="cpu", seed=0)
 
@@ -88,6 +108,7 @@ TERMS = {
         make_env,
         1e-12,
     ),
+    "shaping on dict observations": (lambda: PotentialShapingTerm(dict_potential, GAMMA), make_dict_env, 1e-12),
     "look-ahead advice": (
         lambda: LookAheadAdviceTerm(ADVICE, GAMMA, policy=lambda s: int(POLICY[int(s)])),
         make_env,
