@@ -28,25 +28,42 @@ or after: ``OPPO_VARIANTS``) and top-fraction BC see only the labels; BC sees ne
 rewards; IQL (TorchRL) learns from the true reward (an oracle) and from a Bradley-Terry reward
 model of the same labels. Scores are D4RL-normalised (0 random, 100 expert).
 
-Writes ``benchmarks/results/offline_preferences/<dataset>/<algo>/seed<k>/result.json`` per run
-(``<algo>-h<horizon>`` for labelled learners whose label horizon is longer than the segment),
+Runs go through ``rewarddesign.bench.run_experiment`` (the datasets too, as the experiment
+``offline_datasets`` stored beside them under ``--root``): each run's record (scores, the
+learner's result) lands in ``benchmarks/results/offline_preferences/runs/`` the moment it
+finishes, and a rerun skips finished runs; ``train_offline``'s own files (policy, checkpoints) go
+to ``runs/offline_preferences/<run>/`` beside the dataset root. Writes
 ``benchmarks/results/offline_preferences.md`` (table; every label horizon found) and
-``offline_preferences.png`` (plot). Target: OPPO above BC on both datasets and not below
-top-fraction BC.
+``offline_preferences.png`` (plot). Scores over seeds: the mean with its stratified-bootstrap 95%
+interval; OPPO against BC and top-fraction BC: the probability of improvement ``P(OPPO > X)`` with
+its interval (``rewarddesign.bench.stats``, 2000 replicates, seed 0). Target: OPPO above BC on both
+datasets and not below top-fraction BC.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing
 import os
 import platform
-import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
+from rewarddesign.envs import with_reward_factors
+from scipy.stats import spearmanr
+
+from rewarddesign.bench import Experiment, RunOutput, RunRecord, load_records, run_experiment, stats
+from rewarddesign.offline import (
+    OfflineData,
+    OPPOConfig,
+    dataset_id,
+    generate_datasets,
+    horizon_segments,
+    load_dataset,
+    segment_starts,
+    train_offline,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "offline_preferences"
@@ -111,72 +128,92 @@ SCALES = {
 }
 
 
-def generate(env_id: str, kind: str, scale: str, root: str, device: str) -> str:
-    import gymnasium as gym
-    import torch
-    from rewarddesign.envs import with_reward_factors
-
-    from rewarddesign.offline import dataset_id, generate_datasets
-
-    torch.set_num_threads(1)
+def generate(seed: int, env: str, kind: str, scale: str, root: str, device: str = "cpu") -> RunOutput:
+    """Make one dataset under ``root`` (its medium policy by SAC, then the rolled-out data)."""
     settings = SCALES[scale]
     generate_datasets(
-        lambda: with_reward_factors(gym.make(env_id)),  # the datasets keep the reward factors for HERON labels
+        lambda: with_reward_factors(gym.make(env)),  # the datasets keep the reward factors for HERON labels
         kinds=(kind,),
-        **settings["medium"][env_id],
+        **settings["medium"][env],
         n_transitions=settings["n_transitions"],
-        seed=0,
+        seed=seed,
         root=root,
         device=device,
         overwrite=True,
         verbose=True,
     )
-    return dataset_id(env_id, kind)
+    return RunOutput({}, data={"dataset": dataset_id(env, kind)})
 
 
-def run(env_id: str, kind: str, algo: str, seed: int, args: dict) -> dict:
-    from dataclasses import asdict
+def run(
+    seed: int,
+    dataset: str,
+    algo: str,
+    label_horizon: int | None,
+    segment_length: int,
+    pairs: int,
+    eval_episodes: int,
+    scale: str,
+    root: str,
+    work: str,
+    device: str = "cpu",
+) -> RunOutput:
+    """Train ``algo`` on ``dataset`` (``<env>-<kind>``) with ``train_offline`` and evaluate it on the true reward.
 
-    import torch
-
-    from rewarddesign.offline import OPPOConfig, dataset_id, load_dataset
-    from rewarddesign.offline.pipeline import train_offline
-
-    torch.set_num_threads(1)
+    ``label_horizon`` is None for learners that see no labels.
+    """
+    env_id, kind = next((e, k) for e, k in DATASETS if f"{e}-{k}" == dataset)
     identifier = dataset_id(env_id, kind)
-    data = load_dataset(identifier, root=args["root"])
-    steps = SCALES[args["scale"]]["steps"]
+    data = load_dataset(identifier, root=root)
+    steps = SCALES[scale]["steps"]
     variant = OPPO_VARIANTS.get(algo, {})
-    oppo_config = OPPOConfig(context_length=args["segment_length"], **SCALES[args["scale"]]["oppo"], **variant)
-    out = run_dir(f"{env_id}-{kind}", algo, seed, args["label_horizon"], args["segment_length"])
+    oppo_config = OPPOConfig(context_length=segment_length, **SCALES[scale]["oppo"], **variant)
+    horizon = label_horizon or segment_length
     result = train_offline(
         "oppo" if algo in OPPO_VARIANTS else algo,
         data,
         steps=steps.get(algo, steps["default"]),
-        n_pairs=args["pairs"],
-        segment_length=args["segment_length"],
-        label_horizon=args["label_horizon"],
-        eval_episodes=args["eval_episodes"],
+        n_pairs=pairs,
+        segment_length=segment_length,
+        label_horizon=horizon,
+        eval_episodes=eval_episodes,
         seed=seed,
-        device=args["device"],
-        out=out,
+        device=device,
+        out=Path(work) / f"{dataset}__{algo}__h{horizon}__s{seed}",
         oppo_config=oppo_config,
         dataset=identifier,
     )
-    return asdict(result) | {"algo": algo}
+    metrics = {"score_mean": result.score_mean, "return_mean": result.return_mean}
+    return RunOutput(metrics, data=asdict(result))
 
 
-def run_dir(dataset: str, algo: str, seed: int, horizon: int, segment_length: int) -> Path:
-    """Where a run's files go: a labelled learner's runs with labels over more than the segment are
-    kept apart per horizon (``<algo>-h<horizon>``)."""
-    name = f"{algo}-h{horizon}" if algo in LABELLED and horizon != segment_length else algo
-    return OUT / dataset / name / f"seed{seed}"
+def experiment(args: argparse.Namespace, envs: list[str], algos: list[str], seeds: int) -> Experiment:
+    """The runs of ``algos`` on the datasets of ``envs`` at ``args.label_horizon``; the fingerprint covers the
+    scales' settings and OPPO's variants."""
+    grid = tuple(
+        {
+            "dataset": f"{env}-{kind}",
+            "algo": algo,
+            "label_horizon": args.label_horizon if algo in LABELLED else None,
+            "segment_length": args.segment_length,
+            "pairs": args.pairs,
+            "eval_episodes": args.eval_episodes,
+            "scale": args.scale,
+        }
+        for env, kind in DATASETS
+        if env in envs
+        for algo in algos
+    )
+    root = Path(args.root)
+    context = {"root": str(root / args.scale), "work": str(root.parent / "offline_preferences" / args.scale)}
+    return Experiment(
+        "offline_preferences", run, grid, tuple(range(seeds)), definition=(SCALES, OPPO_VARIANTS), context=context
+    )
 
 
-def dataset_lines(args: argparse.Namespace) -> list[str]:
-    """One line per dataset: how its medium policy was made, and what the data holds."""
-    from rewarddesign.offline import dataset_id, load_dataset
-
+def dataset_lines(args: argparse.Namespace, previous: str = "") -> list[str]:
+    """One line per dataset: how its medium policy was made, and what the data holds (for a dataset
+    not on this machine, its line in ``previous``, the report being rewritten)."""
     lines = []
     for env_id, kind in DATASETS:
         medium = SCALES[args.scale]["medium"][env_id]
@@ -185,8 +222,9 @@ def dataset_lines(args: argparse.Namespace) -> list[str]:
             how = f"SAC to a normalised score of {medium['medium_score']:g}, at most {medium['medium_steps']:,} steps"
         try:
             data = load_dataset(dataset_id(env_id, kind), root=Path(args.root) / args.scale)
-        except FileNotFoundError:
-            lines.append(f"- {env_id} {kind}: {how}; not made yet.")
+        except FileNotFoundError:  # not on this machine: the line of the committed report, if it has one
+            kept = [line for line in previous.splitlines() if line.startswith(f"- {env_id} {kind}: ")]
+            lines.append(kept[0] if kept else f"- {env_id} {kind}: {how}; not made yet.")
             continue
         scores = data.normalized_score(data.episode_returns())
         seen = []
@@ -204,17 +242,15 @@ def dataset_lines(args: argparse.Namespace) -> list[str]:
     return lines
 
 
-def label_alignment(data, length: int, horizon: int, n: int = 4000, seed: int = 0) -> tuple[float, float, float]:
+def label_alignment(
+    data: OfflineData, length: int, horizon: int, n: int = 4000, seed: int = 0
+) -> tuple[float, float, float]:
     """How well a segment's return over the label horizon (what the scripted teacher compares) tracks
     its episode's score.
 
     Returns the Spearman correlation of the two over ``n`` segments drawn as the benchmark draws
     them, and the mean episode score of the top quarter of segments by return and of all of them.
     """
-    from scipy.stats import spearmanr
-
-    from rewarddesign.offline import horizon_segments, segment_starts
-
     first = segment_starts(data, length, n, np.random.default_rng(seed))
     episodes = data.episode_of(first)
     returns = horizon_segments(data, first, horizon).returns()
@@ -223,42 +259,38 @@ def label_alignment(data, length: int, horizon: int, n: int = 4000, seed: int = 
     return float(spearmanr(returns, episode_scores)[0]), float(episode_scores[top].mean()), float(episode_scores.mean())
 
 
-def found_horizons(dataset: str, algo: str, segment_length: int) -> list[int | None]:
-    """The label horizons ``algo`` has results for on ``dataset`` (``[None]`` for a learner without labels)."""
-    base = OUT / dataset
-    if algo not in LABELLED:
-        return [None] if any((base / algo).glob("seed*/result.json")) else []
-    found = [segment_length] if any((base / algo).glob("seed*/result.json")) else []
-    for path in sorted(base.glob(f"{algo}-h*")):
-        tail = path.name[len(algo) + 2 :]
-        if tail.isdigit() and any(path.glob("seed*/result.json")):
-            found.append(int(tail))
-    return sorted(found)
-
-
-def report(args: argparse.Namespace) -> None:
+def report(args: argparse.Namespace, records: list[RunRecord]) -> None:
+    """The table, the verdicts and the plot of the finished runs."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from scipy.stats import ttest_ind
 
-    rows, by_seed = [], {}
-    for env_id, kind in DATASETS:
-        name = f"{env_id}-{kind}"
-        for algo in ALGOS:
-            for horizon in found_horizons(name, algo, args.segment_length):
-                found = sorted(run_dir(name, algo, 0, horizon, args.segment_length).parent.glob("seed*/result.json"))
-                results = [json.loads(path.read_text()) for path in found]
-                by_seed[name, algo, horizon] = {r["seed"]: r["score_mean"] for r in results}
-                values = np.array(list(by_seed[name, algo, horizon].values()))
-                seconds = np.mean([r["train_seconds"] for r in results])
-                labels = f"{horizon}" if algo in LABELLED else "-"
-                rows.append(
-                    f"| {name} | {LABELS[algo]} | {labels} | {values.mean():.1f} ± {values.std():.1f} | "
-                    f"{', '.join(f'{v:.1f}' for v in values)} | {results[0]['steps']:,} | {seconds:.0f} | "
-                    f"{results[0]['device']} |"
-                )
+    records = [r for r in records if r.params["segment_length"] == args.segment_length]
+
+    def group(record: RunRecord) -> tuple[str, str, int | None]:
+        horizon = record.params["label_horizon"]
+        return record.params["dataset"], record.params["algo"], horizon
+
+    by_seed: dict[tuple[str, str, int | None], dict[int, float]] = {}
+    by_group: dict[tuple[str, str, int | None], list[RunRecord]] = {}
+    for r in sorted(records, key=lambda r: r.seed):
+        by_seed.setdefault(group(r), {})[r.seed] = r.metrics["score_mean"]
+        by_group.setdefault(group(r), []).append(r)
+    order = {(f"{e}-{k}", a): i for i, ((e, k), a) in enumerate((d, a) for d in DATASETS for a in ALGOS)}
+    ordered = sorted(by_seed, key=lambda key: (order[key[:2]], key[2] or 0))
+    rows = []
+    for key in ordered:
+        name, algo, horizon = key
+        mine = by_group[key]
+        values = np.array(list(by_seed[key].values()))
+        seconds = np.mean([r.data["train_seconds"] for r in mine])
+        labels = f"{horizon}" if algo in LABELLED else "-"
+        rows.append(
+            f"| {name} | {LABELS[algo]} | {labels} | {stats.summarize_seeds(values).mean.format(1)} | "
+            f"{', '.join(f'{v:.1f}' for v in values)} | {mine[0].data['steps']:,} | {seconds:.0f} | "
+            f"{mine[0].data['device']} |"
+        )
     scale = SCALES[args.scale]
     lines = [
         "# Offline preference learning: OPPO and baselines",
@@ -269,11 +301,15 @@ def report(args: argparse.Namespace) -> None:
         "from the segment's start, past its end and past a fall, which counts as zero reward: column 'labels'); "
         "evaluation "
         f"{args.eval_episodes} episodes on the true reward per seed. Scores: D4RL-normalised (0 random, 100 expert), "
-        "mean ± std over the seeds run (the per-seed column; verdicts compare the seeds three learners share).",
+        "mean over the seeds run with its stratified-bootstrap 95% interval (`rewarddesign.bench.stats`; the "
+        "per-seed column; verdicts compare the seeds three learners share).",
         "",
         f"Datasets made here by `generate_datasets` (SB3 SAC; medium data {scale['n_transitions']:,} transitions):",
         "",
-        *dataset_lines(args),
+        *dataset_lines(
+            args,
+            (RESULTS / "offline_preferences.md").read_text() if (RESULTS / "offline_preferences.md").exists() else "",
+        ),
         "",
         "| dataset | learner | labels | score | per seed | gradient steps | train s | device |",
         "|---|---|---|---|---|---|---|---|",
@@ -282,20 +318,21 @@ def report(args: argparse.Namespace) -> None:
     for env_id, kind in DATASETS:
         name = f"{env_id}-{kind}"
         for variant in OPPO_VARIANTS:
-            for horizon in found_horizons(name, variant, args.segment_length):
+            for horizon in sorted(h for d, a, h in by_seed if d == name and a == variant):
                 keys = ((variant, horizon), ("bc", None), ("bc-top", horizon))
                 if not all((name, *key) in by_seed for key in keys):
                     continue
                 # compared on the seeds all three have
                 seeds = sorted(set.intersection(*(set(by_seed[(name, *key)]) for key in keys)))
-                oppo, bc, top = ([by_seed[(name, *key)][s] for s in seeds] for key in keys)
-                verdict = "met" if np.mean(oppo) > np.mean(bc) and np.mean(oppo) >= np.mean(top) else "not met"
+                oppo, bc, top = (np.array([by_seed[(name, *key)][s] for s in seeds]) for key in keys)
+                verdict = "met" if oppo.mean() > bc.mean() and oppo.mean() >= top.mean() else "not met"
+                over_bc = stats.Estimate(*stats.improvement_estimate([oppo], [bc], rng=0)).format(2)
+                over_top = stats.Estimate(*stats.improvement_estimate([oppo], [top], rng=0)).format(2)
                 lines.append("")
                 lines.append(
-                    f"{name}, {horizon}-step labels, {len(seeds)} seeds: {SHORT[variant]} {np.mean(oppo):.1f}, BC "
-                    f"{np.mean(bc):.1f}, top-fraction BC {np.mean(top):.1f}: target (OPPO > BC and >= top-fraction "
-                    f"BC) {verdict} (Welch's t-test against BC p = {ttest_ind(oppo, bc, equal_var=False).pvalue:.2f}, "
-                    f"against top-fraction BC p = {ttest_ind(oppo, top, equal_var=False).pvalue:.2f})."
+                    f"{name}, {horizon}-step labels, {len(seeds)} seeds: {SHORT[variant]} {oppo.mean():.1f}, BC "
+                    f"{bc.mean():.1f}, top-fraction BC {top.mean():.1f}: target (OPPO > BC and >= top-fraction "
+                    f"BC) {verdict} (P(OPPO > BC) = {over_bc}, P(OPPO > top-fraction BC) = {over_top})."
                 )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "offline_preferences.md"
@@ -308,7 +345,7 @@ def report(args: argparse.Namespace) -> None:
     fig, axes = plt.subplots(1, len(DATASETS), figsize=(7 * len(DATASETS), 4.2), squeeze=False)
     for ax, (env_id, kind) in zip(axes[0], DATASETS):
         name = f"{env_id}-{kind}"
-        present = [key[1:] for key in by_seed if key[0] == name]
+        present = [key[1:] for key in ordered if key[0] == name]
         for i, (algo, horizon) in enumerate(present):
             values = np.array(list(by_seed[name, algo, horizon].values()))
             ax.bar(i, values.mean(), color="C0" if algo in OPPO_VARIANTS else "C7", alpha=0.8)
@@ -337,35 +374,20 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     if not args.report_only:
-        from rewarddesign.offline import dataset_id
-
-        start = time.perf_counter()
         root = Path(args.root) / args.scale
-        context = multiprocessing.get_context("spawn")
-        missing = [(e, k) for e, k in DATASETS if not (root / dataset_id(e, k) / "data").is_dir()]
-        with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
-            made = [pool.submit(generate, e, k, args.scale, str(root), args.device) for e, k in missing]
-            for future in as_completed(made):
-                print("made", future.result(), f"({time.perf_counter() - start:.0f} s)", flush=True)
-            todo = [
-                (e, k, a, s)
-                for s in range(args.seeds)
-                for e, k in DATASETS
-                if e in args.envs
-                for a in args.algos
-                if not (run_dir(f"{e}-{k}", a, s, args.label_horizon, args.segment_length) / "result.json").exists()
-            ]
-            keys = ("scale", "pairs", "segment_length", "label_horizon", "eval_episodes", "device")
-            settings = {key: getattr(args, key) for key in keys} | {"root": str(root)}
-            futures = {pool.submit(run, *job, settings): job for job in todo}
-            for future in as_completed(futures):
-                result = future.result()
-                print(
-                    f"{result['env_id']} {result['algo']} seed {result['seed']}: score {result['score_mean']:.1f} "
-                    f"({result['train_seconds']:.0f} s training; {time.perf_counter() - start:.0f} s so far)",
-                    flush=True,
-                )
-    report(args)
+        datasets = Experiment(
+            "offline_datasets",
+            generate,
+            tuple({"env": e, "kind": k, "scale": args.scale} for e, k in DATASETS),
+            (0,),
+            definition=(SCALES,),
+            context={"root": str(root)},
+        )
+        run_experiment(datasets, root / "generated", workers=args.workers, device=args.device)
+        run_experiment(
+            experiment(args, args.envs, args.algos, args.seeds), OUT, workers=args.workers, device=args.device
+        )
+    report(args, load_records(OUT))
 
 
 if __name__ == "__main__":
