@@ -1,6 +1,7 @@
 """What OPPO's context does: action errors and steered scores of the offline benchmark's saved OPPO policies.
 
-Reproduce (after ``benchmarks/offline_preferences.py``, whose policies it reads; about 2 minutes on 1 core)::
+Reproduce (after ``benchmarks/offline_preferences.py``, whose saved policies it reads from the
+runs' working directories, ``runs/offline_preferences/reduced/``; about 2 minutes on 1 core)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/offline_context_probe.py
 
@@ -27,11 +28,17 @@ import os
 from pathlib import Path
 
 import numpy as np
+from offline_preferences import WORK, work_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
-RUNS = RESULTS / "offline_preferences"
+SEGMENT = 20  # the policies probed are those trained with labels over the 20-step segments
 VARIANTS = ("oppo", "oppo-episode", "oppo-adjacent")
 DATASETS = (("Hopper-v5", "medium-replay", True), ("HalfCheetah-v5", "medium", False))
+
+
+def policy_dir(dataset: str, variant: str, seed: int) -> Path:
+    """The saved policy of an OPPO run of the offline benchmark (20-step labels)."""
+    return work_dir(WORK, dataset, variant, SEGMENT, seed) / "policy"
 
 
 def returns_of(policy, oppo, env_id: str, seed: int) -> np.ndarray:
@@ -57,7 +64,7 @@ def probe(env_id: str, kind: str, variant: str, seed: int, steer: bool, data) ->
     from rewarddesign.offline import OPPO
     from rewarddesign.offline.oppo import reconstruction_loss
 
-    oppo = OPPO.load(RUNS / f"{env_id}-{kind}" / variant / f"seed{seed}" / "policy", data, None, device="cpu")
+    oppo = OPPO.load(policy_dir(f"{env_id}-{kind}", variant, seed), data, None, device="cpu")
     oppo.encoder.eval()
     oppo.policy.eval()
     oppo.rng = np.random.default_rng(123)
@@ -88,7 +95,7 @@ def refit(data, seed: int, horizon: int, unit: bool, env_id: str) -> tuple[float
 
     from rewarddesign.offline import OPPO, preference_pairs
 
-    run = RUNS / f"{env_id}-medium-replay" / "oppo-episode" / f"seed{seed}" / "policy"
+    run = policy_dir(f"{env_id}-medium-replay", "oppo-episode", seed)
     oppo = OPPO.load(run, data, preference_pairs(data, 20, 500, seed=seed, horizon=horizon), device="cpu")
     oppo.encoder.eval()
     oppo.policy.eval()
@@ -138,7 +145,7 @@ def main() -> None:
         data = load_dataset(dataset_id(env_id, kind), root=args.root)
         for variant in VARIANTS:
             for seed in range(args.seeds):
-                if not (RUNS / f"{env_id}-{kind}" / variant / f"seed{seed}" / "policy").is_dir():
+                if not (policy_dir(f"{env_id}-{kind}", variant, seed)).is_dir():
                     continue
                 r = probe(env_id, kind, variant, seed, steer, data)
                 scores = f"{r['best5']:.1f} | {r['worst5']:.1f}" if steer else "- | -"

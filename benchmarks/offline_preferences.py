@@ -179,12 +179,21 @@ def run(
         eval_episodes=eval_episodes,
         seed=seed,
         device=device,
-        out=Path(work) / f"{dataset}__{algo}__h{horizon}__s{seed}",
+        out=work_dir(work, dataset, algo, horizon, seed),
         oppo_config=oppo_config,
         dataset=identifier,
     )
     metrics = {"score_mean": result.score_mean, "return_mean": result.return_mean}
     return RunOutput(metrics, data=asdict(result))
+
+
+def work_dir(work: str | Path, dataset: str, algo: str, horizon: int, seed: int) -> Path:
+    """Where ``train_offline`` keeps a run's own files (its policy, checkpoints) under ``work``."""
+    return Path(work) / f"{dataset}__{algo}__h{horizon}__s{seed}"
+
+
+#: ``train_offline``'s working directories of the reduced scale (beside the default dataset root).
+WORK = Path("runs") / "offline_preferences" / "reduced"
 
 
 def experiment(args: argparse.Namespace, envs: list[str], algos: list[str], seeds: int) -> Experiment:
