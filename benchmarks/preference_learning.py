@@ -32,7 +32,7 @@ from __future__ import annotations
 import argparse
 import platform
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,7 @@ def run(seed: int, env: str, method: str, timesteps: int, device: str = "cpu") -
             seed=seed,
             algo_kwargs=config.sac_kwargs,
         ).train(timesteps, config.comparisons)
-        model, curve = learner.agent, learner.history
+        model, curve = learner.agent, [asdict(row) for row in learner.history]
     else:
         weights = np.zeros(len(signs))
         weights[list(config.ranking)] = 0.5 ** np.arange(len(signs))  # 1, 0.5, 0.25 by rank

@@ -229,11 +229,11 @@ def test_a_short_heron_run_on_pendulum_beats_the_untrained_policy():
     )  # fmt: skip
     learner.train(5000, 400)
     last = learner.history[-1]
-    assert last["comparisons"] == 400 and len(learner.dataset) + len(learner.test_set) <= 400
+    assert last.comparisons == 400 and len(learner.dataset) + len(learner.test_set) <= 400
     # SAC on the learned reward does better than random actions (about -1100 to -1300): seeds 0-3 of
     # this run ended at -220, -100, -189 and -123 on one thread; the margin asked here is far smaller
-    assert last["true_return"] > learner.untrained_return + 200
-    assert last["accuracy"] > 0.7
+    assert last.true_return > learner.untrained_return + 200
+    assert last.accuracy > 0.7
 
 
 def test_the_loop_reads_the_factors_from_the_env_it_is_given():
@@ -362,7 +362,7 @@ def test_the_loop_logs_the_epic_distance_of_the_learned_reward_to_the_true_one()
     )  # fmt: skip
     untrained = RewardModel(learner.eval_env.observation_space, learner.eval_env.action_space, device="cpu", seed=1)
     learner.train(200, 300)
-    epic = [row["epic"] for row in learner.history]
+    epic = [row.epic for row in learner.history]
     assert len(epic) == 2 and all(0 <= d <= 1 for d in epic)
     # the same estimate, of an untrained network, on random-action transitions
     trajectories = rollout(None, learner.eval_env, n_episodes=4, seed=0)

@@ -19,7 +19,14 @@
 
 from rewarddesign.preferences.data import Fragments, PreferenceDataset
 from rewarddesign.preferences.gatherers import HeronGatherer, SyntheticGatherer, hierarchical_labels, random_pairs
-from rewarddesign.preferences.learning import DisagreementFragmenter, PreferenceLearning, RandomFragmenter
+from rewarddesign.preferences.learning import (
+    DisagreementFragmenter,
+    Fragmenter,
+    Gatherer,
+    PreferenceLearning,
+    RandomFragmenter,
+    RoundRecord,
+)
 from rewarddesign.preferences.models import (
     RewardEnsemble,
     RewardModel,
@@ -49,4 +56,7 @@ __all__ = [
     "PreferenceLearning",
     "RandomFragmenter",
     "DisagreementFragmenter",
+    "RoundRecord",
+    "Gatherer",
+    "Fragmenter",
 ]

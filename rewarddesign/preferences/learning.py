@@ -1,14 +1,17 @@
 """The preference-learning loop: alternate agent training on the learned reward with gathering labels.
 
-Each round, the current policy is rolled out on the env (with the reward factors it publishes, if
-any: :func:`rewarddesign.factors.factor_spec`), the episodes
-are cut into fragments, pairs are chosen (at random, or by the ensemble's disagreement), a
-gatherer labels them, the reward model is retrained on all labels so far, and the SB3 agent
-trains on the learned reward (the env's own reward kept in the step's ``info``). The first round
-gathers an ``initial_fraction`` of all comparisons, the rest are spread evenly over the rounds.
+Each round, the current policy is rolled out on the env by :func:`rewarddesign.rollouts.rollout`
+(with the reward factors the env publishes, if any: :func:`rewarddesign.factors.factor_spec`), the
+episodes are cut into fragments (:meth:`Fragments.from_trajectories`), pairs are chosen (at random,
+or by the ensemble's disagreement), a gatherer labels them, the reward model is retrained on all
+labels so far, and the SB3 agent trains on the learned reward (the env's own reward kept in the
+step's ``info``). The first round gathers an ``initial_fraction`` of all comparisons, the rest are
+spread evenly over the rounds.
 
-Seeding: ``seed`` fixes the whole run. The loop's own draws (rollout resets, fragment cuts,
-pairs, held-out splits) come from a numpy ``Generator`` of its own, the reward model's initial
+Seeding: ``seed`` fixes the whole run. The loop's own draws (each rollout's seed, fragment cuts,
+pairs, held-out splits) come from a numpy ``Generator`` of its own; a rollout seeds the env's
+reset, the random actions and the policy's sampling from that seed and leaves torch's global
+generator as it was (:func:`~rewarddesign.rollouts.rollout`); the reward model's initial
 weights and minibatch order from generators of their own (see
 :mod:`rewarddesign.preferences.models`); none of them seeds torch's or numpy's global state. The
 SB3 agent is the exception, by SB3's design: its constructor calls SB3's ``set_random_seed(seed)``,
@@ -20,6 +23,7 @@ rounds (they are not restarted when the reward model is retrained).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast
 
 import gymnasium as gym
@@ -46,7 +50,7 @@ from rewarddesign.rewards import RewardFunction
 from rewarddesign.rollouts import PolicyLike, episode_returns, rollout
 from rewarddesign.train import ALGORITHMS
 
-__all__ = ["Gatherer", "Fragmenter", "RandomFragmenter", "DisagreementFragmenter", "PreferenceLearning"]
+__all__ = ["Gatherer", "Fragmenter", "RoundRecord", "RandomFragmenter", "DisagreementFragmenter", "PreferenceLearning"]
 
 
 class Gatherer(Protocol):
@@ -67,6 +71,27 @@ class Fragmenter(Protocol):
     def __call__(
         self, fragments: Fragments, n_pairs: int, model: RewardModel | RewardEnsemble, rng: np.random.Generator
     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]: ...
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """One round of :class:`PreferenceLearning`, measured after the agent's training.
+
+    Attributes:
+        timesteps: Agent steps so far.
+        comparisons: Comparisons asked for so far.
+        true_return: Mean true return of 5 deterministic episodes of the policy.
+        learned_fragment_return: Mean learned return of those episodes' fragments.
+        accuracy: Held-out accuracy of the reward model (NaN before any pair is held out).
+        epic: Sample EPIC distance of an ``obs_act`` model to ``true_reward`` (None when not computed).
+    """
+
+    timesteps: int
+    comparisons: int
+    true_return: float
+    learned_fragment_return: float
+    accuracy: float
+    epic: float | None = None
 
 
 class RandomFragmenter:
@@ -144,9 +169,9 @@ class PreferenceLearning:
         dataset: All training pairs so far.
         agent: The SB3 model.
         untrained_return: The true return of the first round's uniformly random episodes.
-        history: One dict per round: timesteps, comparisons, true return of the policy's
-            episodes, learned return of its fragments, held-out accuracy, EPIC distance (when
-            computed).
+        history: One :class:`RoundRecord` per round: timesteps, comparisons, true return of the
+            policy's episodes, learned return of their fragments, held-out accuracy, EPIC distance
+            (when computed).
     """
 
     def __init__(
@@ -217,7 +242,7 @@ class PreferenceLearning:
         self.test_set: PreferenceDataset | None = None
         self.timesteps = 0
         self.untrained_return = float("nan")  # of the first round's random-action episodes
-        self.history: list[dict[str, Any]] = []
+        self.history: list[RoundRecord] = []
 
     def _fragments(
         self, policy: PolicyLike, episodes: int, deterministic: bool = False
@@ -246,7 +271,7 @@ class PreferenceLearning:
             train_reward_model(self.model, self.dataset, epochs=self.reward_epochs, seed=self.seed)
 
     def train(
-        self, total_timesteps: int, total_comparisons: int, callback: Callable[[dict[str, Any]], object] | None = None
+        self, total_timesteps: int, total_comparisons: int, callback: Callable[[RoundRecord], object] | None = None
     ) -> PreferenceLearning:
         """Run the rounds: gather, retrain the reward, train the agent for ``total_timesteps / rounds``."""
         if total_timesteps < self.rounds or total_comparisons < 2:
@@ -271,17 +296,11 @@ class PreferenceLearning:
                 callback(row)
         return self
 
-    def _evaluate(self, comparisons: int) -> dict[str, Any]:
+    def _evaluate(self, comparisons: int) -> RoundRecord:
         fragments, returns = self._fragments(self.agent, 5, deterministic=True)
         with torch.no_grad():
             learned = float(self.model.fragment_returns(fragments).mean())
-        row: dict[str, Any] = {
-            "timesteps": self.timesteps,
-            "comparisons": comparisons,
-            "true_return": float(np.mean(returns)),
-            "learned_fragment_return": learned,
-            "accuracy": preference_accuracy(self.model, self.test_set) if self.test_set is not None else float("nan"),
-        }
+        epic = None
         if self.true_reward is not None and getattr(self.model, "n_factors", 1) is None:
             n, steps = len(fragments), fragments.length - 1  # transitions inside each fragment
             obs, acts = fragments.obs, fragments.acts
@@ -290,7 +309,14 @@ class PreferenceLearning:
                 acts[:, :-1].reshape(n * steps, *acts.shape[2:]),
                 obs[:, 1:].reshape(n * steps, *obs.shape[2:]),
             )
-            row["epic"] = sample_epic_distance(
+            epic = sample_epic_distance(
                 self.model.predict, self.true_reward, transitions, 0.99, n_mean_samples=64, rng=self.seed
             )
-        return row
+        return RoundRecord(
+            timesteps=self.timesteps,
+            comparisons=comparisons,
+            true_return=float(np.mean(returns)),
+            learned_fragment_return=learned,
+            accuracy=preference_accuracy(self.model, self.test_set) if self.test_set is not None else float("nan"),
+            epic=epic,
+        )
