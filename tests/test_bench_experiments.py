@@ -12,6 +12,7 @@ from rewarddesign.bench import (
     load_records,
     metric_values,
     record_run,
+    restamp,
     run_experiment,
     source_digest,
     stats,
@@ -77,6 +78,9 @@ def test_a_changed_run_function_changes_the_fingerprint_and_is_refused(tmp_path)
     assert changed.runs()[0].fingerprint != first.runs()[0].fingerprint
     with pytest.raises(ValueError, match="another version of experiment 'scripted'"):
         run_experiment(changed, tmp_path / "out", progress=False)
+    # a change declared result-preserving is restamped, and the kept run is resumed from
+    assert restamp(changed, tmp_path / "out") == ["2.0__s0"]
+    assert run_experiment(changed, tmp_path / "out", progress=False)[0].metrics == {"score": 2.0}
     # so does a definition the runs use, named beside the run function
     defined = Experiment("scripted", f"{script}:run", ({"value": 2.0},), (0,), definition=(stats.iqm,))
     assert defined.runs()[0].fingerprint != changed.runs()[0].fingerprint

@@ -35,6 +35,7 @@ from rewarddesign.bench.experiments import (
     load_records,
     metric_values,
     record_run,
+    restamp,
     run_experiment,
 )
 from rewarddesign.bench.fingerprint import source_digest
@@ -58,6 +59,7 @@ __all__ = [
     "run_experiment",
     "execute_run",
     "record_run",
+    "restamp",
     "load_records",
     "metric_values",
     "source_digest",

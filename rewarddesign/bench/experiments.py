@@ -30,7 +30,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -49,6 +49,7 @@ __all__ = [
     "run_experiment",
     "execute_run",
     "record_run",
+    "restamp",
     "load_records",
     "metric_values",
     "constant_run",
@@ -257,6 +258,35 @@ def record_run(out_dir: str | Path, run: Run, output: RunOutput, seconds: float 
         manifest.seconds[run.key] = {"total_time": round(seconds, 3)}
     write_manifest(out_dir, manifest)
     return record
+
+
+def restamp(experiment: Experiment, out_dir: str | Path) -> list[str]:
+    """Give the finished runs of ``experiment`` in ``out_dir`` the experiment's current fingerprints.
+
+    For a change of the run function or its definition that keeps every result (a renamed library
+    call, a refactor): the kept runs are then resumed from instead of refused. Deciding that the
+    results are unchanged is the caller's; a changed design needs a new results directory.
+
+    Returns:
+        The keys whose fingerprint changed.
+
+    Raises:
+        ValueError: ``out_dir`` holds another experiment.
+    """
+    out_dir = Path(out_dir)
+    manifest = read_manifest(out_dir, "experiment", experiment.name)
+    changed = []
+    for run in experiment.runs():
+        path = out_dir / "runs" / f"{run.key}.json"
+        if run.key not in manifest.runs or not path.exists() or manifest.runs[run.key] == run.fingerprint:
+            continue
+        record = RunRecord.from_json(path.read_text())
+        write_atomic(path, replace(record, fingerprint=run.fingerprint).to_json())
+        manifest.runs[run.key] = run.fingerprint
+        changed.append(run.key)
+    if changed:
+        write_manifest(out_dir, manifest)
+    return changed
 
 
 def run_experiment(
