@@ -331,7 +331,7 @@ def test_barfi_recovers_goal_reaching_where_the_naive_sum_loiters():
     assert barfi.history[-1]["aux_weights"][0] < 0.5  # the distractor is turned down
     assert all(np.isfinite(h["gamma"]) and 0 < h["gamma"] < 1 for h in barfi.history)
     assert len(barfi.history[-1]["phi"]["head.weight"]) == 2 * 25  # bonus and heuristic weight per tile
-    action = barfi.predict(np.array([[0.125, 0.125]]))
+    action, _ = barfi.predict(np.array([[0.125, 0.125]]))
     assert action.shape == (1,) and action[0] in (0, 3)  # up or right, towards the goal
     reward = barfi.reward(
         np.array([[0.325, 0.525]]), np.array([3]), np.array([[0.525, 0.525]]), np.array([False]), np.array([-0.1])

@@ -450,3 +450,12 @@ def test_rollout_parallel_bad_input():
         rollout_parallel({"a": None, "b": None}, Race(), n_episodes=1, seed=1.0)
     with pytest.raises(ValueError, match="batch of one"):
         rollout_parallel({"a": None, "b": lambda obs: np.zeros(2, dtype=np.int64)}, Race(), n_episodes=1)
+
+
+def test_the_library_learners_run_as_policies():
+    from rewarddesign.bilevel import BehaviorAlignment
+
+    barfi = BehaviorAlignment("CartPole-v1", [lambda o, a, o2, d: np.zeros(len(o))], seed=0, device="cpu")
+    trajectories = rollout(barfi, gym.make("CartPole-v1"), n_episodes=2, seed=0, deterministic=True)
+    for traj in trajectories:
+        np.testing.assert_array_equal(traj.acts, barfi.predict(traj.obs[:-1])[0])

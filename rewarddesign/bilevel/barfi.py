@@ -37,6 +37,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
 from stable_baselines3.common.utils import get_device
 
 from rewarddesign._seeding import seeded_torch
@@ -329,15 +330,29 @@ class BehaviorAlignment:
 
     # ------------------------------------------------------------------ using the result
 
-    def predict(self, obs: Any, deterministic: bool = True) -> np.ndarray:
-        """Actions of the learned policy for a batch of observations ``[B, ...]``."""
-        x = torch.as_tensor(np.asarray(obs, dtype=np.float32).reshape(len(obs), -1), device=self.device)
+    def predict(
+        self,
+        observation: ArrayLike,
+        state: None = None,
+        episode_start: ArrayLike | None = None,
+        deterministic: bool = True,
+    ) -> tuple[NDArray[np.int64], None]:
+        """Actions ``[B]`` of the learned policy for observations ``[B, ...]``, as SB3's ``predict``.
+
+        Returns ``(actions, None)`` (no recurrent state), so that the learner runs wherever an SB3
+        model does, e.g. in :func:`rewarddesign.rollouts.rollout`. ``deterministic=False`` samples
+        with torch's generator.
+        """
+        obs = np.asarray(observation, dtype=np.float32)
+        x = torch.as_tensor(obs.reshape(len(obs), -1), device=self.device)
         with torch.no_grad():
             dist = self.policy.distribution(x)
             action = dist.probs.argmax(-1) if deterministic else dist.sample()
-        return action.cpu().numpy()
+        return action.cpu().numpy(), None
 
-    def reward(self, obs: Any, act: Any, next_obs: Any, done: Any, primary: Any) -> np.ndarray:
+    def reward(
+        self, obs: ArrayLike, act: ArrayLike, next_obs: ArrayLike, done: ArrayLike, primary: ArrayLike
+    ) -> NDArray[np.float64]:
         """The learned (current) blend as a batched reward: needs the primary reward of each step.
 
         ``(obs, act, next_obs, done, primary [B]) -> float [B]``.
