@@ -76,6 +76,8 @@ from pettingzoo.utils.env import ParallelEnv
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 
+from rewarddesign.rewards.wrappers import _info_row
+
 __all__ = [
     "EnvLike",
     "PolicyLike",
@@ -416,19 +418,6 @@ class _SingleRunner:
         return {i: self.envs[i].reset()[0] for i in rows}
 
 
-def _unbatch_info(infos: Mapping[str, Any], i: int) -> dict[str, Any]:
-    """Row ``i`` of a Gymnasium vector info dict (arrays with ``_key`` masks)."""
-    out: dict[str, Any] = {}
-    for key, value in infos.items():
-        if key.startswith("_"):
-            continue
-        mask = infos.get("_" + key)
-        if mask is not None and not mask[i]:
-            continue
-        out[key] = _unbatch_info(value, i) if isinstance(value, Mapping) else value[i]
-    return out
-
-
 class _VectorRunner:
     """A Gymnasium vector env in any autoreset mode; every row steps, the rows not asked with filler actions."""
 
@@ -456,11 +445,11 @@ class _VectorRunner:
         results = {}
         done = np.logical_or(terminated, truncated)
         for i in actions:
-            info = _unbatch_info(infos, i)
+            info = _info_row(infos, i)
             final = obs[i]
             if done[i] and self.mode == AutoresetMode.SAME_STEP:
                 final = infos["final_obs"][i]
-                info = _unbatch_info(infos["final_info"], i) if "final_info" in infos else {}
+                info = _info_row(infos["final_info"], i) if "final_info" in infos else {}
                 self.started[i] = obs[i]
             results[i] = (final, float(rewards[i]), bool(terminated[i]), bool(truncated[i]), info)
         if self.mode == AutoresetMode.DISABLED and done.any():
