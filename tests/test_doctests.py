@@ -34,6 +34,8 @@ MODULES = [
     "rewarddesign.games._solvers",
     "rewarddesign.games._rae",
     "rewarddesign.bench.stats",
+    "rewarddesign.bench.experiments",
+    "rewarddesign.bench.fingerprint",
 ]
 
 
