@@ -18,7 +18,7 @@ from __future__ import annotations
 import abc
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -36,10 +36,12 @@ __all__ = [
     "TorchPotential",
     "optimal_value_potential",
     "as_potential",
+    "PotentialLike",
     "ActionPotential",
     "CallableActionPotential",
     "TabularActionPotential",
     "as_action_potential",
+    "ActionPotentialLike",
     "PotentialValueError",
 ]
 
@@ -298,6 +300,11 @@ class TorchPotential(Potential):
         return f"TorchPotential({type(self.module).__name__}, device={self.device})"
 
 
+#: What :func:`as_potential` accepts: a :class:`Potential`, a ``torch.nn.Module``, an array ``[S]``
+#: (tabular) or a callable on one observation.
+PotentialLike = Potential | torch.nn.Module | np.ndarray | Sequence[float] | Callable[[Any], Any]
+
+
 def optimal_value_potential(mdp: TabularMDP, reward: Any) -> TabularPotential:
     """The optimal value ``V*`` of ``reward`` in ``mdp`` as a potential (0 in terminal states).
 
@@ -307,7 +314,7 @@ def optimal_value_potential(mdp: TabularMDP, reward: Any) -> TabularPotential:
     return TabularPotential(value_iteration(mdp, reward).v)
 
 
-def as_potential(potential: Any) -> Potential:
+def as_potential(potential: PotentialLike) -> Potential:
     """Turn what users pass into a :class:`Potential`.
 
     Accepts a :class:`Potential`, a ``torch.nn.Module``, an array ``[S]`` (tabular) or a callable on
@@ -406,7 +413,12 @@ class TabularActionPotential(ActionPotential):
             )
 
 
-def as_action_potential(potential: Any) -> ActionPotential:
+#: What :func:`as_action_potential` accepts: an :class:`ActionPotential`, an array ``[S, A]`` or a
+#: callable ``fn(obs, action)``.
+ActionPotentialLike = ActionPotential | np.ndarray | Sequence[Sequence[float]] | Callable[[Any, Any], Any]
+
+
+def as_action_potential(potential: ActionPotentialLike) -> ActionPotential:
     """Accepts an :class:`ActionPotential`, an array ``[S, A]`` or a callable ``fn(obs, action)``."""
     if isinstance(potential, ActionPotential):
         return potential

@@ -18,12 +18,11 @@ and the episode-end rule is read from each API's own signals:
 
 from __future__ import annotations
 
-from typing import Any
-
 from gymnasium.vector import VectorEnv
 from stable_baselines3.common.vec_env import VecEnv
 
 from rewarddesign.rewards.wrappers import VecDesignedReward, VectorDesignedReward
+from rewarddesign.shaping.potentials import PotentialLike
 from rewarddesign.shaping.wrappers import PotentialShapingTerm, _PotentialShapingForm
 
 __all__ = ["VectorPotentialShaping", "VecPotentialShaping"]
@@ -49,7 +48,7 @@ class VectorPotentialShaping(_PotentialShapingForm, VectorDesignedReward):
         (2,)
     """
 
-    def __init__(self, env: VectorEnv, potential: Any, gamma: float = 0.99) -> None:
+    def __init__(self, env: VectorEnv, potential: PotentialLike, gamma: float = 0.99) -> None:
         VectorDesignedReward.__init__(self, env, PotentialShapingTerm(potential, gamma))
 
 
@@ -74,5 +73,5 @@ class VecPotentialShaping(_PotentialShapingForm, VecDesignedReward):
         ['original_reward', 'shaping_reward']
     """
 
-    def __init__(self, venv: VecEnv, potential: Any, gamma: float = 0.99) -> None:
+    def __init__(self, venv: VecEnv, potential: PotentialLike, gamma: float = 0.99) -> None:
         VecDesignedReward.__init__(self, venv, PotentialShapingTerm(potential, gamma))

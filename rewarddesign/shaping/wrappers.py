@@ -31,7 +31,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign._validation import check_gamma
 from rewarddesign.rewards.wrappers import Bools, DesignedReward, Floats, Info, Infos, RewardTerm, potential_difference
-from rewarddesign.shaping.potentials import ActionPotential, Potential, as_action_potential, as_potential, unbatch
+from rewarddesign.shaping.potentials import (
+    ActionPotential,
+    ActionPotentialLike,
+    Potential,
+    PotentialLike,
+    as_action_potential,
+    as_potential,
+    unbatch,
+)
 
 __all__ = [
     "PotentialShapingTerm",
@@ -64,7 +72,7 @@ class PotentialShapingTerm(RewardTerm):
 
     info_key = "shaping_reward"
 
-    def __init__(self, potential: Any, gamma: float = 0.99) -> None:
+    def __init__(self, potential: PotentialLike, gamma: float = 0.99) -> None:
         super().__init__(mode="add")
         self.gamma = check_gamma(gamma, allow_zero=True)
         self.potential: Potential = as_potential(potential)
@@ -126,7 +134,9 @@ class LookAheadAdviceTerm(RewardTerm):
 
     info_key = "shaping_reward"
 
-    def __init__(self, potential: Any, gamma: float = 0.99, policy: Callable[[Any], Any] | None = None) -> None:
+    def __init__(
+        self, potential: ActionPotentialLike, gamma: float = 0.99, policy: Callable[[Any], Any] | None = None
+    ) -> None:
         super().__init__(mode="add")
         self.gamma = check_gamma(gamma, allow_zero=True)
         self.potential: ActionPotential = as_action_potential(potential)
@@ -207,7 +217,7 @@ class PotentialShaping(_PotentialShapingForm, DesignedReward):
         ValueError: ``gamma`` lies outside [0, 1], or the potential returns NaN or inf.
     """
 
-    def __init__(self, env: gym.Env, potential: Any, gamma: float = 0.99) -> None:
+    def __init__(self, env: gym.Env, potential: PotentialLike, gamma: float = 0.99) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, potential=potential, gamma=gamma)
         DesignedReward.__init__(self, env, PotentialShapingTerm(potential, gamma))
 
@@ -236,7 +246,11 @@ class LookAheadAdvice(DesignedReward):
     """
 
     def __init__(
-        self, env: gym.Env, potential: Any, gamma: float = 0.99, policy: Callable[[Any], Any] | None = None
+        self,
+        env: gym.Env,
+        potential: ActionPotentialLike,
+        gamma: float = 0.99,
+        policy: Callable[[Any], Any] | None = None,
     ) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, potential=potential, gamma=gamma, policy=policy)
         self.term: LookAheadAdviceTerm
