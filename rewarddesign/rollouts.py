@@ -296,7 +296,9 @@ class _TorchStream:
 
     def __init__(self, seed: np.random.SeedSequence | None, device: torch.device) -> None:
         self._seed = None if seed is None else int(seed.generate_state(1, np.uint64)[0] % (2**63))
-        self._cuda = device.index if device.index is not None else 0 if device.type == "cuda" else None
+        self._cuda: int | None = None
+        if device.type == "cuda":
+            self._cuda = device.index if device.index is not None else torch.cuda.current_device()
         if self._seed is not None:
             self._cpu_state = torch.Generator().manual_seed(self._seed).get_state()
         self._cuda_state: torch.Tensor | None = None
