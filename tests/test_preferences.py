@@ -231,7 +231,7 @@ def test_a_short_heron_run_on_pendulum_beats_the_untrained_policy():
     last = learner.history[-1]
     assert last.comparisons == 400 and len(learner.dataset) + len(learner.test_set) <= 400
     # SAC on the learned reward does better than random actions (about -1100 to -1300): seeds 0-3 of
-    # this run ended at -220, -100, -189 and -123 on one thread; the margin asked here is far smaller
+    # this run ended at -505, -159, -166 and -131 on one thread; the margin asked here is far smaller
     assert last.true_return > learner.untrained_return + 200
     assert last.accuracy > 0.7
 
@@ -373,9 +373,10 @@ def test_the_loop_logs_the_epic_distance_of_the_learned_reward_to_the_true_one()
     )  # fmt: skip
     before = sample_epic_distance(untrained.predict, pendulum_reward, transitions, 0.99, n_mean_samples=64, rng=0)
     after = sample_epic_distance(learner.model.predict, pendulum_reward, transitions, 0.99, n_mean_samples=64, rng=0)
-    # deterministic run: 0.64 after 75 comparisons, 0.36 after 300 (on the policy's fragments); on random
-    # actions the untrained network is at 0.54, the trained model at 0.28 (seeds 1-4 of the loop: 0.21, 0.17,
-    # 0.22, 0.20; the logged distance falls from round 1 to round 2 on each)
+    # deterministic run: 0.68 after 75 comparisons, 0.22 after 300 (on the policy's fragments); on random
+    # actions the untrained network is at 0.52, the trained model at 0.23 (seeds 1-4 of the loop: 0.22, 0.18,
+    # 0.21, 0.20; the logged distance falls from round 1 to round 2 on seeds 0, 1, 3 and 4, not on seed 2:
+    # 0.15 then 0.19)
     assert after < 0.6 * before and epic[-1] < epic[0]
     assert sample_epic_distance(pendulum_reward, pendulum_reward, transitions, 0.99, rng=0) < 1e-6
 
