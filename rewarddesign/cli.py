@@ -104,8 +104,11 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _bench_report(args: argparse.Namespace) -> int:
-    from rewarddesign.bench import report
+    from rewarddesign.bench import experiment_summary, load_records, report
 
+    if (Path(args.results) / "experiment.json").exists():
+        print(experiment_summary(load_records(args.results), args.metrics, reps=args.reps))
+        return 0
     print(report(args.results, baseline=args.baseline, reps=args.reps))
     return 0
 
@@ -283,7 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_bench)
     bench_sub = bench.add_subparsers(dest="bench_command")
     bench_report = bench_sub.add_parser("report", help="tables, aggregates with bootstrap intervals and plots")
-    bench_report.add_argument("results", help="a results directory written by `rewarddesign bench`")
+    bench_report.add_argument(
+        "results", help="a results directory written by `rewarddesign bench` or by an experiment (run_experiment)"
+    )
+    bench_report.add_argument("--metrics", nargs="+", help="an experiment's metrics to show (default: all)")
     bench_report.add_argument("--baseline", default="original", help="design the others are compared with")
     bench_report.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
     bench_report.set_defaults(func=_bench_report)

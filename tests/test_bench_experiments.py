@@ -137,3 +137,15 @@ def test_the_mann_whitney_test_on_separated_samples():
     assert stats.mann_whitney([4.0, 5, 6], [1.0, 2, 3], alternative="less") > 0.9
     with pytest.raises(ValueError, match="alternative"):
         stats.mann_whitney([1.0], [2.0], alternative="below")
+
+
+def test_the_summary_of_an_experiment_and_the_cli_report_of_its_directory(tmp_path, capsys):
+    from rewarddesign import cli
+    from rewarddesign.bench import experiment_summary
+
+    records = run_experiment(tiny(seeds=(0, 1, 2, 3)), tmp_path, progress=False)
+    table = experiment_summary(records, reps=200).splitlines()
+    assert table[0] == "| value | metric | seeds | mean [95% CI] | IQM [95% CI] |"
+    assert table[2].startswith("| 1.0 | score | 4 | 2.500 [") and "| 2.500 [" in table[2]  # seeds 0-3: 1, 2, 3, 4
+    assert cli.main(["bench", "report", str(tmp_path), "--metrics", "score", "--reps", "200"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[3].startswith("| 10.0 | score | 4 | 11.500 [")

@@ -18,7 +18,8 @@
 - :mod:`~rewarddesign.bench.stats`: IQM, optimality gap, stratified bootstrap intervals,
   probability of improvement, performance profiles.
 - :mod:`~rewarddesign.bench.report`: per-env tables, aggregates across envs, learning curves and
-  performance profiles of a suite's results directory (``rewarddesign bench report DIR``).
+  performance profiles of a suite's results directory, and the mean and IQM with bootstrap
+  intervals per parameter set of an experiment's (``rewarddesign bench report DIR``).
 
 A suite's rows are tidy: ``suite, env, design, algo, seed, step, true_return, designed_return, wall_time, device``.
 """
@@ -41,6 +42,7 @@ from rewarddesign.bench.experiments import (
 from rewarddesign.bench.fingerprint import source_digest
 from rewarddesign.bench.report import (
     aggregate_table,
+    experiment_summary,
     final_scores,
     format_table,
     plot_curves,
@@ -90,4 +92,5 @@ __all__ = [
     "aggregate_table",
     "plot_profiles",
     "report",
+    "experiment_summary",
 ]

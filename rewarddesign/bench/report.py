@@ -21,6 +21,7 @@ import numpy as np
 
 from rewarddesign.bench import stats
 from rewarddesign.bench.catalogue import SUITES
+from rewarddesign.bench.experiments import RunRecord, metric_values
 from rewarddesign.bench.runner import load_rows
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "aggregate_table",
     "plot_profiles",
     "report",
+    "experiment_summary",
 ]
 
 
@@ -311,3 +313,47 @@ def report(
     plot_curves(rows, results_dir / "curves.png", title=results_dir.name)
     plot_profiles(scores, results_dir / "profiles.png", seed=seed)
     return text
+
+
+def experiment_summary(
+    records: Sequence[RunRecord],
+    metrics: Sequence[str] | None = None,
+    by: Sequence[str] | None = None,
+    reps: int = 2000,
+    seed: int = 0,
+) -> str:
+    """A Markdown table of an experiment's runs: per parameter set and metric, the seeds, and the mean
+    and IQM over seeds with stratified-bootstrap 95% intervals.
+
+    Args:
+        records: Run records (see :func:`~rewarddesign.bench.experiments.load_records`).
+        metrics: The metrics shown; by default every metric all records have.
+        by: The parameters that group runs; by default every parameter whose value varies.
+        reps: Bootstrap replicates.
+        seed: Seeds the bootstrap.
+
+    Raises:
+        ValueError: No records, or a metric or parameter some record lacks.
+    """
+    if not records:
+        raise ValueError("experiment_summary needs at least one run record")
+    if metrics is None:
+        metrics = [m for m in records[0].metrics if all(m in r.metrics for r in records)]
+    if by is None:
+        names = list(dict.fromkeys(name for r in records for name in r.params))
+        by = [n for n in names if len({json.dumps(r.params.get(n), sort_keys=True) for r in records}) > 1]
+    lines = [
+        "| " + " | ".join([*by, "metric", "seeds", "mean [95% CI]", "IQM [95% CI]"]) + " |",
+        "|" + "---|" * (len(by) + 4),
+    ]
+    for metric in metrics:
+        groups = metric_values(records, metric, by)
+        for group, values in groups.items():
+            finite = values[np.isfinite(values)]
+            if finite.size == 0:
+                cells = ["-", "-"]
+            else:
+                summary = stats.summarize_seeds(finite, reps=reps, rng=seed)
+                cells = [summary.mean.format(3), summary.iqm.format(3)]
+            lines.append("| " + " | ".join([*map(str, group), metric, str(values.size), *cells]) + " |")
+    return "\n".join(lines)
