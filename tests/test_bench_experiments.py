@@ -149,3 +149,16 @@ def test_the_summary_of_an_experiment_and_the_cli_report_of_its_directory(tmp_pa
     assert table[2].startswith("| 1.0 | score | 4 | 2.500 [") and "| 2.500 [" in table[2]  # seeds 0-3: 1, 2, 3, 4
     assert cli.main(["bench", "report", str(tmp_path), "--metrics", "score", "--reps", "200"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[3].startswith("| 10.0 | score | 4 | 11.500 [")
+
+
+@pytest.mark.xdist_group("ray")  # under pytest -n, the Ray tests share one process (one local instance)
+def test_an_experiment_runs_through_a_local_ray_instance(tmp_path):
+    pytest.importorskip("ray")
+    from rewarddesign.bench import RayExecutor
+
+    executor = RayExecutor(num_cpus=1)
+    try:
+        records = run_experiment(tiny(seeds=(0,)), tmp_path, progress=False, executor=executor)
+    finally:
+        executor.close()
+    assert [r.metrics["score"] for r in records] == [1.0, 10.0]
