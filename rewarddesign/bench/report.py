@@ -126,7 +126,9 @@ def plot_curves(rows: Sequence[dict[str, Any]], path: str | Path, title: str = "
             if group_env != env:
                 continue
             steps = sorted({step for curve in seeds.values() for step, _ in curve})
-            values = np.array([np.interp(steps, *zip(*curve)) for curve in seeds.values()])
+            values = np.array(
+                [np.interp(steps, [s for s, _ in curve], [v for _, v in curve]) for curve in seeds.values()]
+            )
             label = f"{design} ({algo}, {len(seeds)} seeds)"
             line = ax.plot(steps, values.mean(axis=0), label=label)[0]
             ax.fill_between(steps, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
@@ -167,7 +169,8 @@ def final_scores(
         label = design if one_algo else f"{design} ({algo})"
         finals.setdefault(label, {})[env] = [curve[-1][1] for curve in seeds.values()]
     envs = sorted({env for per_env in finals.values() for env in per_env})
-    references = {env: tuple(reference_scores[env]) for env in envs if env in (reference_scores or {})}
+    known = reference_scores or {}
+    references = {env: tuple(known[env]) for env in envs if env in known}
     for env in envs:
         if env not in references:
             values = [v for per_env in finals.values() for v in per_env.get(env, [])]

@@ -18,14 +18,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from rewarddesign.bench.catalogue import SUITES
 from rewarddesign.bench.designs import DESIGN_WRAPPERS
 from rewarddesign.bench.executors import Executor
 from rewarddesign.bench.schema import RunSpec, Suite
 from rewarddesign.bench.store import read_manifest, sweep, write_atomic
-from rewarddesign.train import train
+from rewarddesign.train import AlgoName, train
 
 __all__ = ["COLUMNS", "SuiteRunResult", "run_one", "run_suite", "load_rows", "write_rows"]
 
@@ -62,7 +62,7 @@ def run_one(spec: RunSpec, device: Literal["auto", "cpu", "cuda"] | str = "auto"
     suite = spec.suite
     result = train(
         spec.env_id,
-        spec.algo,
+        cast(AlgoName, spec.algo.lower()),
         suite.timesteps,
         seed=spec.seed,
         shaping=spec.design.shaping,
@@ -96,7 +96,7 @@ def run_one(spec: RunSpec, device: Literal["auto", "cpu", "cuda"] | str = "auto"
 def write_rows(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
     """Write one run's rows as CSV, atomically (a temporary file renamed into place)."""
     buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, COLUMNS)
+    writer = csv.DictWriter(buffer, list[str](COLUMNS))
     writer.writeheader()
     writer.writerows(rows)
     return write_atomic(path, buffer.getvalue())

@@ -220,7 +220,7 @@ def load_suite(path: str | Path) -> Suite:
         data = json.loads(path.read_text())
     elif path.suffix == ".toml":
         try:
-            import tomllib
+            import tomllib  # pyright: ignore[reportMissingImports]
         except ImportError as error:  # Python 3.10
             raise ValueError("TOML suites need Python 3.11 or later; use JSON") from error
         data = tomllib.loads(path.read_text())

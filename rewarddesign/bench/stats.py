@@ -97,7 +97,10 @@ AGGREGATES: dict[str, Callable[[Scores], float]] = {
 
 
 def stratified_bootstrap(
-    scores: Sequence[Scores], statistic: Callable[..., float], reps: int = 2000, rng: int | np.random.Generator = 0
+    scores: Sequence[Scores],
+    statistic: Callable[..., float | np.ndarray],
+    reps: int = 2000,
+    rng: int | np.random.Generator = 0,
 ) -> np.ndarray:
     """``reps`` values of ``statistic(*resampled)`` (``[reps, ...]`` for a vector statistic), each replicate
     resampling runs within each task of each argument.
