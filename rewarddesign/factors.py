@@ -42,6 +42,7 @@ __all__ = [
     "RewardFactors",
     "factor_spec",
     "require_factor_spec",
+    "stack_factors",
     "FactorWeightsTerm",
     "FactorWeightedReward",
 ]
@@ -120,6 +121,18 @@ def require_factor_spec(env: gym.Env, what: str = "this method") -> FactorSpec:
     return spec
 
 
+def stack_factors(infos: Sequence[Mapping[str, Any]]) -> NDArray[np.float64]:
+    """The published factors of steps, ``[T, K]``, from their infos' ``"reward_factors"``.
+
+    Raises:
+        KeyError: A step's info holds no factors (the env publishes none: wrap it in :class:`RewardFactors`).
+    """
+    try:
+        return np.stack([np.asarray(info["reward_factors"], dtype=np.float64) for info in infos])
+    except KeyError as error:
+        raise KeyError("info['reward_factors'] is missing: the env publishes no factors (RewardFactors)") from error
+
+
 class FactorWeightsTerm(RewardTerm):
     """The reward term of a weighted factor sum: ``sum_k w_k s_k f_k`` of ``info["reward_factors"]`` (``s_k`` the sign).
 
@@ -148,12 +161,6 @@ class FactorWeightsTerm(RewardTerm):
             raise ValueError(f"weights must be {len(spec.names)} finite values >= 0 ({spec.names}), got {weights!r}")
         self._signed = self.weights * np.asarray(spec.signs, dtype=np.float64)
 
-    def _factors(self, info: Mapping[str, Any]) -> NDArray[np.float64]:
-        try:
-            return np.asarray(info["reward_factors"], dtype=np.float64)
-        except KeyError as error:
-            raise KeyError("a weighted factor sum needs info['reward_factors'] from the env (RewardFactors)") from error
-
     def step(
         self,
         obs: Any,
@@ -164,7 +171,7 @@ class FactorWeightsTerm(RewardTerm):
         truncated: NDArray[np.bool_],
         infos: Sequence[Mapping[str, Any]],
     ) -> NDArray[np.float64]:
-        return np.stack([self._factors(info) for info in infos]) @ self._signed
+        return stack_factors(infos) @ self._signed
 
     def step_one(
         self,
@@ -176,7 +183,7 @@ class FactorWeightsTerm(RewardTerm):
         truncated: bool,
         info: Mapping[str, Any],
     ) -> float:
-        return float(self._signed @ self._factors(info))
+        return float(stack_factors((info,))[0] @ self._signed)
 
 
 class FactorWeightedReward(DesignedReward):

@@ -306,6 +306,8 @@ def test_weighted_factor_reward_and_fragments_from_rollouts(rng):
         _, rewards, _, infos = venv.step(np.array([[torque]], dtype=np.float32))
         _, reward, *_ = single.step(np.array([torque], dtype=np.float32))
         assert rewards[0] == pytest.approx(reward, rel=1e-6) and infos[0]["factor_reward"] == pytest.approx(reward)
+    with pytest.raises(KeyError, match="publishes no factors"):
+        term.step_one(None, None, None, 0.0, False, False, {})
 
     trajectories = rollout(None, with_reward_factors(gym.make("Pendulum-v1")), n_episodes=2, seed=0)
     fragments = Fragments.from_trajectories(trajectories, 25, rng)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from rewarddesign.factors import stack_factors
 from rewarddesign.rollouts import Trajectory
 
 __all__ = ["Fragments", "PreferenceDataset"]
@@ -92,11 +93,7 @@ class Fragments:
             total = len(t)
             if total < length:
                 raise ValueError(f"an episode of {total} steps is shorter than the fragment length {length}")
-            steps = (
-                np.stack([np.asarray(info["reward_factors"], dtype=np.float64) for info in t.infos])
-                if with_factors and t.infos is not None
-                else None
-            )
+            steps = stack_factors(t.infos) if with_factors and t.infos is not None else None
             for _ in range(max(1, total // length)):
                 start = int(rng.integers(total - length + 1))
                 window = slice(start, start + length)
