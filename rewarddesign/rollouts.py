@@ -76,7 +76,7 @@ from pettingzoo.utils.env import ParallelEnv
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 
-from rewarddesign.rewards.wrappers import _info_row
+from rewarddesign._vector_info import info_row
 
 __all__ = [
     "EnvLike",
@@ -447,11 +447,11 @@ class _VectorRunner:
         results = {}
         done = np.logical_or(terminated, truncated)
         for i in actions:
-            info = _info_row(infos, i)
+            info = info_row(infos, i)
             final = obs[i]
             if done[i] and self.mode == AutoresetMode.SAME_STEP:
                 final = infos["final_obs"][i]
-                info = _info_row(infos["final_info"], i) if "final_info" in infos else {}
+                info = info_row(infos["final_info"], i) if "final_info" in infos else {}
                 self.started[i] = obs[i]
             results[i] = (final, float(rewards[i]), bool(terminated[i]), bool(truncated[i]), info)
         if self.mode == AutoresetMode.DISABLED and done.any():

@@ -34,6 +34,7 @@ look-ahead advice       ``"shaping_reward"``   ``"add"``
 submodular gain         ``"marginal_gain"``    ``"replace"`` or ``"add"``
 learned reward          ``"learned_reward"``   ``"replace"`` or ``"add"``
 behaviour-aligned blend ``"aligned_reward"``   ``"replace"``
+weighted factor sum     ``"factor_reward"``    ``"replace"``
 ======================  =====================  ==========================================
 
 The potential-shaping rule itself is :func:`potential_difference`, shared by the shaping wrappers,
@@ -65,6 +66,8 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 from numpy.typing import ArrayLike, NDArray
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+
+from rewarddesign._vector_info import info_row
 
 __all__ = [
     "RewardMode",
@@ -156,19 +159,6 @@ def _replace_rows(batch: Any, rows: NDArray[np.intp], values: Sequence[Any]) -> 
     return out
 
 
-def _info_row(info: Mapping[str, Any], i: int) -> dict[str, Any]:
-    """Env ``i``'s info from a Gymnasium vector env's batched info (arrays with ``"_key"`` masks)."""
-    row: dict[str, Any] = {}
-    for key, value in info.items():
-        if key.startswith("_"):
-            continue
-        mask = info.get("_" + key)
-        if mask is not None and not mask[i]:
-            continue
-        row[key] = _info_row(value, i) if isinstance(value, Mapping) else value[i]
-    return row
-
-
 class _VectorInfos(Sequence[Mapping[str, Any]]):
     """Per-env info views of a Gymnasium vector env's batched info, built only when read.
 
@@ -196,8 +186,8 @@ class _VectorInfos(Sequence[Mapping[str, Any]]):
         if self._repeat is not None and self._previous is not None and self._repeat[i]:
             return self._previous[i]
         if self._final is not None and self._final[i]:
-            return _info_row(self._info["final_info"], i)
-        return _info_row(self._info, i)
+            return info_row(self._info["final_info"], i)
+        return info_row(self._info, i)
 
 
 class RewardTerm(abc.ABC):
