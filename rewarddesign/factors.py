@@ -33,7 +33,6 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rewarddesign.rewards import TransitionRewardWrapper
 from rewarddesign.rewards.wrappers import DesignedReward, RewardTerm
 
 __all__ = [
@@ -75,11 +74,11 @@ class FactorSpec:
             raise TypeError(f"compute must be callable, got {type(self.compute).__name__}")
 
 
-class RewardFactors(TransitionRewardWrapper, gym.utils.RecordConstructorArgs):
+class RewardFactors(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Publishes an env's reward factors: ``info["reward_factors"]`` (float ``[K]``) at every step.
 
     The reward passes unchanged; the spec is the ``factor_spec`` attribute (read it with
-    :func:`factor_spec`).
+    :func:`factor_spec`). The wrapper keeps the last observation, the one each action is taken in.
 
     Args:
         env: The env.
@@ -90,14 +89,21 @@ class RewardFactors(TransitionRewardWrapper, gym.utils.RecordConstructorArgs):
         if not isinstance(spec, FactorSpec):
             raise TypeError(f"spec must be a FactorSpec, got {type(spec).__name__}")
         gym.utils.RecordConstructorArgs.__init__(self, spec=spec)
-        super().__init__(env)
+        gym.Wrapper.__init__(self, env)
         self.factor_spec = spec
+        self._obs: Any = None
 
-    def transition_reward(
-        self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool, info: dict[str, Any]
-    ) -> tuple[float, dict[str, Any]]:
-        factors = self.factor_spec.compute(self.env, obs, action, next_obs, reward, terminated, info)
-        return reward, dict(info, reward_factors=np.asarray(factors, dtype=np.float64))
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        self._obs = obs
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        next_obs, reward, terminated, truncated, info = self.env.step(action)
+        factors = self.factor_spec.compute(self.env, self._obs, action, next_obs, float(reward), terminated, info)
+        self._obs = next_obs
+        info = dict(info, reward_factors=np.asarray(factors, dtype=np.float64))
+        return next_obs, float(reward), terminated, truncated, info
 
 
 def factor_spec(env: gym.Env) -> FactorSpec | None:

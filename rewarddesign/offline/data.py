@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign._validation import check_finite
+from rewarddesign.factors import stack_factors
 from rewarddesign.rollouts import Trajectory
 
 __all__ = ["OfflineData"]
@@ -199,12 +200,7 @@ class OfflineData:
             term[-1], trunc[-1] = bool(t.terminated), bool(t.truncated) or not t.terminated
         factors = None
         if with_factors:
-            factors = np.concatenate(
-                [
-                    np.stack([np.asarray(i["reward_factors"], dtype=np.float64) for i in t.infos or ()])
-                    for t in trajectories
-                ]
-            )
+            factors = np.concatenate([stack_factors(t.infos or ()) for t in trajectories])
         return cls(
             observations=np.concatenate([o[:-1] for o in obs]),
             actions=np.concatenate([np.asarray(t.acts).reshape(len(t), -1) for t in trajectories]),

@@ -20,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
+from rewarddesign.factors import stack_factors
 from rewarddesign.preferences.models import RewardEnsemble, RewardModel
 from rewarddesign.rewards.wrappers import (
     Bools,
@@ -69,11 +70,7 @@ class LearnedRewardTerm(RewardTerm):
         self, obs: Any, act: Any, next_obs: Any, reward: Floats, terminated: Bools, truncated: Bools, infos: Infos
     ) -> Floats:
         if self._factors:
-            try:
-                factors = np.stack([np.asarray(info["reward_factors"], dtype=np.float64) for info in infos])
-            except KeyError as error:
-                raise KeyError("a reward model on factors needs info['reward_factors'] from the env") from error
-            return self.scale * np.asarray(self.model.predict_factors(factors), dtype=np.float64)
+            return self.scale * np.asarray(self.model.predict_factors(stack_factors(infos)), dtype=np.float64)
         return self.scale * np.asarray(self.model.predict(np.asarray(obs), np.asarray(act)), dtype=np.float64)
 
 

@@ -16,7 +16,6 @@ from rewarddesign.rewards.functions import (
     RewardFunction,
     RewardNet,
     TabularReward,
-    TransitionRewardWrapper,
     check_rewards,
 )
 from rewarddesign.rewards.wrappers import (
@@ -38,7 +37,6 @@ __all__ = [
     "TabularReward",
     "RewardNet",
     "MLPRewardNet",
-    "TransitionRewardWrapper",
     "check_rewards",
     "RewardMode",
     "Floats",

@@ -26,7 +26,7 @@ from torch import nn
 
 from rewarddesign.mdp import TabularMDP, broadcast_reward
 
-__all__ = ["RewardFunction", "TabularReward", "RewardNet", "MLPRewardNet", "TransitionRewardWrapper", "check_rewards"]
+__all__ = ["RewardFunction", "TabularReward", "RewardNet", "MLPRewardNet", "check_rewards"]
 
 
 @runtime_checkable
@@ -180,32 +180,3 @@ class MLPRewardNet(RewardNet):
     def forward(self, obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor, done: torch.Tensor) -> torch.Tensor:
         inputs = [x for x, used in zip((obs, act, next_obs, done.reshape(-1, 1)), self.use) if used]
         return self.mlp(torch.cat(inputs, dim=1)).squeeze(1)
-
-
-class TransitionRewardWrapper(gym.Wrapper, abc.ABC):
-    """A wrapper whose reward needs the whole transition ``(s, a, s')``, not only ``s'``.
-
-    It keeps the observation each action was taken in; subclasses implement
-    :meth:`transition_reward`, which returns the step's reward and info.
-    """
-
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        self._obs: Any = None
-
-    def reset(self, **kwargs: Any):
-        obs, info = self.env.reset(**kwargs)
-        self._obs = obs
-        return obs, info
-
-    def step(self, action: Any):
-        next_obs, reward, terminated, truncated, info = self.env.step(action)
-        reward, info = self.transition_reward(self._obs, action, next_obs, float(reward), terminated, info)
-        self._obs = next_obs
-        return next_obs, reward, terminated, truncated, info
-
-    @abc.abstractmethod
-    def transition_reward(
-        self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool, info: dict[str, Any]
-    ) -> tuple[float, dict[str, Any]]:
-        """The reward of ``obs --action--> next_obs`` (the env paid ``reward``) and the step's info."""
