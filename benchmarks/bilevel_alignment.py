@@ -73,7 +73,6 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-import rewarddesign.envs  # noqa: F401  (registers the envs)
 from rewarddesign.envs import alignment as al
 
 from rewarddesign.bench import Experiment, RunOutput, RunRecord, run_experiment, stats

@@ -53,7 +53,6 @@ def main() -> None:
         raise SystemExit("no CUDA device: this check needs a GPU")
 
     import gymnasium as gym
-    import rewarddesign.envs  # noqa: F401
 
     from rewarddesign.distances import distance_matrix
     from rewarddesign.mdp import random_mdp

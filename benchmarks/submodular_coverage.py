@@ -35,7 +35,6 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-import rewarddesign.envs  # noqa: F401  (registers the envs)
 
 from rewarddesign.bench import Experiment, RunOutput, RunRecord, metric_values, run_experiment, stats
 from rewarddesign.submodular import SubPO, greedy_plan

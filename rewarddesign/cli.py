@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign import offline
+from rewarddesign.bench import SUITES, experiment_summary, load_records, load_suite, report, run_suite
 from rewarddesign.distances import distance_matrix
 from rewarddesign.mdp import TabularMDP, from_gymnasium
 from rewarddesign.offline.oppo import CONTEXTS
@@ -74,8 +75,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from rewarddesign.bench import SUITES, load_suite, report, run_suite
-
     if args.suite.endswith((".toml", ".json")):
         suite = load_suite(args.suite)
     elif args.suite in SUITES:
@@ -104,8 +103,6 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _bench_report(args: argparse.Namespace) -> int:
-    from rewarddesign.bench import experiment_summary, load_records, report
-
     if (Path(args.results) / "experiment.json").exists():
         print(experiment_summary(load_records(args.results), args.metrics, reps=args.reps))
         return 0

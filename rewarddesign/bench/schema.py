@@ -20,7 +20,6 @@ from typing import Any
 
 import gymnasium as gym
 
-import rewarddesign.envs  # noqa: F401  (registers rewarddesign/...)
 from rewarddesign.bench.designs import DESIGN_WRAPPERS
 from rewarddesign.bench.fingerprint import settings_digest, source_digest
 from rewarddesign.shaping import POTENTIALS
