@@ -60,10 +60,9 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeAlias
 
 import gymnasium as gym
@@ -76,6 +75,7 @@ from pettingzoo.utils.env import ParallelEnv
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 
+from rewarddesign._seeding import TorchStream
 from rewarddesign._vector_info import info_row
 
 __all__ = [
@@ -291,36 +291,9 @@ def episode_returns(trajectories: Iterable[Trajectory], gamma: float = 1.0) -> N
 # ---------------------------------------------------------------------------------------- policies
 
 
-class _TorchStream:
-    """A torch generator state owned by one rollout: torch's global state is forked around each use."""
-
-    def __init__(self, seed: np.random.SeedSequence | None, device: torch.device) -> None:
-        self._seed = None if seed is None else int(seed.generate_state(1, np.uint64)[0] % (2**63))
-        self._cuda: int | None = None
-        if device.type == "cuda":
-            self._cuda = device.index if device.index is not None else torch.cuda.current_device()
-        if self._seed is not None:
-            self._cpu_state = torch.Generator().manual_seed(self._seed).get_state()
-        self._cuda_state: torch.Tensor | None = None
-
-    @contextlib.contextmanager
-    def draws(self) -> Iterator[None]:
-        if self._seed is None:
-            yield
-            return
-        devices = [] if self._cuda is None else [self._cuda]
-        with torch.random.fork_rng(devices=devices):
-            torch.set_rng_state(self._cpu_state)
-            if self._cuda is not None:
-                if self._cuda_state is None:
-                    with torch.cuda.device(self._cuda):
-                        torch.cuda.manual_seed(self._seed)
-                else:
-                    torch.cuda.set_rng_state(self._cuda_state, self._cuda)
-            yield
-            self._cpu_state = torch.get_rng_state()
-            if self._cuda is not None:
-                self._cuda_state = torch.cuda.get_rng_state(self._cuda)
+def _torch_stream(seed: np.random.SeedSequence | None, device: torch.device) -> TorchStream:
+    """The torch stream that one rollout owns for a policy's sampling (none without a seed)."""
+    return TorchStream(None if seed is None else int(seed.generate_state(1, np.uint64)[0] % (2**63)), device)
 
 
 def _module_device(module: nn.Module) -> torch.device:
@@ -350,20 +323,20 @@ def _batch_policy(
         return lambda obs, rows: np.stack([np.asarray(samplers[i].sample()) for i in rows])
     if callable(getattr(policy, "predict", None)):
         device = getattr(policy, "device", torch.device("cpu"))
-        stream = _TorchStream(torch_seed, torch.device(device))
+        stream = _torch_stream(torch_seed, torch.device(device))
 
         def act_predict(obs: NDArray[Any], rows: list[int]) -> NDArray[Any]:
-            with stream.draws():
+            with stream.active():
                 actions, _ = policy.predict(obs, deterministic=deterministic)
             return np.asarray(actions)
 
         return act_predict
     if isinstance(policy, nn.Module):
         device = _module_device(policy)
-        stream = _TorchStream(torch_seed, device)
+        stream = _torch_stream(torch_seed, device)
 
         def act_module(obs: NDArray[Any], rows: list[int]) -> NDArray[Any]:
-            with stream.draws(), torch.no_grad():
+            with stream.active(), torch.no_grad():
                 out = policy(torch.as_tensor(obs, dtype=torch.float32, device=device))
             return np.asarray(out.detach().cpu()) if isinstance(out, torch.Tensor) else np.asarray(out)
 

@@ -37,6 +37,7 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import VecEnv
 
+from rewarddesign._seeding import GlobalRandomStream
 from rewarddesign._validation import check_gamma, check_positive_int
 from rewarddesign.rollouts import episode_returns, rollout
 from rewarddesign.shaping import Potential, PotentialShaping, get_potential
@@ -286,7 +287,12 @@ def train(
         env_id: A Gymnasium env id.
         algo: One of ``ppo``, ``a2c``, ``dqn``, ``sac``, ``td3``.
         timesteps: Env steps to train for.
-        seed: Seeds the algorithm and the envs.
+        seed: Seeds the algorithm, the envs and the run's draws from the process's global generators
+            (SB3's ``seed`` calls ``set_random_seed``, and ``learn`` draws from Python's ``random``,
+            ``np.random`` and torch's generators): the run swaps a state of those generators of
+            its own in, so the same seed gives the same model whatever the process drew before,
+            and the caller's generators are left as they were. The returned model's later ``learn`` and ``predict(deterministic=False)`` draw
+            from the caller's generators, as any SB3 model's do.
         shaping: A registered potential name, a potential, or None for the env's own reward.
         gamma: Discount of the algorithm and of the shaping.
         n_envs: Parallel envs (a ``DummyVecEnv``).
@@ -311,17 +317,21 @@ def train(
     check_positive_int(timesteps, "timesteps")
     gamma = check_gamma(gamma)
     train_kwargs = {**(env_kwargs or {}), **(design_kwargs or {})} or None
-    venv = make_vec_env(env_id, n_envs, seed, shaping=shaping, gamma=gamma, wrappers=wrappers, env_kwargs=train_kwargs)
-    eval_env = make_vec_env(env_id, 1, seed + 10_000, env_kwargs=env_kwargs) if eval_freq > 0 else None
-    kwargs = {"gamma": gamma, **(algo_kwargs or {})}
-    model = algorithm(_policy(venv), venv, seed=seed, device=get_device(device), verbose=verbose, **kwargs)
-    if log_dir is not None:
-        Path(log_dir).mkdir(parents=True, exist_ok=True)
-        model.set_logger(configure(str(log_dir), ["csv", "tensorboard"] + (["stdout"] if verbose else [])))
-    callback = RewardDesignCallback(eval_env, eval_freq, eval_episodes)
-    start = time.perf_counter()
-    model.learn(total_timesteps=timesteps, callback=callback, progress_bar=progress_bar)
-    wall = time.perf_counter() - start
+    # SB3 seeds and draws from the process's global generators: the run gets a stream of its own
+    with GlobalRandomStream(seed).active():
+        venv = make_vec_env(
+            env_id, n_envs, seed, shaping=shaping, gamma=gamma, wrappers=wrappers, env_kwargs=train_kwargs
+        )
+        eval_env = make_vec_env(env_id, 1, seed + 10_000, env_kwargs=env_kwargs) if eval_freq > 0 else None
+        kwargs = {"gamma": gamma, **(algo_kwargs or {})}
+        model = algorithm(_policy(venv), venv, seed=seed, device=get_device(device), verbose=verbose, **kwargs)
+        if log_dir is not None:
+            Path(log_dir).mkdir(parents=True, exist_ok=True)
+            model.set_logger(configure(str(log_dir), ["csv", "tensorboard"] + (["stdout"] if verbose else [])))
+        callback = RewardDesignCallback(eval_env, eval_freq, eval_episodes)
+        start = time.perf_counter()
+        model.learn(total_timesteps=timesteps, callback=callback, progress_bar=progress_bar)
+        wall = time.perf_counter() - start
     venv.close()
     return TrainResult(
         model=model,

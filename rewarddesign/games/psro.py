@@ -43,6 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 from pettingzoo.utils.env import ParallelEnv
 from stable_baselines3.common.base_class import BaseAlgorithm
 
+from rewarddesign._seeding import GlobalRandomStream
 from rewarddesign.games._normal_form import NormalFormGame
 from rewarddesign.games._rae import risk_averse_equilibrium
 from rewarddesign.games._solvers import nash_equilibria
@@ -205,7 +206,12 @@ class PSRO:
         ppo_kwargs: Further keyword arguments of SB3's PPO.
         n_envs: Parallel envs of each oracle.
         out_dir: Where to save the run after each iteration, and resume from.
-        seed: Seeds everything.
+        seed: Seeds everything. The PPO oracles' construction, learning and sampled play draw from
+            the process's global generators (SB3's design); the run swaps a state of those
+            generators of its own in around each of its blocks, so its results depend on ``seed``
+            alone, whatever the process drew before or in between, and the caller's generators are
+            left as they were. A population's SB3 policy used outside the run draws from the
+            caller's generators.
         device: Device of the PPO oracles (``"auto"``: CUDA when there is one).
         rae_method: Solver of the RAE meta-solver, the ``method`` of :func:`risk_averse_equilibrium`.
 
@@ -268,10 +274,14 @@ class PSRO:
         self.history: list[dict[str, Any]] = []
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-        if self.out_dir is not None and (self.out_dir / "state.json").exists():
-            self._load()
-        else:
-            self._fill_payoffs()
+        # SB3 seeds and draws from the process's global generators (PPO's construction and learning,
+        # loading, sampled play): the run swaps a state of its own in around every block that draws
+        self._random = GlobalRandomStream(seed)
+        with self._random.active():
+            if self.out_dir is not None and (self.out_dir / "state.json").exists():
+                self._load()
+            else:
+                self._fill_payoffs()
 
     # ------------------------------------------------------------------ meta-game
 
@@ -349,6 +359,10 @@ class PSRO:
 
     def iterate(self) -> None:
         """One PSRO iteration: a best response per agent, the grown meta-game, new meta-strategies."""
+        with self._random.active():
+            self._iterate()
+
+    def _iterate(self) -> None:
         new = {agent: self._best_response(agent, i) for i, agent in enumerate(self.agents)}
         for agent, policy in new.items():
             self.populations[agent].append(policy)
@@ -375,6 +389,10 @@ class PSRO:
 
         Each episode draws every agent's policy from its meta-strategy.
         """
+        with self._random.active():
+            return self._evaluate(episodes, seed)
+
+    def _evaluate(self, episodes: int, seed: int) -> PSROEvaluation:
         rng = np.random.default_rng(self.seed * 31 + seed)
         returns, crashes = [], []
         for e in range(episodes):

@@ -66,8 +66,8 @@ from numpy.typing import ArrayLike, NDArray
 from stable_baselines3.common.utils import get_device
 from torch import nn
 
+from rewarddesign._seeding import TorchStream
 from rewarddesign._validation import check_positive_int
-from rewarddesign.offline._torch_stream import TorchStream
 from rewarddesign.offline.acting import ObservationWindow
 from rewarddesign.offline.data import OfflineData
 from rewarddesign.offline.scaling import Scaling
