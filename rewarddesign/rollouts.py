@@ -18,9 +18,15 @@ A :class:`Trajectory` is one episode (or the part of one that was run): the obse
 
 Policies always see a batch: ``[B, *obs_shape]`` observations in, ``[B, *action_shape]`` actions
 out, where ``B`` is the number of envs that need an action at that step (an env whose episodes are
-done, or which a ``NEXT_STEP`` vector env is resetting, is not asked). Observations must be arrays
-(``Box``, ``Discrete``, ``MultiDiscrete``, ``MultiBinary``); ``Dict``/``Tuple`` observation spaces
-are not supported. Policies are stateless (no recurrent state is carried between calls).
+done, or which a ``NEXT_STEP`` vector env is resetting, is not asked). Policies are stateless (no
+recurrent state is carried between calls).
+
+Observations. An array space (``Box``, ``Discrete``, ``MultiDiscrete``, ``MultiBinary``) gives
+arrays: ``Trajectory.obs`` is ``[T + 1, *obs_shape]``. A ``Dict`` space gives a dict of such arrays
+stacked along the same leading axis (``{key: [T + 1, ...]}``, as SB3's dict observations and its
+``MultiInputPolicy`` take them), a ``Tuple`` space a tuple of them, nested as the space is: the
+:data:`Observations` type. Policies see the batch in the same form (an SB3 model gets the dict
+batch, a torch module a dict of float32 tensors, a callable the dict of arrays).
 
 Seeds. ``seed=s`` resets env ``i`` (of ``n``) with ``s + i`` once, at the start, as Gymnasium's
 vector envs and SB3's ``VecEnv.seed`` do; later episodes continue each env's own random stream
@@ -63,7 +69,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Generic, Protocol, TypeAlias
 
 import gymnasium as gym
 import numpy as np
@@ -74,12 +80,14 @@ from numpy.typing import ArrayLike, NDArray
 from pettingzoo.utils.env import ParallelEnv
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
+from typing_extensions import TypeVar
 
 from rewarddesign._seeding import TorchStream
 from rewarddesign._vector_info import info_row
 
 __all__ = [
     "EnvLike",
+    "Observations",
     "PolicyLike",
     "SupportsPredict",
     "Trajectory",
@@ -111,6 +119,87 @@ EnvLike: TypeAlias = "gym.Env[Any, Any] | Sequence[gym.Env[Any, Any]] | VectorEn
 """Where :func:`rollout` runs: a Gymnasium env, envs stepped in lockstep, a vector env, an SB3 VecEnv."""
 
 
+Observations: TypeAlias = "NDArray[Any] | dict[str, Observations] | tuple[Observations, ...]"
+"""Observations stacked along a leading axis: an array, or for a ``Dict``/``Tuple`` observation space
+a dict/tuple of them (nested as the space is), every array with the same number of rows."""
+
+ObsT = TypeVar("ObsT", bound=Observations, default=NDArray[Any])
+
+
+def _as_observations(x: Any, name: str) -> Observations:
+    """``x`` as :data:`Observations`: mappings as dicts with str keys, tuples as tuples, the rest as arrays."""
+    if isinstance(x, Mapping):
+        if not x:
+            raise ValueError(f"{name} must not be an empty dict")
+        out: dict[str, Observations] = {}
+        for key, value in x.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{name} must have str keys, got {key!r}")
+            out[key] = _as_observations(value, f"{name}[{key!r}]")
+        return out
+    if isinstance(x, tuple):
+        if not x:
+            raise ValueError(f"{name} must not be an empty tuple")
+        return tuple(_as_observations(value, f"{name}[{k}]") for k, value in enumerate(x))
+    return np.asarray(x)
+
+
+def _obs_map(fn: Callable[..., Any], first: Any, *rest: Any, name: str = "obs") -> Any:
+    """``fn`` applied leaf by leaf to observations of one structure (arrays, dicts and tuples of them)."""
+    if isinstance(first, Mapping):
+        for other in rest:
+            if not isinstance(other, Mapping) or set(other) != set(first):
+                got = sorted(other) if isinstance(other, Mapping) else type(other).__name__
+                raise ValueError(f"{name} must all have the keys {sorted(first)}, got {got}")
+        return {key: _obs_map(fn, first[key], *(o[key] for o in rest), name=f"{name}[{key!r}]") for key in first}
+    if isinstance(first, tuple):
+        for other in rest:
+            if not isinstance(other, tuple) or len(other) != len(first):
+                raise ValueError(f"{name} must all be tuples of {len(first)}, got {type(other).__name__}")
+        return tuple(_obs_map(fn, part, *(o[k] for o in rest), name=f"{name}[{k}]") for k, part in enumerate(first))
+    for other in rest:
+        if isinstance(other, (Mapping, tuple)):
+            raise ValueError(f"{name} must all be arrays, got a {type(other).__name__}")
+    return fn(first, *rest)
+
+
+def _obs_len(obs: Observations, name: str) -> int:
+    """The number of rows of every array of ``obs`` (a ValueError unless they agree)."""
+    lengths: dict[str, int] = {}
+
+    def visit(x: Any, path: str) -> None:
+        if isinstance(x, dict):
+            for key, value in x.items():
+                visit(value, f"{path}[{key!r}]")
+        elif isinstance(x, tuple):
+            for k, value in enumerate(x):
+                visit(value, f"{path}[{k}]")
+        else:
+            if np.ndim(x) < 1:
+                raise ValueError(f"{path} needs a leading (row) axis, got shape {np.shape(x)}")
+            lengths[path] = len(x)
+
+    visit(obs, name)
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"{name} must hold equally many rows in every entry, got {lengths}")
+    return next(iter(lengths.values()))
+
+
+def _obs_rows(obs: ObsT, key: Any) -> ObsT:
+    """``obs[key]`` for every array of ``obs``."""
+    return _obs_map(lambda a: a[key], obs)
+
+
+def _stack_obs(observations: Sequence[Any], name: str = "obs") -> Observations:
+    """One observation per row (arrays, numbers, dicts or tuples of them) stacked into :data:`Observations`."""
+    return _obs_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *observations, name=name)
+
+
+def _obs_row(batch: Any, i: int) -> Any:
+    """Env ``i``'s observation from a vector env's batch (an array, or a dict/tuple of arrays)."""
+    return _obs_map(lambda a: np.asarray(a)[i], batch)
+
+
 def _as_bool(value: Any, name: str) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
@@ -118,11 +207,12 @@ def _as_bool(value: Any, name: str) -> bool:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class Trajectory:
+class Trajectory(Generic[ObsT]):
     """One episode, or the part of one that was run.
 
     Attributes:
-        obs: Observations ``[T + 1, ...]``, the last one included (after the last action).
+        obs: Observations ``[T + 1, ...]``, the last one included (after the last action): an array,
+            or a dict/tuple of arrays with ``T + 1`` rows each (see :data:`Observations`).
         acts: Actions ``[T, ...]``.
         rews: Rewards ``[T]`` (float64, finite).
         infos: The ``T`` step infos, or ``None`` when they were not recorded.
@@ -133,7 +223,7 @@ class Trajectory:
             as SB3's ``VecEnv`` reports it).
     """
 
-    obs: NDArray[Any]
+    obs: ObsT
     acts: NDArray[Any]
     rews: NDArray[np.float64]
     infos: tuple[dict[str, Any], ...] | None = None
@@ -141,12 +231,13 @@ class Trajectory:
     truncated: bool = False
 
     def __post_init__(self) -> None:
-        obs, acts = np.asarray(self.obs), np.asarray(self.acts)
-        if obs.ndim < 1 or acts.ndim < 1:
-            raise ValueError(f"obs and acts need a leading time axis, got shapes {obs.shape} and {acts.shape}")
-        if len(obs) != len(acts) + 1:
+        obs, acts = _as_observations(self.obs, "obs"), np.asarray(self.acts)
+        if acts.ndim < 1:
+            raise ValueError(f"acts needs a leading time axis, got shape {acts.shape}")
+        n_obs = _obs_len(obs, "obs")
+        if n_obs != len(acts) + 1:
             raise ValueError(
-                f"obs must hold one more row than acts (the final observation), got {len(obs)} observations "
+                f"obs must hold one more row than acts (the final observation), got {n_obs} observations "
                 f"for {len(acts)} actions"
             )
         try:
@@ -186,33 +277,71 @@ class Trajectory:
         return float(np.dot(gamma ** np.arange(len(self.rews)), self.rews))
 
 
+def _no_flags() -> NDArray[np.bool_]:
+    return _NO_FLAGS
+
+
+_NO_FLAGS: NDArray[np.bool_] = np.zeros(0, dtype=bool)  # the default of Transitions' flags: all False
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class Transitions:
+class Transitions(Generic[ObsT]):
     """Transitions of one or more trajectories, batched along the first axis.
 
+    Built by :func:`flatten_trajectories`, or directly from arrays (samples of transitions that
+    came from no trajectory: then only ``obs``, ``acts`` and ``next_obs`` are needed).
+
     Attributes:
-        obs: ``[N, ...]``; acts: ``[N, ...]``; next_obs: ``[N, ...]``.
-        rews: ``[N]`` float64.
-        terminated: ``[N]`` bool, set on the last step of a terminated trajectory.
-        truncated: ``[N]`` bool, set on the last step of a truncated trajectory.
+        obs: ``[N, ...]`` (or a dict/tuple of such arrays, see :data:`Observations`); acts: ``[N, ...]``;
+            next_obs: ``[N, ...]``, of the same structure as ``obs``.
+        rews: ``[N]`` float64, or ``None`` when the rewards were not recorded.
+        terminated: ``[N]`` bool, set on the last step of a terminated trajectory: no bootstrap from
+            ``next_obs`` (default: all False).
+        truncated: ``[N]`` bool, set on the last step of a truncated trajectory (default: all False).
         infos: ``N`` step infos, or ``None`` when any trajectory had none.
     """
 
-    obs: NDArray[Any]
+    obs: ObsT
     acts: NDArray[Any]
-    next_obs: NDArray[Any]
-    rews: NDArray[np.float64]
-    terminated: NDArray[np.bool_]
-    truncated: NDArray[np.bool_]
+    next_obs: ObsT
+    rews: NDArray[np.float64] | None = None
+    terminated: NDArray[np.bool_] = dataclasses.field(default_factory=_no_flags)
+    truncated: NDArray[np.bool_] = dataclasses.field(default_factory=_no_flags)
     infos: tuple[dict[str, Any], ...] | None = None
 
     def __post_init__(self) -> None:
-        n = len(self.acts)
-        for name in ("obs", "next_obs", "rews", "terminated", "truncated"):
-            if len(getattr(self, name)) != n:
-                raise ValueError(f"{name} must have {n} rows (one per action), got {len(getattr(self, name))}")
+        acts = np.asarray(self.acts)
+        if acts.ndim < 1:
+            raise ValueError(f"acts needs a leading (row) axis, got shape {acts.shape}")
+        n = len(acts)
+        obs, next_obs = _as_observations(self.obs, "obs"), _as_observations(self.next_obs, "next_obs")
+        _obs_map(lambda a, b: None, obs, next_obs, name="obs and next_obs")  # the same structure
+        for name, value in (("obs", obs), ("next_obs", next_obs)):
+            if _obs_len(value, name) != n:
+                raise ValueError(f"{name} must have {n} rows (one per action), got {_obs_len(value, name)}")
+        rews = None
+        if self.rews is not None:
+            try:
+                rews = np.asarray(self.rews, dtype=np.float64)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"rews must be numeric or None, got {self.rews!r}") from error
+            if rews.shape != (n,):
+                raise ValueError(f"rews must have shape ({n},) (one per action), got {rews.shape}")
+        flags = {}
+        for name in ("terminated", "truncated"):
+            value = getattr(self, name)
+            flag = np.zeros(n, dtype=bool) if value is _NO_FLAGS else np.asarray(value)
+            if flag.dtype != np.bool_ or flag.shape != (n,):
+                raise ValueError(f"{name} must be a bool array of shape ({n},), got {flag.dtype} {flag.shape}")
+            flags[name] = flag
         if self.infos is not None and len(self.infos) != n:
             raise ValueError(f"infos must have {n} entries, got {len(self.infos)}")
+        object.__setattr__(self, "obs", obs)
+        object.__setattr__(self, "acts", acts)
+        object.__setattr__(self, "next_obs", next_obs)
+        object.__setattr__(self, "rews", rews)
+        object.__setattr__(self, "terminated", flags["terminated"])
+        object.__setattr__(self, "truncated", flags["truncated"])
 
     def __len__(self) -> int:
         return len(self.acts)
@@ -222,7 +351,7 @@ class Transitions:
         """``terminated | truncated``: where an episode's record ends."""
         return self.terminated | self.truncated
 
-    def __getitem__(self, key: int | slice | ArrayLike) -> Transitions:
+    def __getitem__(self, key: int | slice | ArrayLike) -> Transitions[ObsT]:
         """The transitions at ``key`` (an index, slice, index array or boolean mask), as Transitions."""
         if isinstance(key, (int, np.integer)):
             key = slice(int(key), int(key) + 1 if int(key) != -1 else None)
@@ -232,21 +361,21 @@ class Transitions:
         if self.infos is not None:
             infos = tuple(np.asarray(self.infos, dtype=object)[key].tolist()) if len(self.infos) else ()
         return Transitions(
-            self.obs[key],
+            _obs_rows(self.obs, key),
             self.acts[key],
-            self.next_obs[key],
-            self.rews[key],
+            _obs_rows(self.next_obs, key),
+            None if self.rews is None else self.rews[key],
             self.terminated[key],
             self.truncated[key],
             infos,
         )
 
 
-def flatten_trajectories(trajectories: Iterable[Trajectory]) -> Transitions:
+def flatten_trajectories(trajectories: Iterable[Trajectory[ObsT]]) -> Transitions[ObsT]:
     """All the transitions of ``trajectories``, concatenated in order.
 
     Raises:
-        ValueError: If there are no trajectories.
+        ValueError: If there are no trajectories, or their observations differ in structure (dict keys).
         TypeError: If an element is not a :class:`Trajectory`.
     """
     trajectories = list(trajectories)
@@ -264,10 +393,11 @@ def flatten_trajectories(trajectories: Iterable[Trajectory]) -> Transitions:
     infos: tuple[dict[str, Any], ...] | None = None
     if all(t.infos is not None for t in trajectories):
         infos = tuple(info for t in trajectories for info in t.infos or ())
+    concat = lambda *parts: np.concatenate(parts)  # noqa: E731
     return Transitions(
-        obs=np.concatenate([t.obs[:-1] for t in trajectories]),
+        obs=_obs_map(concat, *(_obs_rows(t.obs, slice(None, -1)) for t in trajectories), name="trajectories' obs"),
         acts=np.concatenate([t.acts for t in trajectories]),
-        next_obs=np.concatenate([t.obs[1:] for t in trajectories]),
+        next_obs=_obs_map(concat, *(_obs_rows(t.obs, slice(1, None)) for t in trajectories), name="trajectories' obs"),
         rews=np.concatenate([t.rews for t in trajectories]),
         terminated=np.concatenate(terminated),
         truncated=np.concatenate(truncated),
@@ -282,7 +412,7 @@ def _check_gamma(gamma: float) -> float:
     return gamma
 
 
-def episode_returns(trajectories: Iterable[Trajectory], gamma: float = 1.0) -> NDArray[np.float64]:
+def episode_returns(trajectories: Iterable[Trajectory[Any]], gamma: float = 1.0) -> NDArray[np.float64]:
     """``[N]`` returns ``sum_t gamma^t r_t`` of the trajectories (``gamma = 1``: undiscounted)."""
     gamma = _check_gamma(gamma)
     return np.array([t.discounted_return(gamma) for t in trajectories], dtype=np.float64)
@@ -310,7 +440,7 @@ def _batch_policy(
     n: int,
     deterministic: bool,
     streams: list[np.random.SeedSequence] | None,
-) -> Callable[[NDArray[Any], list[int]], NDArray[Any]]:
+) -> Callable[[Observations, list[int]], NDArray[Any]]:
     """``act(obs [B, ...], rows) -> actions [B, ...]`` for the envs ``rows``."""
     action_seed, torch_seed = (None, None) if streams is None else streams
     if policy is None:
@@ -325,7 +455,7 @@ def _batch_policy(
         device = getattr(policy, "device", torch.device("cpu"))
         stream = _torch_stream(torch_seed, torch.device(device))
 
-        def act_predict(obs: NDArray[Any], rows: list[int]) -> NDArray[Any]:
+        def act_predict(obs: Observations, rows: list[int]) -> NDArray[Any]:
             with stream.active():
                 actions, _ = policy.predict(obs, deterministic=deterministic)
             return np.asarray(actions)
@@ -335,9 +465,9 @@ def _batch_policy(
         device = _module_device(policy)
         stream = _torch_stream(torch_seed, device)
 
-        def act_module(obs: NDArray[Any], rows: list[int]) -> NDArray[Any]:
+        def act_module(obs: Observations, rows: list[int]) -> NDArray[Any]:
             with stream.active(), torch.no_grad():
-                out = policy(torch.as_tensor(obs, dtype=torch.float32, device=device))
+                out = policy(_obs_map(lambda a: torch.as_tensor(a, dtype=torch.float32, device=device), obs))
             return np.asarray(out.detach().cpu()) if isinstance(out, torch.Tensor) else np.asarray(out)
 
         return act_module
@@ -408,29 +538,28 @@ class _VectorRunner:
 
     def reset(self, seeds: list[int | None]) -> list[Any]:
         obs, _ = self.env.reset(seed=None if seeds[0] is None else seeds[0])
-        self.obs = obs
-        return [obs[i] for i in range(self.n)]
+        return [_obs_row(obs, i) for i in range(self.n)]
 
     def step(self, actions: dict[int, Any]) -> tuple[dict[int, _Step], dict[int, Any]]:
         for i, action in actions.items():
             self.filler[i] = action
         obs, rewards, terminated, truncated, infos = self.env.step(np.stack(self.filler))
-        restarted = {i: obs[i] for i in self.pending}
+        restarted = {i: _obs_row(obs, i) for i in self.pending}
         self.pending = set()
         results = {}
         done = np.logical_or(terminated, truncated)
         for i in actions:
             info = info_row(infos, i)
-            final = obs[i]
+            final = _obs_row(obs, i)
             if done[i] and self.mode == AutoresetMode.SAME_STEP:
+                self.started[i] = final
                 final = infos["final_obs"][i]
                 info = info_row(infos["final_info"], i) if "final_info" in infos else {}
-                self.started[i] = obs[i]
             results[i] = (final, float(rewards[i]), bool(terminated[i]), bool(truncated[i]), info)
         if self.mode == AutoresetMode.DISABLED and done.any():
             new_obs, _ = self.env.reset(options={"reset_mask": np.asarray(done, dtype=bool)})
             for i in np.flatnonzero(done):
-                self.started[int(i)] = new_obs[i]
+                self.started[int(i)] = _obs_row(new_obs, int(i))
         return results, restarted
 
     def restart(self, rows: list[int]) -> dict[int, Any]:
@@ -454,24 +583,23 @@ class _VecEnvRunner:
     def reset(self, seeds: list[int | None]) -> list[Any]:
         if seeds[0] is not None:
             self.env.seed(seeds[0])  # env i is reset with seeds[0] + i
-        obs = np.asarray(self.env.reset())
-        return [obs[i] for i in range(self.n)]
+        obs = self.env.reset()
+        return [_obs_row(obs, i) for i in range(self.n)]
 
     def step(self, actions: dict[int, Any]) -> tuple[dict[int, _Step], dict[int, Any]]:
         for i, action in actions.items():
             self.filler[i] = action
         batch, rewards, dones, infos = self.env.step(np.stack(self.filler))
-        obs = np.asarray(batch)
         results = {}
         for i in actions:
             info = dict(infos[i])
-            final = obs[i]
+            final = _obs_row(batch, i)
             truncated = terminated = False
             if dones[i]:
+                self.started[i] = final
                 final = info.pop("terminal_observation")
                 truncated = bool(info.get("TimeLimit.truncated", False))
                 terminated = not truncated
-                self.started[i] = obs[i]
             results[i] = (final, float(rewards[i]), terminated, truncated, info)
         return results, {}
 
@@ -487,6 +615,15 @@ def _filler_actions(space: gym.Space[Any], n: int) -> list[Any]:
 
 
 _ARRAY_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+
+def _is_observation_space(space: gym.Space[Any]) -> bool:
+    """An array space, or a Dict/Tuple of them (nested)."""
+    if isinstance(space, spaces.Dict):
+        return all(_is_observation_space(s) for s in space.spaces.values())
+    if isinstance(space, spaces.Tuple):
+        return all(_is_observation_space(s) for s in space.spaces)
+    return isinstance(space, _ARRAY_SPACES)
 
 
 def _runner(env: Any) -> _Runner:
@@ -511,8 +648,11 @@ def _runner(env: Any) -> _Runner:
             "env must be a gymnasium Env, a sequence of them, a gymnasium VectorEnv or an SB3 VecEnv, "
             f"got {type(env).__name__}"
         )
-    if not isinstance(runner.observation_space, _ARRAY_SPACES):
-        raise TypeError(f"the observation space must be an array space, got {runner.observation_space}")
+    if not _is_observation_space(runner.observation_space):
+        raise TypeError(
+            "the observation space must be an array space (Box, Discrete, MultiDiscrete, MultiBinary) or a "
+            f"Dict/Tuple of them, got {runner.observation_space}"
+        )
     return runner
 
 
@@ -536,7 +676,7 @@ def rollout(
     seed: int | None = None,
     deterministic: bool = False,
     record_infos: bool = True,
-) -> list[Trajectory]:
+) -> list[Trajectory[Any]]:
     """Run ``policy`` on ``env`` for ``n_episodes`` episodes or ``n_steps`` transitions.
 
     See the module's docstring for the policy and env forms, the seeds and the budgets.
@@ -555,7 +695,8 @@ def rollout(
         record_infos: Whether to keep the step infos in the trajectories.
 
     Returns:
-        The trajectories, ordered by env and then by time.
+        The trajectories, ordered by env and then by time; their observations are arrays, or
+        dicts/tuples of arrays for a ``Dict``/``Tuple`` observation space (:data:`Observations`).
 
     Raises:
         ValueError: Unless exactly one of ``n_episodes`` and ``n_steps`` is a positive int, or if the
@@ -584,7 +725,7 @@ def rollout(
     acting, pending, idle = 0, 1, 2
     status = [acting if q > 0 else idle for q in quota]
     steps = [0] * n
-    finished: list[list[Trajectory]] = [[] for _ in range(n)]
+    finished: list[list[Trajectory[Any]]] = [[] for _ in range(n)]
     buffers: list[dict[str, list[Any]]] = [{} for _ in range(n)]
     obs: list[Any] = [None] * n
 
@@ -596,7 +737,7 @@ def rollout(
         b = buffers[i]
         finished[i].append(
             Trajectory(
-                obs=np.stack([np.asarray(o) for o in b["obs"]]),
+                obs=_stack_obs(b["obs"]),
                 acts=np.stack(b["acts"]),
                 rews=np.asarray(b["rews"], dtype=np.float64),
                 infos=tuple(b["infos"]) if record_infos else None,
@@ -617,7 +758,7 @@ def rollout(
         rows = [i for i in range(n) if status[i] == acting]
         actions: dict[int, Any] = {}
         if rows:
-            batch = act(np.stack([np.asarray(obs[i]) for i in rows]), rows)
+            batch = act(_stack_obs([obs[i] for i in rows]), rows)
             shape_ok = action_shape is None or batch.shape[1:] == action_shape
             if batch.ndim < 1 or len(batch) != len(rows) or not shape_ok:
                 raise ValueError(
@@ -668,7 +809,7 @@ def rollout_parallel(
     seed: int | None = None,
     deterministic: bool = False,
     record_infos: bool = True,
-) -> list[dict[str, Trajectory]]:
+) -> list[dict[str, Trajectory[Any]]]:
     """Run every agent of a PettingZoo parallel env with its own policy for ``n_episodes`` episodes.
 
     An episode runs until no agent is left; each agent's :class:`Trajectory` holds the steps it
@@ -714,7 +855,7 @@ def rollout_parallel(
         )
         for k, a in enumerate(agents)
     }
-    episodes: list[dict[str, Trajectory]] = []
+    episodes: list[dict[str, Trajectory[Any]]] = []
     for episode in range(budget):
         obs, _ = env.reset(seed=None if seed is None or episode > 0 else int(seed))
         record: dict[str, dict[str, list[Any]]] = {
@@ -724,7 +865,7 @@ def rollout_parallel(
         while env.agents:
             actions = {}
             for a in env.agents:
-                action = acts[a](np.asarray(obs[a])[None], [0])
+                action = acts[a](_stack_obs([obs[a]]), [0])
                 if len(action) != 1:
                     raise ValueError(f"the policy of {a} must return a batch of one action, got shape {action.shape}")
                 actions[a] = action[0]
@@ -742,7 +883,7 @@ def rollout_parallel(
         episodes.append(
             {
                 a: Trajectory(
-                    obs=np.stack([np.asarray(o) for o in r["obs"]]),
+                    obs=_stack_obs(r["obs"]),
                     acts=np.stack(r["acts"]),
                     rews=np.asarray(r["rews"], dtype=np.float64),
                     infos=tuple(r["infos"]) if record_infos else None,

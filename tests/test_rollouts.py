@@ -307,14 +307,183 @@ def test_bad_arguments():
         rollout(None, make_count(), n_steps=3, deterministic="yes")
 
 
-def test_dict_observations_are_refused():
-    class DictEnv(CountEnv):
+# ------------------------------------------------------------------------ dict and tuple observations
+
+
+class DictCountEnv(gym.ObservationWrapper):
+    """The counting env with obs {"t": [t], "length": [length]} (a Dict space, as SB3's MultiInputPolicy takes)."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        box = spaces.Box(0.0, 10.0, (1,), np.float32)
+        self.observation_space = spaces.Dict({"t": box, "length": box})
+
+    def observation(self, obs):
+        return {"t": obs[:1].copy(), "length": obs[1:].copy()}
+
+
+class TupleCountEnv(gym.ObservationWrapper):
+    """The counting env with obs (t, {"length": [length]}): a Tuple space holding a Dict."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.observation_space = spaces.Tuple(
+            (spaces.Discrete(LIMIT + 1), spaces.Dict({"length": spaces.Box(0.0, 10.0, (1,), np.float32)}))
+        )
+
+    def observation(self, obs):
+        return int(obs[0]), {"length": obs[1:].copy()}
+
+
+def make_dict_count() -> gym.Env:
+    return DictCountEnv(make_count())
+
+
+def dict_env_form(form: str, n: int = 1):
+    if form == "env":
+        return make_dict_count()
+    if form == "list":
+        return [make_dict_count() for _ in range(n)]
+    if form.startswith("vector"):
+        mode = {"vector": AutoresetMode.NEXT_STEP, "vector-same": AutoresetMode.SAME_STEP}
+        mode["vector-disabled"] = AutoresetMode.DISABLED
+        return SyncVectorEnv([make_dict_count] * n, autoreset_mode=mode[form])
+    return DummyVecEnv([make_dict_count] * n)
+
+
+def as_array(obs: dict) -> np.ndarray:
+    """The counting env's array observations [N, 2] from the dict form."""
+    return np.concatenate([obs["t"], obs["length"]], axis=-1)
+
+
+class DictLinear(Linear):
+    def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
+        assert obs["t"].dtype == torch.float32
+        return super().forward(torch.cat([obs["t"], obs["length"]], -1))
+
+
+def dict_policy_form(kind: str):
+    if kind == "random":
+        return None
+    if kind == "callable":
+        return lambda obs: by_time(as_array(obs))
+    if kind == "module":
+        return DictLinear()
+    model = PPO("MultiInputPolicy", make_dict_count(), n_steps=16, batch_size=16, device="cpu", seed=0)
+    return model if kind == "sb3-model" else model.policy
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("kind", POLICIES)
+def test_dict_observations_on_every_env_form(form, kind):
+    n = 1 if form == "env" else 3
+    trajectories = rollout(dict_policy_form(kind), dict_env_form(form, n), n_episodes=5, seed=0)
+    assert len(trajectories) == 5
+    for traj in trajectories:
+        assert isinstance(traj.obs, dict) and set(traj.obs) == {"t", "length"}
+        assert traj.obs["t"].shape == (len(traj) + 1, 1) and traj.obs["t"].dtype == np.float32
+        check_counting(
+            Trajectory(as_array(traj.obs), traj.acts, traj.rews, traj.infos, traj.terminated, traj.truncated)
+        )
+    # the same episodes as the array env, row by row
+    plain = rollout(
+        None if kind == "random" else by_time, env_form(form, n), n_episodes=5, seed=0
+    )  # fmt: skip
+    if kind in ("random", "callable"):
+        for traj, ref in zip(trajectories, plain):
+            np.testing.assert_array_equal(as_array(traj.obs), ref.obs)
+            np.testing.assert_array_equal(traj.acts, ref.acts)
+
+
+def test_dict_observations_batches_views_and_seeds():
+    seen = []
+
+    def policy(obs):
+        seen.append(obs)
+        return by_time(as_array(obs))
+
+    trajectories = rollout(policy, [make_dict_count() for _ in range(2)], n_steps=9, seed=3)
+    assert all(isinstance(batch, dict) and batch["t"].shape[1:] == (1,) for batch in seen)
+    assert max(len(batch["t"]) for batch in seen) == 2
+    again = rollout(policy, [make_dict_count() for _ in range(2)], n_steps=9, seed=3)
+    for a, b in zip(trajectories, again):
+        np.testing.assert_array_equal(a.obs["t"], b.obs["t"])
+    flat = flatten_trajectories(trajectories)
+    assert len(flat) == 9 and isinstance(flat.obs, dict) and flat.next_obs["length"].shape == (9, 1)
+    np.testing.assert_array_equal(flat.obs["t"], np.concatenate([t.obs["t"][:-1] for t in trajectories]))
+    np.testing.assert_array_equal(flat.next_obs["t"], np.concatenate([t.obs["t"][1:] for t in trajectories]))
+    part = flat[np.array([0, 2])]
+    np.testing.assert_array_equal(part.obs["t"], flat.obs["t"][[0, 2]])
+    assert len(flat[-1]) == 1 and flat[-1].next_obs["t"].shape == (1, 1)
+
+
+def test_tuple_observations():
+    trajectories = rollout(
+        lambda obs: (obs[0] + 1) % 3, [TupleCountEnv(make_count()) for _ in range(2)], n_episodes=3, seed=0
+    )
+    for traj in trajectories:
+        t, rest = traj.obs
+        assert t.shape == (len(traj) + 1,) and rest["length"].shape == (len(traj) + 1, 1)
+        check_counting(Trajectory(np.stack([t, rest["length"][:, 0]], 1), traj.acts, traj.rews, traj.infos,
+                                  traj.terminated, traj.truncated))  # fmt: skip
+    assert isinstance(flatten_trajectories(trajectories).next_obs, tuple)
+
+
+def test_dict_observation_validation():
+    obs = {"a": np.zeros((4, 2)), "b": np.zeros(4)}
+    traj = Trajectory(obs, np.zeros(3), np.ones(3))
+    assert len(traj) == 3 and traj.obs["b"].shape == (4,)
+    with pytest.raises(ValueError, match="equally many rows"):
+        Trajectory({"a": np.zeros((4, 2)), "b": np.zeros(3)}, np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="one more row"):
+        Trajectory({"a": np.zeros((3, 2))}, np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="empty dict"):
+        Trajectory({}, np.zeros(3), np.ones(3))
+    with pytest.raises(TypeError, match="str keys"):
+        Trajectory({0: np.zeros(4)}, np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="leading"):
+        Trajectory({"a": np.zeros(())}, np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="keys"):
+        Transitions({"a": np.zeros(3)}, np.zeros(3), {"b": np.zeros(3)})
+    with pytest.raises(ValueError, match="arrays"):
+        Transitions(np.zeros(3), np.zeros(3), {"a": np.zeros(3)})
+    with pytest.raises(ValueError, match="keys"):
+        flatten_trajectories([traj, Trajectory({"a": np.zeros((2, 2))}, np.zeros(1), np.ones(1))])
+
+    class TextEnv(CountEnv):
         def __init__(self) -> None:
             super().__init__()
-            self.observation_space = spaces.Dict({"x": spaces.Box(0.0, 1.0, (1,))})
+            self.observation_space = spaces.Dict({"x": spaces.Text(5)})
 
     with pytest.raises(TypeError, match="array space"):
-        rollout(None, DictEnv(), n_steps=3)
+        rollout(None, TextEnv(), n_steps=3)
+
+
+def test_transitions_without_rewards_or_ends():
+    data = Transitions(np.zeros((3, 2)), [0, 1, 2], np.ones((3, 2)))
+    assert data.rews is None and data.acts.dtype.kind == "i"
+    np.testing.assert_array_equal(data.terminated, np.zeros(3, dtype=bool))
+    np.testing.assert_array_equal(data.dones, np.zeros(3, dtype=bool))
+    assert data[1:].rews is None and len(data[1:]) == 2
+    ended = Transitions(np.zeros(3), np.zeros(3), np.zeros(3), terminated=np.array([False, False, True]))
+    assert ended.dones.tolist() == [False, False, True] and not ended.truncated.any()
+    with pytest.raises(ValueError, match="terminated must be a bool array"):
+        Transitions(np.zeros(3), np.zeros(3), np.zeros(3), terminated=np.zeros(2, dtype=bool))
+    with pytest.raises(ValueError, match="rews must have shape"):
+        Transitions(np.zeros(3), np.zeros(3), np.zeros(3), rews=np.zeros(2))
+
+
+def test_train_evaluate_on_a_grid_with_dict_observations():
+    import rewarddesign  # noqa: F401  (registers the env ids)
+    from rewarddesign.train import evaluate
+
+    env = gym.make("rewarddesign/CoverageGrid-v0")
+    assert isinstance(env.observation_space, spaces.Dict)
+    model = PPO("MultiInputPolicy", env, n_steps=16, batch_size=16, device="cpu", seed=0)
+    result = evaluate(model, "rewarddesign/CoverageGrid-v0", n_episodes=2, seed=0)
+    assert len(result.returns) == 2 and np.all(np.isfinite(result.returns))
+    again = evaluate(model, "rewarddesign/CoverageGrid-v0", n_episodes=2, seed=0)
+    np.testing.assert_array_equal(result.returns, again.returns)
 
 
 # ------------------------------------------------------------------------ trajectories and views
