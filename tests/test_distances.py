@@ -353,7 +353,7 @@ def test_bad_input_names_the_argument(rng):
 
 def tabular_samples(mdp, n, seed):
     """Transitions with s, a uniform and s' ~ T(s, a): coverage = transition_weights(mdp)."""
-    from rewarddesign.distances import Transitions
+    from rewarddesign.rollouts import Transitions
 
     rng = np.random.default_rng(seed)
     s, a = rng.integers(mdp.n_states, size=n), rng.integers(mdp.n_actions, size=n)
@@ -401,7 +401,8 @@ def test_sample_based_distances_converge_to_the_tabular_ones():
 def test_sample_based_distances_ignore_shaping_on_continuous_observations():
     import gymnasium as gym
 
-    from rewarddesign.distances import Transitions, sample_epic_distance, sample_starc_val_distance
+    from rewarddesign.distances import sample_epic_distance, sample_starc_val_distance
+    from rewarddesign.rollouts import Transitions
 
     rng = np.random.default_rng(1)
     n = 3000
@@ -432,11 +433,19 @@ def test_sample_based_distances_ignore_shaping_on_continuous_observations():
 def test_sample_based_bad_input():
     import gymnasium as gym
 
-    from rewarddesign.distances import Transitions, sample_val_advantages
+    from rewarddesign.distances import sample_epic_distance, sample_val_advantages
+    from rewarddesign.rollouts import Transitions
 
     with pytest.raises(ValueError, match="next_obs must have"):
         Transitions(np.zeros(3), np.zeros(3), np.zeros(4))
     data = Transitions(np.zeros(3, dtype=int), np.zeros(3, dtype=int), np.zeros(3, dtype=int))
+    zero = lambda *x: np.zeros(len(x[0]))  # noqa: E731
+    with pytest.raises(TypeError, match="rewarddesign.rollouts.Transitions"):
+        sample_epic_distance(zero, zero, (data.obs, data.acts, data.next_obs), 0.9)
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        sample_epic_distance(zero, zero, data[:1], 0.9)
+    with pytest.raises(TypeError, match="array observations"):
+        sample_epic_distance(zero, zero, Transitions({"x": data.obs}, data.acts, {"x": data.next_obs}), 0.9)
     with pytest.raises(ValueError, match="gamma"):
         sample_val_advantages(lambda *x: np.zeros(3), data, 1.0, gym.spaces.Discrete(2), gym.spaces.Discrete(2))
     with pytest.raises(TypeError, match="reward function"):

@@ -354,9 +354,9 @@ def pendulum_reward(obs, act, next_obs=None, done=None):
 
 
 def test_the_loop_logs_the_epic_distance_of_the_learned_reward_to_the_true_one():
-    from rewarddesign.distances import Transitions, sample_epic_distance
+    from rewarddesign.distances import sample_epic_distance
     from rewarddesign.preferences.learning import PreferenceLearning
-    from rewarddesign.rollouts import rollout
+    from rewarddesign.rollouts import Transitions, rollout
 
     learner = PreferenceLearning(
         "Pendulum-v1", SyntheticGatherer(temperature=1.0, seed=0), rounds=2, episodes_per_round=4,

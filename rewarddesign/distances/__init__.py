@@ -10,7 +10,8 @@ policies. STARC metrics (Skalse et al., ICLR 2024) canonicalise, normalise and c
     distance_matrix(rewards, mdp, device="cuda")     # [B, B] at once, on a GPU
 
 Everything is batched over ``[B, S, A, S']`` and runs through numpy, or through torch on any
-device (``device=``).
+device (``device=``). For continuous spaces and learned rewards, ``sample_epic_distance`` and
+``sample_starc_val_distance`` estimate them from a :class:`rewarddesign.rollouts.Transitions`.
 """
 
 from rewarddesign.distances._canonical import CANONICALIZATIONS, Canonicalization
@@ -45,7 +46,6 @@ __all__ = [
 ]
 
 from rewarddesign.distances._samples import (  # noqa: E402
-    Transitions,
     one_hot_features,
     sample_epic_distance,
     sample_starc_val_distance,
@@ -53,7 +53,6 @@ from rewarddesign.distances._samples import (  # noqa: E402
 )
 
 __all__ += [
-    "Transitions",
     "sample_epic_distance",
     "sample_val_advantages",
     "sample_starc_val_distance",

@@ -1,7 +1,11 @@
 """Reward distances from samples, for continuous spaces and learned rewards.
 
 The rewards are reward functions ``(obs, act, next_obs, done) -> r`` (batched numpy) or
-:class:`~rewarddesign.rewards.RewardNet` models; the data is a set of transitions. Two estimators:
+:class:`~rewarddesign.rewards.RewardNet` models; the data is a set of transitions, a
+:class:`rewarddesign.rollouts.Transitions` (from :func:`~rewarddesign.rollouts.flatten_trajectories`,
+or built from sampled ``obs``, ``acts`` and ``next_obs`` arrays). A transition marked
+``terminated`` does not bootstrap, and its ``done`` passed to the reward functions is set; its
+``rews`` and ``truncated`` are not read. Two estimators:
 
 - :func:`sample_epic_distance`: EPIC with the canonicalisation's expectations replaced by
   Monte-Carlo means over sampled states and actions (Gleave et al. 2021), and the Pearson
@@ -18,7 +22,6 @@ distances as samples grow.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -28,9 +31,9 @@ from numpy.typing import ArrayLike, NDArray
 from rewarddesign._validation import check_gamma
 from rewarddesign.distances._distances import _pearson_matrix, pearson_distance
 from rewarddesign.rewards import RewardFunction, RewardNet, check_rewards
+from rewarddesign.rollouts import Transitions
 
 __all__ = [
-    "Transitions",
     "sample_epic_distance",
     "sample_val_advantages",
     "sample_starc_val_distance",
@@ -43,27 +46,17 @@ _Reward = RewardFunction | RewardNet
 _Features = Callable[[Any, Any], NDArray[np.float64]]
 
 
-@dataclass
-class Transitions:
-    """A batch of transitions: ``obs [N, ...]``, ``acts [N, ...]``, ``next_obs [N, ...]``, ``dones [N]``."""
-
-    obs: NDArray[Any]
-    acts: NDArray[Any]
-    next_obs: NDArray[Any]
-    dones: NDArray[np.bool_] | None = None  # all False when None
-
-    def __post_init__(self) -> None:
-        self.obs, self.acts, self.next_obs = (np.asarray(x) for x in (self.obs, self.acts, self.next_obs))
-        n = len(self.obs)
-        self.dones = np.zeros(n, dtype=bool) if self.dones is None else np.asarray(self.dones, dtype=bool)
-        for name in ("acts", "next_obs", "dones"):
-            if len(getattr(self, name)) != n:
-                raise ValueError(f"transitions.{name} must have {n} rows like obs, got {len(getattr(self, name))}")
-        if n < 2:
-            raise ValueError(f"transitions need at least 2 rows, got {n}")
-
-    def __len__(self) -> int:
-        return len(self.obs)
+def _check_transitions(transitions: Transitions[Any]) -> Transitions[NDArray[Any]]:
+    """``transitions`` if it is a :class:`~rewarddesign.rollouts.Transitions` of array observations, 2 rows or more."""
+    if not isinstance(transitions, Transitions):
+        raise TypeError(f"transitions must be a rewarddesign.rollouts.Transitions, got {type(transitions).__name__}")
+    if not isinstance(transitions.obs, np.ndarray):
+        raise TypeError(
+            f"transitions must have array observations for sample-based distances, got {type(transitions.obs).__name__}"
+        )
+    if len(transitions) < 2:
+        raise ValueError(f"transitions need at least 2 rows, got {len(transitions)}")
+    return transitions
 
 
 def _reward_fn(reward: _Reward, name: str) -> RewardFunction:
@@ -93,7 +86,12 @@ def _evaluate(
 
 
 def _epic_canonical(
-    fn: RewardFunction, data: Transitions, gamma: float, states: NDArray[Any], actions: NDArray[Any], name: str
+    fn: RewardFunction,
+    data: Transitions[NDArray[Any]],
+    gamma: float,
+    states: NDArray[Any],
+    actions: NDArray[Any],
+    name: str,
 ) -> NDArray[np.float64]:
     """Sample-based EPIC canonical rewards of the transitions ``[N]``."""
     n, m = len(data), len(states)
@@ -110,14 +108,14 @@ def _epic_canonical(
     # E[R(S, A, S')] with S from the state samples, paired with shuffled (A, S') samples
     shuffled = np.roll(np.arange(m), 1)
     constant = _evaluate(fn, states, actions[shuffled], states[shuffled], np.zeros(m, dtype=bool), name).mean()
-    direct = _evaluate(fn, data.obs, data.acts, data.next_obs, data.dones, name)
+    direct = _evaluate(fn, data.obs, data.acts, data.next_obs, data.terminated, name)
     return direct + gamma * from_next - from_here - gamma * constant
 
 
 def sample_epic_distance(
     r1: _Reward,
     r2: _Reward,
-    transitions: Transitions,
+    transitions: Transitions[NDArray[Any]],
     gamma: float,
     *,
     state_samples: ArrayLike | None = None,
@@ -130,7 +128,8 @@ def sample_epic_distance(
     Args:
         r1: A reward function or RewardNet.
         r2: Another.
-        transitions: The coverage distribution: the Pearson distance is taken over these.
+        transitions: The coverage distribution: the Pearson distance is taken over these
+            (array observations, at least 2 rows).
         gamma: The discount.
         state_samples: Samples of ``D_S`` (default: ``n_mean_samples`` drawn from the transitions' observations).
         action_samples: Samples of ``D_A``, as many as ``state_samples`` (default: drawn from the transitions' actions).
@@ -138,6 +137,7 @@ def sample_epic_distance(
         rng: Seed or generator for the default samples.
     """
     gamma = check_gamma(gamma, allow_zero=True)
+    transitions = _check_transitions(transitions)
     rng = np.random.default_rng(rng)
     if state_samples is None:
         states = transitions.obs[rng.integers(len(transitions), size=n_mean_samples)]
@@ -197,7 +197,7 @@ def _default_features(observation_space: gym.Space[Any], action_space: gym.Space
 
 def sample_val_advantages(
     reward: _Reward,
-    transitions: Transitions,
+    transitions: Transitions[NDArray[Any]],
     gamma: float,
     observation_space: gym.Space[Any],
     action_space: gym.spaces.Discrete,
@@ -209,11 +209,11 @@ def sample_val_advantages(
     """VAL canonical rewards ``A^pi(s, a) = Q^pi(s, a) - V^pi(s)`` of the transitions ``[N]``, by LSTD-Q.
 
     ``Q^pi`` of ``reward`` is fitted on ``features(obs, act)`` from the transitions (off-policy:
-    the next action is averaged over ``policy``); terminal transitions (``dones``) do not bootstrap.
+    the next action is averaged over ``policy``); transitions marked ``terminated`` do not bootstrap.
 
     Args:
         reward: A reward function or RewardNet.
-        transitions: The data.
+        transitions: The data (array observations, at least 2 rows).
         gamma: Discount in [0, 1).
         observation_space: For the default features.
         action_space: ``Discrete(A)``.
@@ -226,10 +226,11 @@ def sample_val_advantages(
         raise ValueError(f"gamma must be below 1 for the sample-based VAL canonicalisation, got {gamma!r}")
     if not isinstance(action_space, gym.spaces.Discrete):
         raise TypeError(f"action_space must be Discrete for sample-based VAL, got {action_space}")
+    transitions = _check_transitions(transitions)
     n_a, n = int(action_space.n), len(transitions)
     featurize = features or _default_features(observation_space, action_space)
     fn = _reward_fn(reward, "reward")
-    rewards = _evaluate(fn, transitions.obs, transitions.acts, transitions.next_obs, transitions.dones, "reward")
+    rewards = _evaluate(fn, transitions.obs, transitions.acts, transitions.next_obs, transitions.terminated, "reward")
 
     def probabilities(obs: NDArray[Any]) -> NDArray[np.float64]:
         if policy is None:
@@ -248,7 +249,7 @@ def sample_val_advantages(
         return total
 
     phi = featurize(transitions.obs, transitions.acts)
-    ongoing = ~np.asarray(transitions.dones, dtype=bool)
+    ongoing = ~transitions.terminated
     next_phi = averaged(transitions.next_obs) * ongoing[:, None]
     system = phi.T @ (phi - gamma * next_phi) / n + ridge * np.eye(phi.shape[1])
     weights = np.linalg.solve(system, phi.T @ rewards / n)
@@ -258,7 +259,7 @@ def sample_val_advantages(
 def sample_starc_val_distance(
     r1: _Reward,
     r2: _Reward,
-    transitions: Transitions,
+    transitions: Transitions[NDArray[Any]],
     gamma: float,
     observation_space: gym.Space[Any],
     action_space: gym.spaces.Discrete,

@@ -34,7 +34,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from rewarddesign.distances import Transitions, sample_epic_distance
+from rewarddesign.distances import sample_epic_distance
 from rewarddesign.factors import require_factor_spec
 from rewarddesign.preferences.data import Fragments, PreferenceDataset
 from rewarddesign.preferences.gatherers import HeronGatherer, random_pairs
@@ -47,7 +47,7 @@ from rewarddesign.preferences.models import (
 )
 from rewarddesign.preferences.wrappers import VecLearnedReward
 from rewarddesign.rewards import RewardFunction
-from rewarddesign.rollouts import PolicyLike, episode_returns, rollout
+from rewarddesign.rollouts import PolicyLike, Transitions, episode_returns, rollout
 from rewarddesign.train import ALGORITHMS
 
 __all__ = ["Gatherer", "Fragmenter", "RoundRecord", "RandomFragmenter", "DisagreementFragmenter", "PreferenceLearning"]
