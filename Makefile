@@ -24,13 +24,10 @@ lint: setup
 	$(VENV)/bin/pyright
 	$(MAKE) --no-print-directory layers
 
-# The import-linter contract of pyproject.toml, on a copy of the package with envs/ in place as
-# rewarddesign.envs (as it is installed), so that the task catalogue is part of the checked graph.
-LAYERS := build/layers
+# The import-linter contract of pyproject.toml; the task catalogue (envs/, installed as
+# rewarddesign.envs) is part of the checked graph through the link rewarddesign/envs.
 layers: setup
-	rm -rf $(LAYERS) && mkdir -p $(LAYERS)
-	cp -R rewarddesign $(LAYERS)/rewarddesign && cp -R envs $(LAYERS)/rewarddesign/envs
-	cd $(LAYERS) && $(CURDIR)/$(VENV)/bin/lint-imports --no-cache $(CURDIR)/pyproject.toml
+	$(VENV)/bin/lint-imports --no-cache
 
 # One test process per core (pytest-xdist; tests marked with one xdist_group share a process); each
 # process runs torch on one thread (tests/conftest.py).
