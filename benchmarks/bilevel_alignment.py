@@ -73,10 +73,10 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-from rewarddesign.envs import alignment as al
 
 from rewarddesign.bench import Experiment, RunOutput, RunRecord, run_experiment, stats
 from rewarddesign.bilevel import BehaviorAlignment, NeumannDivergenceError, potential_shaping, tile_coding
+from rewarddesign.envs import alignment as al
 from rewarddesign.shaping import mountaincar_energy
 
 RESULTS = Path(__file__).resolve().parent / "results"

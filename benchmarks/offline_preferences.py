@@ -50,10 +50,10 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-from rewarddesign.envs import with_reward_factors
 from scipy.stats import spearmanr
 
 from rewarddesign.bench import Experiment, RunOutput, RunRecord, load_records, run_experiment, stats
+from rewarddesign.envs import with_reward_factors
 from rewarddesign.offline import (
     OfflineData,
     OPPOConfig,

@@ -38,9 +38,9 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from rewarddesign.envs.reward_factors import REWARD_FACTORS, with_reward_factors
 
 from rewarddesign.bench import Experiment, RunOutput, RunRecord, run_experiment, stats
+from rewarddesign.envs.reward_factors import REWARD_FACTORS, with_reward_factors
 from rewarddesign.factors import FactorWeightedReward
 from rewarddesign.preferences import HeronGatherer, PreferenceLearning, SyntheticGatherer
 from rewarddesign.train import evaluate, train

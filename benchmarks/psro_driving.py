@@ -50,9 +50,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from rewarddesign.envs.games import IntersectionDriving
 
 from rewarddesign.bench import Experiment, RunOutput, RunRecord, run_experiment, stats
+from rewarddesign.envs.games import IntersectionDriving
 from rewarddesign.games import PSRO, NormalFormGame, nash_equilibria
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -3,9 +3,20 @@ import dataclasses
 import gymnasium as gym
 import numpy as np
 import pytest
-import rewarddesign.envs  # noqa: F401  (registers the envs)
 import torch
 from gymnasium.utils.env_checker import check_env
+
+import rewarddesign.envs  # noqa: F401  (registers the envs)
+from rewarddesign.bilevel import (
+    BehaviorAlignedReward,
+    BehaviorAlignment,
+    BlendedReward,
+    NeumannDivergenceError,
+    implicit_hypergradient,
+    potential_shaping,
+    tile_coding,
+)
+from rewarddesign.bilevel.learners import discounted_sums
 from rewarddesign.envs.alignment import (
     ContinuousGridWorld,
     cartpole_pd_action,
@@ -17,17 +28,6 @@ from rewarddesign.envs.alignment import (
     mountaincar_energy_gain,
     mountaincar_push_right,
 )
-
-from rewarddesign.bilevel import (
-    BehaviorAlignedReward,
-    BehaviorAlignment,
-    BlendedReward,
-    NeumannDivergenceError,
-    implicit_hypergradient,
-    potential_shaping,
-    tile_coding,
-)
-from rewarddesign.bilevel.learners import discounted_sums
 
 # ---------------------------------------------------------------- an inner problem solved exactly
 # A small MDP whose inner objective is computed exactly (policy evaluation by a linear solve), with

@@ -2,9 +2,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from rewarddesign.envs import GridMaze
 
 import rewarddesign  # noqa: F401
+from rewarddesign.envs import GridMaze
 
 
 @pytest.mark.parametrize("slip", [0.0, 0.2])

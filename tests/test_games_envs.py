@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import parallel_api_test
-from rewarddesign.envs.games import IntersectionDriving, MatrixGameEnv, RepeatedTrustDilemma, TrustDilemmaEnv
 
+from rewarddesign.envs.games import IntersectionDriving, MatrixGameEnv, RepeatedTrustDilemma, TrustDilemmaEnv
 from rewarddesign.games import PSRO, NormalFormGame, prisoners_dilemma, rock_paper_scissors, stag_hunt
 from rewarddesign.games.psro import OpponentMixtureEnv, RandomPolicy
 

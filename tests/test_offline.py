@@ -8,8 +8,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from rewarddesign.envs import with_reward_factors
 
+from rewarddesign.envs import with_reward_factors
 from rewarddesign.factors import factor_spec
 from rewarddesign.offline import (
     IQL,

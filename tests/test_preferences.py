@@ -200,6 +200,7 @@ def test_bad_input_is_rejected(rng):
 )
 def test_reward_factors_add_up_to_the_env_reward(env_id, reward_of):
     from gymnasium.utils.env_checker import check_env
+
     from rewarddesign.envs.reward_factors import REWARD_FACTORS, with_reward_factors
 
     env = with_reward_factors(gym.make(env_id))
@@ -218,7 +219,6 @@ def test_reward_factors_add_up_to_the_env_reward(env_id, reward_of):
 
 def test_a_short_heron_run_on_pendulum_beats_the_untrained_policy():
     from rewarddesign.envs import with_reward_factors
-
     from rewarddesign.preferences.learning import PreferenceLearning
 
     gatherer = HeronGatherer(ranking=[0, 1, 2], signs=[-1, -1, -1], sigmas=[0.1, 0.1, 0.1])
@@ -238,7 +238,6 @@ def test_a_short_heron_run_on_pendulum_beats_the_untrained_policy():
 
 def test_the_loop_reads_the_factors_from_the_env_it_is_given():
     from rewarddesign.envs import with_reward_factors
-
     from rewarddesign.preferences.learning import PreferenceLearning
 
     gatherer = HeronGatherer(ranking=[0, 1, 2], signs=[-1, -1, -1], sigmas=[0.1, 0.1, 0.1])
@@ -276,7 +275,6 @@ def test_the_seed_alone_fixes_the_reward_models_initial_weights():
 
 def test_weighted_factor_reward_and_fragments_from_rollouts(rng):
     from rewarddesign.envs.reward_factors import with_reward_factors
-
     from rewarddesign.factors import FactorWeightedReward
     from rewarddesign.rollouts import rollout
 

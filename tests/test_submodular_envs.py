@@ -1,10 +1,10 @@
 import gymnasium as gym
 import numpy as np
 import pytest
-import rewarddesign.envs  # noqa: F401
 from gymnasium.utils.env_checker import check_env
-from rewarddesign.envs.submodular_grids import SENSOR, GridWalk, SubmodularTask
 
+import rewarddesign.envs  # noqa: F401
+from rewarddesign.envs.submodular_grids import SENSOR, GridWalk, SubmodularTask
 from rewarddesign.submodular import SubPO, WeightedCoverage, greedy_plan
 
 GRIDS = [
