@@ -37,7 +37,7 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import VecEnv
 
-from rewarddesign._seeding import GlobalRandomStream
+from rewarddesign._seeding import GlobalRandomStream, isolated_global_random
 from rewarddesign._validation import check_gamma, check_positive_int
 from rewarddesign.rollouts import episode_returns, rollout
 from rewarddesign.shaping import Potential, PotentialShaping, get_potential
@@ -291,8 +291,9 @@ def train(
             (SB3's ``seed`` calls ``set_random_seed``, and ``learn`` draws from Python's ``random``,
             ``np.random`` and torch's generators): the run swaps a state of those generators of
             its own in, so the same seed gives the same model whatever the process drew before,
-            and the caller's generators are left as they were. The returned model's later ``learn`` and ``predict(deterministic=False)`` draw
-            from the caller's generators, as any SB3 model's do.
+            and the caller's generators are left as they were. The returned model's later
+            ``learn`` and ``predict(deterministic=False)`` draw from the caller's generators, as
+            any SB3 model's do.
         shaping: A registered potential name, a potential, or None for the env's own reward.
         gamma: Discount of the algorithm and of the shaping.
         n_envs: Parallel envs (a ``DummyVecEnv``).
@@ -427,7 +428,8 @@ def load_policy(
     meta = json.loads((path / "metadata.json").read_text())
     algorithm: Any = _algorithm(meta["algo"])  # a concrete algorithm, whose own arguments have defaults
     env = make_vec_env(meta["env_id"], 1, 0, env_kwargs=env_kwargs)
-    model = algorithm(_policy(env), env, policy_kwargs=meta.get("policy_kwargs") or None, device=get_device(device))
+    with isolated_global_random():  # the initial weights, replaced below, are not drawn from the caller's generators
+        model = algorithm(_policy(env), env, policy_kwargs=meta.get("policy_kwargs") or None, device=get_device(device))
     state = torch.load(path / "policy.pt", map_location=model.device, weights_only=True)
     model.policy.load_state_dict(state)
     return model

@@ -8,11 +8,13 @@ import random
 import numpy as np
 import pytest
 import torch
+from _threads_probe import torch_threads
 
 from rewarddesign._seeding import GlobalRandomStream, TorchStream, isolated_global_random, seeded_torch
+from rewarddesign.bench.executors import LocalExecutor
 from rewarddesign.envs.games import MatrixGameEnv, stag_hunt
 from rewarddesign.games import PSRO
-from rewarddesign.train import train
+from rewarddesign.train import load_policy, save_policy, train
 
 
 def _global_state() -> tuple:
@@ -131,6 +133,15 @@ def test_train_gives_the_same_model_whatever_was_drawn_before_and_leaves_the_cal
     assert repr(first[1:]) == repr(second[1:])  # the first evaluation's designed mean is nan
 
 
+def test_loading_a_policy_leaves_the_caller_state(tmp_path):
+    model = train("CartPole-v1", "ppo", 64, seed=1, algo_kwargs=PPO_TINY, device="cpu").model
+    save_policy(model, tmp_path / "policy", "CartPole-v1")
+    before = _global_state()
+    loaded = load_policy(tmp_path / "policy", device="cpu")
+    _assert_same_state(before, _global_state())
+    assert all(torch.equal(a, b) for a, b in zip(model.policy.parameters(), loaded.policy.parameters()))
+
+
 def test_psro_gives_the_same_run_whatever_was_drawn_before_and_leaves_the_caller_state():
     kwargs = {
         "oracle_timesteps": 128,
@@ -150,3 +161,15 @@ def test_psro_gives_the_same_run_whatever_was_drawn_before_and_leaves_the_caller
     second = run()
     _assert_same_state(before, _global_state())
     assert first == second
+
+
+def test_local_workers_compute_with_one_torch_thread_and_the_caller_keeps_its_own():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # a caller's own setting, which running experiments must not change
+    try:
+        assert list(LocalExecutor(1).map(torch_threads, [0], "cpu")) == [{"spec": 0, "threads": 2}]
+        pooled = sorted(LocalExecutor(2).map(torch_threads, [0, 1], "cpu"), key=lambda r: r["spec"])
+        assert [r["threads"] for r in pooled] == [1, 1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)

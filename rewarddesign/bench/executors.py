@@ -56,7 +56,11 @@ class LocalExecutor:
 
 
 def _one_thread() -> None:
-    """Each worker process computes with one torch thread: runs go in parallel, one per core."""
+    """Each worker process computes with one torch thread: runs go in parallel, one per core.
+
+    The pool's initializer, so it runs only in the spawned worker processes: the calling process
+    (and ``workers=1``, which runs there) keeps its own thread setting.
+    """
     import torch
 
     torch.set_num_threads(1)
