@@ -52,18 +52,18 @@ def make_count() -> gym.Env:
     return gym.wrappers.TimeLimit(CountEnv(), LIMIT)
 
 
-def env_form(form: str, n: int = 1):
+def env_form(form: str, n: int = 1, make=make_count):
     if form == "env":
         assert n == 1
-        return make_count()
+        return make()
     if form == "list":
-        return [make_count() for _ in range(n)]
+        return [make() for _ in range(n)]
     if form.startswith("vector"):
         mode = {"vector": AutoresetMode.NEXT_STEP, "vector-same": AutoresetMode.SAME_STEP}
         mode["vector-disabled"] = AutoresetMode.DISABLED
-        return SyncVectorEnv([make_count] * n, autoreset_mode=mode[form])
+        return SyncVectorEnv([make] * n, autoreset_mode=mode[form])
     assert form == "vecenv"
-    return DummyVecEnv([make_count] * n)
+    return DummyVecEnv([make] * n)
 
 
 FORMS = ["env", "list", "vector", "vector-same", "vector-disabled", "vecenv"]
@@ -339,18 +339,6 @@ def make_dict_count() -> gym.Env:
     return DictCountEnv(make_count())
 
 
-def dict_env_form(form: str, n: int = 1):
-    if form == "env":
-        return make_dict_count()
-    if form == "list":
-        return [make_dict_count() for _ in range(n)]
-    if form.startswith("vector"):
-        mode = {"vector": AutoresetMode.NEXT_STEP, "vector-same": AutoresetMode.SAME_STEP}
-        mode["vector-disabled"] = AutoresetMode.DISABLED
-        return SyncVectorEnv([make_dict_count] * n, autoreset_mode=mode[form])
-    return DummyVecEnv([make_dict_count] * n)
-
-
 def as_array(obs: dict) -> np.ndarray:
     """The counting env's array observations [N, 2] from the dict form."""
     return np.concatenate([obs["t"], obs["length"]], axis=-1)
@@ -377,7 +365,7 @@ def dict_policy_form(kind: str):
 @pytest.mark.parametrize("kind", POLICIES)
 def test_dict_observations_on_every_env_form(form, kind):
     n = 1 if form == "env" else 3
-    trajectories = rollout(dict_policy_form(kind), dict_env_form(form, n), n_episodes=5, seed=0)
+    trajectories = rollout(dict_policy_form(kind), env_form(form, n, make_dict_count), n_episodes=5, seed=0)
     assert len(trajectories) == 5
     for traj in trajectories:
         assert isinstance(traj.obs, dict) and set(traj.obs) == {"t", "length"}
