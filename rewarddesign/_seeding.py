@@ -85,16 +85,17 @@ class TorchStream:
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
         """Inside, torch's generators draw from this stream; on exit the caller's states are back."""
-        if self._cpu is None:
+        seed, cpu = self._seed, self._cpu
+        if seed is None or cpu is None:
             yield
             return
         index = self._cuda_index
         with torch.random.fork_rng(devices=[] if index is None else [index]):
-            torch.set_rng_state(self._cpu)
+            torch.set_rng_state(cpu)
             if index is not None:
                 if self._cuda is None:
                     with torch.cuda.device(index):
-                        torch.cuda.manual_seed(self._seed)
+                        torch.cuda.manual_seed(seed)
                 else:
                     torch.cuda.set_rng_state(self._cuda, index)
             try:
@@ -112,7 +113,15 @@ class TorchStream:
         return state
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        """Continue from a :meth:`state_dict` (a CUDA state applies only to a stream on CUDA)."""
+        """Continue from a :meth:`state_dict` (a CUDA state applies only to a stream on CUDA).
+
+        Raises:
+            ValueError: A state given to a stream without seed (which has none of its own).
+        """
+        if self._seed is None:
+            if state:
+                raise ValueError("state: a TorchStream without seed draws from the caller's generators, it takes none")
+            return
         if "cpu" in state:
             self._cpu = state["cpu"].clone()
         if self._cuda_index is not None and "cuda" in state:

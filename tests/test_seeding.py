@@ -68,6 +68,8 @@ def test_a_torch_stream_continues_from_its_state_dict_and_without_seed_draws_fro
 
     free = TorchStream(None)
     assert free.state_dict() == {}
+    with pytest.raises(ValueError, match="state"):
+        free.load_state_dict(saved)
     torch.manual_seed(1)
     with free.active():
         drawn = torch.randn(3)
@@ -111,7 +113,9 @@ def test_a_global_random_stream_continues_across_blocks_whatever_is_drawn_in_bet
     _assert_same_state(before, _global_state())
     assert draws(GlobalRandomStream(7), between=True) == quiet
     # the first block starts where SB3's set_random_seed(7) would
-    random.seed(7), np.random.seed(7), torch.manual_seed(7)
+    random.seed(7)
+    np.random.seed(7)
+    torch.manual_seed(7)
     assert quiet[:3] == [random.random(), np.random.rand(), float(torch.rand(1))]
 
 
