@@ -69,9 +69,11 @@ class BehaviorCloning:
 
     Args:
         data: The dataset (fits the observation scaling and the action bounds).
-        obs, acts: What to imitate; default: all of ``data``.
+        obs: The observations to imitate; default: all of ``data``'s.
+        acts: The actions to imitate; default: all of ``data``'s.
         hidden_sizes: Widths of the MLP.
-        lr, batch_size: Adam's step size and the batch.
+        lr: Adam's step size.
+        batch_size: The batch.
         seed: Seeds the network and the batches (this learner's own generators: the process's are
             neither read nor changed).
         device: ``"auto"`` (CUDA when there is one), ``"cpu"``, ...
@@ -176,9 +178,12 @@ class IQL:
         data: The dataset.
         rewards: ``[T]`` rewards to learn from (default: the dataset's own, the true reward).
         gamma: The discount.
-        expectile, temperature: IQL's expectile ``tau`` and inverse temperature ``beta`` (the
-            paper's MuJoCo settings 0.7 and 3.0).
-        hidden_sizes, lr, batch_size, tau: Networks, Adam's step size, batch, Polyak rate.
+        expectile: IQL's expectile ``tau`` (the paper's MuJoCo setting 0.7).
+        temperature: IQL's inverse temperature ``beta`` (the paper's MuJoCo setting 3.0).
+        hidden_sizes: Widths of the networks.
+        lr: Adam's step size.
+        batch_size: The batch.
+        tau: The Polyak rate of the target networks.
         normalize_rewards: Standardise the rewards (mean 0, standard deviation 1) first.
         reward_scale: Multiplies the rewards (standardised first when ``normalize_rewards``).
         seed: Seeds the networks and the batches (this learner's own generators).

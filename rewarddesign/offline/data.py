@@ -183,8 +183,10 @@ class OfflineData:
                 running when the data stops) is marked truncated: the data's end.
             env_id: The env they come from.
             ref_scores: ``(random, expert)`` reference returns.
-            factor_names, factor_signs: The factors' names and signs (the env's
-                :class:`~rewarddesign.factors.FactorSpec`); only where the trajectories carry factors.
+            factor_names: The factors' names (the env's :class:`~rewarddesign.factors.FactorSpec`);
+                only where the trajectories carry factors.
+            factor_signs: The factors' signs (the env's :class:`~rewarddesign.factors.FactorSpec`);
+                only where the trajectories carry factors.
 
         Raises:
             ValueError: No trajectory has a step.

@@ -16,8 +16,10 @@ class Scaling:
     """Observation standardisation and the map of actions to ``[-1, 1]``, fitted on a dataset.
 
     Args:
-        obs_mean, obs_std: ``[obs_dim]`` (``std`` floored at 1e-3).
-        act_low, act_high: ``[act_dim]`` the action bounds (high > low everywhere).
+        obs_mean: ``[obs_dim]`` the observations' mean.
+        obs_std: ``[obs_dim]`` the observations' standard deviation (floored at 1e-3).
+        act_low: ``[act_dim]`` the actions' lower bounds.
+        act_high: ``[act_dim]`` the actions' upper bounds (above ``act_low`` everywhere).
 
     Attributes:
         obs_mean, obs_std, act_low, act_high: As given, float32.
