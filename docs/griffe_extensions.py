@@ -1,10 +1,4 @@
-"""Griffe extensions used by the API reference (build tooling, not part of the library).
-
-``PackageDir``
-    ``rewarddesign.envs`` is installed from the top-level ``envs/`` folder (setuptools
-    ``package-dir``). Static analysis looks for it in ``rewarddesign/envs/`` and does not find it,
-    so this extension reads that folder's modules and attaches them to the parent package under
-    the name Python imports them by.
+"""The griffe extension used by the API reference (build tooling, not part of the library).
 
 ``SphinxConventions``
     Sphinx (and Napoleon) habits of the library's source, made to work with mkdocstrings:
@@ -21,14 +15,13 @@
       docstring).
     - A reST literal-block marker ``::`` at the end of a line becomes a plain colon.
 
-The library's files are not changed: the extensions act on griffe's in-memory model only.
-Both are configured in ``mkdocs.yml``.
+The library's files are not changed: the extension acts on griffe's in-memory model only.
+It is configured in ``mkdocs.yml``.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import griffe
@@ -36,44 +29,6 @@ import griffe
 _ROLE = re.compile(r":(?:class|func|meth|attr|data|mod|exc|obj):`(~?)([^`]+)`")
 _LITERAL_MARKER = re.compile(r"(\S)::$", re.MULTILINE)
 _EXAMPLE_HEADING = re.compile(r"^(\s*)Example:$", re.MULTILINE)
-
-
-class PackageDir(griffe.Extension):
-    """Attach the modules found in ``path`` (relative to the repository root) as ``package``."""
-
-    def __init__(self, package: str, path: str) -> None:
-        super().__init__()
-        self.parent_name, _, self.name = package.rpartition(".")
-        self.path = Path(path)
-
-    def _visit(self, name: str, file: Path, parent: griffe.Module, loader: griffe.GriffeLoader) -> griffe.Module:
-        module = griffe.visit(
-            name,
-            file,
-            file.read_text(encoding="utf-8"),
-            extensions=loader.extensions,
-            parent=parent,
-            docstring_parser=loader.docstring_parser,
-            docstring_options=loader.docstring_options,
-            lines_collection=loader.lines_collection,
-            modules_collection=loader.modules_collection,
-        )
-        parent.set_member(name, module)
-        return module
-
-    def on_package(self, *, pkg: griffe.Module, loader: griffe.GriffeLoader, **kwargs: Any) -> None:
-        if pkg.path != self.parent_name.split(".", 1)[0]:
-            return
-        parent = loader.modules_collection.get_member(self.parent_name)
-        if self.name in parent.members:
-            return
-        root = Path(pkg.filepath).parent.parent  # the folder that holds the top-level package
-        folder = self.path if self.path.is_absolute() else root / self.path
-        package = self._visit(self.name, folder / "__init__.py", parent, loader)
-        for file in sorted(folder.glob("*.py")):
-            if file.name != "__init__.py":
-                self._visit(file.stem, file, package, loader)
-        loader.expand_exports(package)
 
 
 class SphinxConventions(griffe.Extension):
