@@ -6,7 +6,6 @@ import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
 
-import rewarddesign.envs  # noqa: F401  (registers the envs)
 from rewarddesign.bilevel import (
     BehaviorAlignedReward,
     BehaviorAlignment,

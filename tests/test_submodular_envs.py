@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import rewarddesign.envs  # noqa: F401
 from rewarddesign.envs.submodular_grids import SENSOR, GridWalk, SubmodularTask
 from rewarddesign.submodular import SubPO, WeightedCoverage, greedy_plan
 
