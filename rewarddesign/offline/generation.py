@@ -34,6 +34,7 @@ from stable_baselines3 import SAC
 from stable_baselines3.common.utils import get_device
 
 from rewarddesign._references import D4RL_REFERENCE_SCORES
+from rewarddesign._seeding import GlobalRandomStream
 from rewarddesign._validation import check_finite, check_positive_int
 from rewarddesign.factors import factor_spec
 from rewarddesign.offline.data import OfflineData
@@ -96,7 +97,8 @@ def generate_datasets(
             ``medium_score``, the most steps.
         expert_steps: SAC steps to the expert policy (only for ``expert`` and ``medium-expert``).
         n_transitions: Transitions of each rolled-out dataset (``medium-expert`` has twice as many).
-        seed: Seeds SAC and the rollouts.
+        seed: Seeds SAC and the rollouts; the caller's global generators (which SB3 seeds and draws
+            from) are left as they were, and the datasets depend on ``seed`` alone.
         root: Minari's dataset root (default: ``MINARI_DATASETS_PATH`` or ``~/.minari/datasets``).
         device: SAC's device (``"auto"``: CUDA when there is one).
         overwrite: Replace existing datasets of these ids; otherwise an existing one is an error.
@@ -176,16 +178,22 @@ def generate_datasets(
         medium_at = f"medium at {medium_steps} steps"
         if wants_sac:
             recorder = EpisodeRecorder(make_env())
-            model = SAC("MlpPolicy", recorder, seed=seed, device=get_device(device), **(algo_kwargs or {}))
+            # SB3 seeds and draws from the process's global generators: SAC gets a state of its own,
+            # swapped in around its construction and training (rollouts own their sampling draws)
+            sac_random = GlobalRandomStream(seed)
+            with sac_random.active():
+                model = SAC("MlpPolicy", recorder, seed=seed, device=get_device(device), **(algo_kwargs or {}))
             if medium_score is None:
                 say(f"SAC: {medium_steps} steps to the medium policy")
-                model.learn(medium_steps)
+                with sac_random.active():
+                    model.learn(medium_steps)
             else:
                 say(f"SAC: to a normalised score of {medium_score:g}, at most {medium_steps} steps")
                 low, high = ref
                 score = -np.inf
                 while model.num_timesteps < medium_steps:
-                    model.learn(min(check_every, medium_steps - model.num_timesteps), reset_num_timesteps=False)
+                    with sac_random.active():
+                        model.learn(min(check_every, medium_steps - model.num_timesteps), reset_num_timesteps=False)
                     checked = rollout(model, make_env(), n_episodes=check_episodes, seed=seed + 3)
                     check = float(episode_returns(checked).mean())
                     score = 100.0 * (check - low) / (high - low)
@@ -205,7 +213,8 @@ def generate_datasets(
             if needs_expert or measure_refs:
                 if expert_steps > model.num_timesteps:
                     say(f"SAC: {expert_steps - model.num_timesteps} more steps to the expert policy")
-                    model.learn(expert_steps - model.num_timesteps, reset_num_timesteps=False)
+                    with sac_random.active():
+                        model.learn(expert_steps - model.num_timesteps, reset_num_timesteps=False)
                 say(f"expert: {n_transitions} transitions")
                 made["expert"] = collect(model, seed + 2)
             recorder.close()
