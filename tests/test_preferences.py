@@ -381,6 +381,18 @@ def test_the_loop_logs_the_epic_distance_of_the_learned_reward_to_the_true_one()
     assert sample_epic_distance(pendulum_reward, pendulum_reward, transitions, 0.99, rng=0) < 1e-6
 
 
+def test_an_ensemble_logs_the_epic_distance_like_a_single_model():
+    from rewarddesign.preferences.learning import PreferenceLearning
+
+    learner = PreferenceLearning(
+        "Pendulum-v1", SyntheticGatherer(seed=0), ensemble_size=2, rounds=1, episodes_per_round=1, reward_epochs=1,
+        true_reward=pendulum_reward, device="cpu", seed=0, algo_kwargs={"learning_starts": 1000},
+    )  # fmt: skip
+    learner.train(10, 10)
+    (row,) = learner.history
+    assert isinstance(learner.model, RewardEnsemble) and row.epic is not None and 0 <= row.epic <= 1
+
+
 def linear_factor_member(weight: float) -> RewardModel:
     """A factor model with one input and no hidden layer whose raw output is ``weight * x``."""
     import torch

@@ -14,6 +14,8 @@ from rewarddesign._seeding import GlobalRandomStream, TorchStream, isolated_glob
 from rewarddesign.bench.executors import LocalExecutor
 from rewarddesign.envs.games import MatrixGameEnv, stag_hunt
 from rewarddesign.games import PSRO
+from rewarddesign.offline import generate_datasets, load_dataset
+from rewarddesign.preferences import PreferenceLearning, SyntheticGatherer
 from rewarddesign.train import load_policy, save_policy, train
 
 
@@ -165,6 +167,41 @@ def test_psro_gives_the_same_run_whatever_was_drawn_before_and_leaves_the_caller
     second = run()
     _assert_same_state(before, _global_state())
     assert first == second
+
+
+def test_preference_learning_gives_the_same_agent_whatever_is_built_and_drawn_in_between():
+    def learner() -> PreferenceLearning:
+        return PreferenceLearning(
+            "Pendulum-v1", SyntheticGatherer(seed=0), rounds=1, episodes_per_round=1, reward_epochs=1, device="cpu",
+            seed=3, algo_kwargs={"learning_starts": 50, "batch_size": 32},
+        )  # fmt: skip
+
+    first = learner()
+    _draw_elsewhere()
+    before = _global_state()
+    second = learner()  # built (SB3 seeds with seed=) and trained while the first waits
+    second.train(100, 10)
+    _assert_same_state(before, _global_state())
+    _draw_elsewhere()
+    first.train(100, 10)
+    assert all(torch.equal(a, b) for a, b in zip(first.agent.policy.parameters(), second.agent.policy.parameters()))
+    assert repr(first.history) == repr(second.history)
+
+
+def test_generated_datasets_are_the_same_whatever_was_drawn_before_and_leave_the_caller_state(tmp_path):
+    def generate(root) -> np.ndarray:
+        ids = generate_datasets(
+            "Pendulum-v1", kinds=("medium-replay",), medium_steps=200, n_transitions=10, root=root, device="cpu",
+            ref_scores=(-1500.0, -150.0), algo_kwargs={"learning_starts": 50, "batch_size": 32},
+        )  # fmt: skip
+        return load_dataset(ids["medium-replay"], root=root).actions
+
+    first = generate(tmp_path / "first")
+    _draw_elsewhere()
+    before = _global_state()
+    second = generate(tmp_path / "second")
+    _assert_same_state(before, _global_state())
+    np.testing.assert_array_equal(first, second)
 
 
 def test_local_workers_compute_with_one_torch_thread_and_the_caller_keeps_its_own():

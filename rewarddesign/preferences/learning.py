@@ -13,11 +13,14 @@ pairs, held-out splits) come from a numpy ``Generator`` of its own; a rollout se
 reset, the random actions and the policy's sampling from that seed and leaves torch's global
 generator as it was (:func:`~rewarddesign.rollouts.rollout`); the reward model's initial
 weights and minibatch order from generators of their own (see
-:mod:`rewarddesign.preferences.models`); none of them seeds torch's or numpy's global state. The
-SB3 agent is the exception, by SB3's design: its constructor calls SB3's ``set_random_seed(seed)``,
-which seeds Python's, numpy's and torch's global generators once, and the agent's exploration
-noise and minibatches then draw from torch's and numpy's global streams, which run on across the
-rounds (they are not restarted when the reward model is retrained).
+:mod:`rewarddesign.preferences.models`). The SB3 agent seeds and draws from the process's global
+generators (its constructor calls SB3's ``set_random_seed(seed)``; its exploration noise and
+minibatches draw from Python's, numpy's and torch's global streams), so the loop owns a state of
+those generators and swaps it in around the agent's construction and each round's training (the
+policy's rollouts own their draws already): the agent's stream runs on across the rounds
+(it is not restarted when the reward model is retrained), its draws depend on ``seed`` alone,
+whatever the process drew before or in between, and the caller's global generators are left as
+they were.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from rewarddesign._seeding import GlobalRandomStream
 from rewarddesign.distances import sample_epic_distance
 from rewarddesign.factors import require_factor_spec
 from rewarddesign.preferences.data import Fragments, PreferenceDataset
@@ -161,7 +165,7 @@ class PreferenceLearning:
             sample EPIC distance of ``obs_act`` models to it.
         algo_kwargs: Further keyword arguments of the SB3 algorithm.
         device: ``"auto"`` (CUDA when there is one) for the agent and the reward model.
-        seed: Seeds everything (SB3 seeds the global generators when the agent is built; see the
+        seed: Seeds everything; the caller's global generators are left as they were (see the
             module docstring).
 
     Attributes:
@@ -230,14 +234,17 @@ class PreferenceLearning:
         self.fragmenter = fragmenter or RandomFragmenter()
         self.fragment_length, self.rounds, self.initial_fraction = fragment_length, rounds, float(initial_fraction)
         self.episodes_per_round, self.reward_epochs, self.held_out = episodes_per_round, reward_epochs, held_out
-        self.true_reward = true_reward
+        self.true_reward, self.reward_inputs = true_reward, reward_inputs
         self.rng = np.random.default_rng(seed)
         self.seed = seed
         self.venv = VecLearnedReward(DummyVecEnv([lambda: Monitor(self.make_env())]), self.model)
         self.venv.seed(seed)
-        self.agent = ALGORITHMS[algo](
-            "MlpPolicy", self.venv, seed=seed, device=self.device, verbose=0, **(algo_kwargs or {})
-        )
+        # SB3 seeds and draws from the process's global generators: the agent gets a state of its own
+        self._random = GlobalRandomStream(seed)
+        with self._random.active():
+            self.agent = ALGORITHMS[algo](
+                "MlpPolicy", self.venv, seed=seed, device=self.device, verbose=0, **(algo_kwargs or {})
+            )
         self.dataset: PreferenceDataset | None = None
         self.test_set: PreferenceDataset | None = None
         self.timesteps = 0
@@ -288,7 +295,8 @@ class PreferenceLearning:
                 self.untrained_return = float(np.mean(returns))
             comparisons += n_pairs
             self._train_reward()
-            self.agent.learn(per_round_steps, reset_num_timesteps=False)
+            with self._random.active():
+                self.agent.learn(per_round_steps, reset_num_timesteps=False)
             self.timesteps += per_round_steps
             row = self._evaluate(comparisons)
             self.history.append(row)
@@ -301,7 +309,7 @@ class PreferenceLearning:
         with torch.no_grad():
             learned = float(self.model.fragment_returns(fragments).mean())
         epic = None
-        if self.true_reward is not None and getattr(self.model, "n_factors", 1) is None:
+        if self.true_reward is not None and self.reward_inputs == "obs_act":
             n, steps = len(fragments), fragments.length - 1  # transitions inside each fragment
             obs, acts = fragments.obs, fragments.acts
             transitions = Transitions(
