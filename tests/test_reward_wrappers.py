@@ -24,7 +24,9 @@ from rewarddesign.rewards import (
     RewardTerm,
     VecDesignedReward,
     VectorDesignedReward,
+    batch_length,
     potential_difference,
+    unbatch,
 )
 from rewarddesign.shaping import DynamicPotential, LookAheadAdviceTerm, PotentialShapingTerm, TabularPotential
 from rewarddesign.submodular import FacilityLocation, MarginalGainTerm
@@ -76,6 +78,52 @@ class DictObservation(gym.ObservationWrapper):
 
 def make_dict_env() -> gym.Env:
     return DictObservation(make_env())
+
+
+class TupleObservation(gym.ObservationWrapper):
+    """The tabular env with Tuple observations (``nested``: a Dict holding a Tuple), whose length is not the batch's."""
+
+    def __init__(self, env: gym.Env, nested: bool = False) -> None:
+        super().__init__(env)
+        box = gym.spaces.Box(0.0, 2.0 * N_STATES, (2,), np.float64)
+        pair = gym.spaces.Tuple((env.observation_space, box))
+        self.nested = nested
+        self.observation_space = gym.spaces.Dict({"pair": pair, "flag": gym.spaces.Discrete(2)}) if nested else pair
+
+    def observation(self, obs):
+        pair = (obs, np.array([2.0 * obs, 1.0]))
+        return {"pair": pair, "flag": int(obs) % 2} if self.nested else pair
+
+
+def make_tuple_env() -> gym.Env:
+    return TupleObservation(make_env())
+
+
+def make_nested_env() -> gym.Env:
+    return TupleObservation(make_env(), nested=True)
+
+
+def tuple_potential(obs) -> float:
+    pair = obs["pair"] if isinstance(obs, dict) else obs
+    return float(VALUES[int(pair[0])] + 0.1 * pair[1][0])
+
+
+class RowTerm(RewardTerm):
+    """A term computed row by row from ``unbatch`` of the bound observation space (pins the base's batching)."""
+
+    info_key = "row_value"
+
+    def __init__(self) -> None:
+        super().__init__(mode="add")
+
+    def bind(self, observation_space, action_space, num_envs):
+        self.space = observation_space
+        self.num_envs = num_envs
+
+    def step(self, obs, act, next_obs, reward, terminated, truncated, infos):
+        assert batch_length(obs) == batch_length(next_obs) == len(reward) == self.num_envs
+        rows = zip(unbatch(self.space, obs), unbatch(self.space, next_obs))
+        return np.array([tuple_potential(n) - 0.5 * tuple_potential(o) for o, n in rows])
 
 
 def dict_potential(obs) -> float:
@@ -138,6 +186,15 @@ TERMS = {
     "aligned blend": (lambda: BehaviorAlignedTerm(seeded_blend(), [aux_reward]), make_env, 1e-6),
 }
 
+#: Terms on Tuple and nested Dict/Tuple observations: the batch is never the tuple's length.
+SPACE_TERMS = {
+    "row term on tuple observations": (RowTerm, make_tuple_env, 1e-12),
+    "row term on nested observations": (RowTerm, make_nested_env, 1e-12),
+    "shaping on tuple observations": (lambda: PotentialShapingTerm(tuple_potential, GAMMA), make_tuple_env, 1e-12),
+    "shaping on nested observations": (lambda: PotentialShapingTerm(tuple_potential, GAMMA), make_nested_env, 1e-12),
+}
+TERMS.update(SPACE_TERMS)
+
 
 def single_env_steps(term_name, actions, seeds):
     """Per env: the list of (reward, original, term value, terminated, truncated) of each step."""
@@ -171,28 +228,50 @@ def ends(steps):
     return {(bool(s[3]), bool(s[4])) for env in steps for s in env if s[3] or s[4]}
 
 
-@pytest.mark.parametrize("term_name", sorted(TERMS))
+@pytest.mark.parametrize("term_name", sorted(set(TERMS) - set(SPACE_TERMS)))
 def test_every_term_gives_the_same_rewards_in_every_form(term_name):
+    check_every_form(term_name, n_envs=3)
+
+
+#: Potential.batch still splits a batch by len() (a Tuple's length): shaping there waits for space-aware splitting
+POTENTIAL_SPLITS_BY_LEN = pytest.mark.xfail(strict=True, reason="Potential.batch splits Tuple batches by len()")
+
+
+@pytest.mark.parametrize("n_envs", [2, 3])
+@pytest.mark.parametrize(
+    "term_name",
+    [pytest.param(name, marks=POTENTIAL_SPLITS_BY_LEN) if "shaping" in name else name for name in sorted(SPACE_TERMS)],
+)
+def test_tuple_and_nested_observations_batch_by_env_in_every_form(term_name, n_envs):
+    """A Tuple's length (2) is not the batch size: 2 envs once gave wrong values, 3 a crash.
+
+    SB3's VecEnvs do not take nested spaces, so nested observations run the Gymnasium forms only.
+    """
+    check_every_form(term_name, n_envs=n_envs, sb3="nested" not in term_name)
+
+
+def check_every_form(term_name, n_envs, sb3=True):
+    """The term's rewards in SB3's form (with ``sb3``) and every autoreset mode equal those of one env at a time."""
     make_term, env_factory, atol = TERMS[term_name]
     rng = np.random.default_rng(7)
-    n_envs, n_steps = 3, 60
+    n_steps = 60
     actions = rng.integers(N_ACTIONS, size=(n_steps, n_envs))
-    seeds = [11, 12, 13]
+    seeds = [11, 12, 13][:n_envs]
     want = single_env_steps(term_name, actions, seeds)
     assert {(True, False), (False, True)} <= ends(want)  # both kinds of episode end are crossed
 
-    # SB3: env i is seeded with seed + i
-    venv = VecDesignedReward(DummyVecEnv([env_factory] * n_envs), make_term())
-    venv.seed(seeds[0])
-    venv.reset()
-    got = [[] for _ in range(n_envs)]
-    key = venv.term.info_key
-    for t in range(n_steps):
-        _, rewards, dones, infos = venv.step(actions[t])
-        for i, info in enumerate(infos):
-            truncated = bool(info.get("TimeLimit.truncated", False))
-            got[i].append((rewards[i], info["original_reward"], info[key], dones[i] and not truncated, truncated))
-    assert_same(got, want, max(atol, 1e-5))  # SB3 keeps rewards in float32
+    key = make_term().info_key
+    if sb3:  # SB3: env i is seeded with seed + i
+        venv = VecDesignedReward(DummyVecEnv([env_factory] * n_envs), make_term())
+        venv.seed(seeds[0])
+        venv.reset()
+        got = [[] for _ in range(n_envs)]
+        for t in range(n_steps):
+            _, rewards, dones, infos = venv.step(actions[t])
+            for i, info in enumerate(infos):
+                truncated = bool(info.get("TimeLimit.truncated", False))
+                got[i].append((rewards[i], info["original_reward"], info[key], dones[i] and not truncated, truncated))
+        assert_same(got, want, max(atol, 1e-5))  # SB3 keeps rewards in float32
 
     for mode in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED):
         envs = VectorDesignedReward(SyncVectorEnv([env_factory] * n_envs, autoreset_mode=mode), make_term())

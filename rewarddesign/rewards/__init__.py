@@ -28,8 +28,10 @@ from rewarddesign.rewards.wrappers import (
     RewardTerm,
     VecDesignedReward,
     VectorDesignedReward,
+    batch_length,
     check_mode,
     potential_difference,
+    unbatch,
 )
 
 __all__ = [
@@ -49,4 +51,6 @@ __all__ = [
     "VecDesignedReward",
     "potential_difference",
     "check_mode",
+    "batch_length",
+    "unbatch",
 ]

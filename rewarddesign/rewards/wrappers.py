@@ -64,6 +64,7 @@ from typing import Any, ClassVar, Literal, overload
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
+from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 from numpy.typing import ArrayLike, NDArray
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
@@ -81,6 +82,8 @@ __all__ = [
     "VecDesignedReward",
     "potential_difference",
     "check_mode",
+    "batch_length",
+    "unbatch",
 ]
 
 #: How a term's value and the env's reward make the new reward: ``"replace"`` or ``"add"``.
@@ -147,16 +150,63 @@ def _batch_of_one(x: Any) -> Any:
     return np.expand_dims(np.asarray(x), 0)
 
 
-def _replace_rows(batch: Any, rows: NDArray[np.intp], values: Sequence[Any]) -> Any:
-    """A copy of ``batch`` with ``batch[rows[k]] = values[k]`` (arrays, dicts and tuples of them)."""
-    if isinstance(batch, Mapping):
-        return {key: _replace_rows(part, rows, [v[key] for v in values]) for key, part in batch.items()}
-    if isinstance(batch, tuple):
-        return tuple(_replace_rows(part, rows, [v[k] for v in values]) for k, part in enumerate(batch))
-    out = np.array(batch, copy=True)
+def batch_length(batch: Any) -> int:
+    """The number of elements ``B`` of a batch in Gymnasium's layout (the leading axis of its arrays).
+
+    A batch of a ``Dict`` or ``Tuple`` space is a dict or tuple of batches (nested as the space
+    is), so its length is that of its arrays, never the number of its keys or entries.
+
+    Raises:
+        ValueError: The arrays of the batch differ in length, or it holds none.
+
+    Example:
+        >>> batch_length((np.zeros((3, 2)), np.zeros(3)))
+        3
+    """
+    lengths = set()
+
+    def visit(part: Any) -> None:
+        if isinstance(part, Mapping):
+            for value in part.values():
+                visit(value)
+        elif isinstance(part, tuple):
+            for value in part:
+                visit(value)
+        else:
+            lengths.add(len(part))
+
+    visit(batch)
+    if len(lengths) != 1:
+        raise ValueError(f"batch must hold arrays of one leading length, got lengths {sorted(lengths)}")
+    return lengths.pop()
+
+
+def unbatch(space: gym.Space[Any], batch: Any) -> list[Any]:
+    """The elements of a batch of ``space`` (Gymnasium's layout), one per row, by ``gymnasium.vector.utils``.
+
+    Args:
+        space: The single-env space (``Box``, ``Discrete``, ``Dict``, ``Tuple``, nested, ...).
+        batch: Its batch: an array ``[B, ...]``, or a dict or tuple of batches for a ``Dict`` or ``Tuple``.
+
+    Example:
+        >>> space = gym.spaces.Tuple((gym.spaces.Discrete(3), gym.spaces.Discrete(3)))
+        >>> [tuple(int(v) for v in row) for row in unbatch(space, (np.array([0, 1, 2]), np.array([2, 1, 0])))]
+        [(0, 2), (1, 1), (2, 0)]
+    """
+    return list(iterate(batch_space(space, batch_length(batch)), batch))
+
+
+def _replace_rows(space: gym.Space[Any], batch: Any, rows: NDArray[np.intp], values: Sequence[Any]) -> Any:
+    """A copy of ``batch`` (a batch of ``space``) with its element ``rows[k]`` replaced by ``values[k]``."""
+    if isinstance(batch, np.ndarray):  # the common case of an array space: no per-row work
+        out = np.array(batch, copy=True)
+        for row, value in zip(rows.tolist(), values):
+            out[row] = value
+        return out
+    items = unbatch(space, batch)
     for row, value in zip(rows.tolist(), values):
-        out[row] = value
-    return out
+        items[row] = value
+    return concatenate(space, items, create_empty_array(space, len(items)))
 
 
 class _VectorInfos(Sequence[Mapping[str, Any]]):
@@ -194,7 +244,9 @@ class RewardTerm(abc.ABC):
     """A reward design seen on batches of transitions, with per-env episode state.
 
     Subclasses set :attr:`info_key` and implement :meth:`step`; those with episode state
-    implement :meth:`bind` (allocate it, check the spaces) and :meth:`reset`. A term that is
+    implement :meth:`bind` (allocate it, check the spaces) and :meth:`reset`. Batches are in
+    Gymnasium's layout for every space (for a ``Dict`` or ``Tuple`` space a dict or tuple of
+    batches, nested as the space is): :func:`batch_length` and :func:`unbatch` read them. A term that is
     cheaper on one env than on a batch of one may override :meth:`reset_one` and
     :meth:`step_one` (the Gymnasium form calls only these two). A term instance serves one
     wrapper: its state belongs to that wrapper's envs.
@@ -358,7 +410,7 @@ class VectorDesignedReward(VectorWrapper):
         resetting = self.autoreset_mode == AutoresetMode.NEXT_STEP and self._resetting.any()
         if same_step:  # obs holds the next episodes' first observations where an episode ended
             rows = np.flatnonzero(done)
-            next_obs = _replace_rows(obs, rows, [info["final_obs"][i] for i in rows])
+            next_obs = _replace_rows(self.single_observation_space, obs, rows, [info["final_obs"][i] for i in rows])
             infos = _VectorInfos(info, self.num_envs, final=done)
         elif resetting:  # those envs only reset: the term sees their last step's info again; its value is dropped
             infos = _VectorInfos(info, self.num_envs, repeat=self._resetting, previous=self._infos)
@@ -432,7 +484,9 @@ class VecDesignedReward(VecEnvWrapper):
         if done.any():
             rows = np.flatnonzero(done)
             truncated[rows] = [bool(infos[i].get("TimeLimit.truncated", False)) for i in rows]
-            next_obs = _replace_rows(obs, rows, [infos[i]["terminal_observation"] for i in rows])
+            next_obs = _replace_rows(
+                self.observation_space, obs, rows, [infos[i]["terminal_observation"] for i in rows]
+            )
         terminated = done & ~truncated
         original = np.asarray(rewards, dtype=np.float64)
         values = np.asarray(
