@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -52,6 +53,7 @@ __all__ = [
     "train",
     "Evaluation",
     "evaluate",
+    "resolve_device",
     "save_policy",
     "load_policy",
 ]
@@ -65,11 +67,96 @@ ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "dqn": DQN
 Shaping = str | Potential | Callable[[Any], float] | None
 
 
+#: The action spaces each algorithm handles (SB3's own lists).
+_ACTION_SPACES: dict[str, tuple[type[gym.spaces.Space], ...]] = {
+    "ppo": (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
+    "a2c": (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
+    "dqn": (gym.spaces.Discrete,),
+    "sac": (gym.spaces.Box,),
+    "td3": (gym.spaces.Box,),
+}
+
+#: Seeds reach numpy's legacy ``RandomState``, which takes 32-bit seeds.
+_MAX_SEED = 2**32 - 1
+
+
 def _algorithm(name: str) -> type[BaseAlgorithm]:
     try:
         return ALGORITHMS[name.lower()]
     except (KeyError, AttributeError):
         raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {name!r}") from None
+
+
+def _check_action_space(algo: AlgoName, action_space: gym.spaces.Space, env_id: str = "the env") -> None:
+    """Raise ``ValueError`` when ``algo`` cannot act in ``action_space`` (DQN needs Discrete, SAC and TD3 Box).
+
+    Raises:
+        ValueError: ``algo`` is unknown, or does not handle the action space.
+    """
+    _algorithm(algo)
+    accepted = _ACTION_SPACES[algo.lower()]
+    if not isinstance(action_space, accepted):
+        names = " or ".join(cls.__name__ for cls in accepted)
+        raise ValueError(f"algo {algo!r} needs a {names} action space, but {env_id} has {action_space}")
+
+
+def resolve_device(device: torch.device | str) -> torch.device:
+    """The torch device that ``device`` names, checked to exist: ``"auto"`` is CUDA when available, else CPU.
+
+    Unlike SB3's ``get_device``, an explicit ``"cuda"`` (or ``"cuda:1"``) without that CUDA device
+    is an error, not a silent fall-back to the CPU.
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+
+    Raises:
+        ValueError: ``device`` is no torch device, or names one this machine does not have.
+    """
+    if isinstance(device, str) and device == "auto":
+        return get_device("auto")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {device!r} asks for CUDA, but torch finds no CUDA device on this machine; "
+                "use device='cpu', or 'auto' for CUDA when there is one"
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} asks for Apple's MPS, which torch does not find on this machine")
+    elif resolved.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    return resolved
+
+
+def _check_seed(seed: object, name: str = "seed") -> int:
+    """Return ``seed`` as an int after checking that it lies in [0, 2**32 - 1] (numpy's seeds are 32-bit).
+
+    Raises:
+        ValueError: ``seed`` is not an integer in that range.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= _MAX_SEED:
+        raise ValueError(f"{name} must be an integer in [0, 2**32 - 1], got {seed!r}")
+    return int(seed)
+
+
+def _algo_kwargs(algo_kwargs: dict[str, Any] | None, gamma: float) -> dict[str, Any]:
+    """``algo_kwargs`` with ``gamma`` as the algorithm's discount; another discount there is refused."""
+    kwargs = dict(algo_kwargs or {})
+    if "gamma" in kwargs:
+        theirs = check_gamma(kwargs["gamma"], "algo_kwargs['gamma']", allow_zero=True)
+        if theirs != gamma:
+            raise ValueError(
+                f"algo_kwargs['gamma'] = {kwargs['gamma']!r} conflicts with gamma = {gamma!r}: the algorithm and "
+                f"the shaping share one discount; pass gamma={kwargs['gamma']!r} instead"
+            )
+    kwargs["gamma"] = gamma
+    return kwargs
 
 
 def register_dm_control() -> None:
@@ -128,7 +215,7 @@ def make_env_factory(
     return wrap
 
 
-def _policy(venv: VecEnv) -> str:
+def _policy(venv: VecEnv | gym.Env) -> str:
     return "MultiInputPolicy" if isinstance(venv.observation_space, gym.spaces.Dict) else "MlpPolicy"
 
 
@@ -297,12 +384,14 @@ def train(
         shaping: A registered potential name, a potential, or None for the env's own reward.
         gamma: Discount of the algorithm and of the shaping.
         n_envs: Parallel envs (a ``DummyVecEnv``).
-        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"`` (an error where there is
+            no CUDA device; see :func:`resolve_device`).
         log_dir: Where TensorBoard and CSV logs go (``progress.csv``, ``events.*``); None for no logs.
         eval_freq: Evaluate on the true reward every this many env steps (0: never).
         eval_episodes: Episodes per evaluation.
         progress_bar: Show SB3's progress bar.
-        algo_kwargs: Further keyword arguments of the algorithm.
+        algo_kwargs: Further keyword arguments of the algorithm. The discount is ``gamma``: a
+            ``"gamma"`` entry must equal it.
         env_kwargs: Keyword arguments of ``gym.make``.
         design_kwargs: Further keyword arguments of ``gym.make`` for the training envs only, for a
             reward design that the env itself offers (``credit="modular"`` of the submodular envs);
@@ -313,19 +402,31 @@ def train(
 
     Dict observations get SB3's ``MultiInputPolicy``, others ``MlpPolicy``; dm-control's dict
     observations (``dm_control/...`` ids, through shimmy) are flattened into one vector first.
+
+    Raises:
+        ValueError: A bad argument (named in the message): an unknown ``algo`` or one that does not
+            fit the env's action space, ``timesteps`` or ``eval_episodes`` below 1, a negative
+            ``eval_freq``, ``seed`` outside [0, 2**32 - 1], ``gamma`` outside (0, 1], an
+            ``algo_kwargs`` discount other than ``gamma``, or a ``device`` this machine lacks.
     """
     algorithm = _algorithm(algo)
     check_positive_int(timesteps, "timesteps")
+    check_positive_int(eval_episodes, "eval_episodes")
+    if isinstance(eval_freq, bool) or not isinstance(eval_freq, (int, np.integer)) or eval_freq < 0:
+        raise ValueError(f"eval_freq must be a non-negative integer (0: no evaluation), got {eval_freq!r}")
+    seed = _check_seed(seed)
     gamma = check_gamma(gamma)
+    kwargs = _algo_kwargs(algo_kwargs, gamma)
+    torch_device = resolve_device(device)
     train_kwargs = {**(env_kwargs or {}), **(design_kwargs or {})} or None
     # SB3 seeds and draws from the process's global generators: the run gets a stream of its own
     with GlobalRandomStream(seed).active():
         venv = make_vec_env(
             env_id, n_envs, seed, shaping=shaping, gamma=gamma, wrappers=wrappers, env_kwargs=train_kwargs
         )
+        _check_action_space(algo, venv.action_space, env_id)
         eval_env = make_vec_env(env_id, 1, seed + 10_000, env_kwargs=env_kwargs) if eval_freq > 0 else None
-        kwargs = {"gamma": gamma, **(algo_kwargs or {})}
-        model = algorithm(_policy(venv), venv, seed=seed, device=get_device(device), verbose=verbose, **kwargs)
+        model = algorithm(_policy(venv), venv, seed=seed, device=torch_device, verbose=verbose, **kwargs)
         if log_dir is not None:
             Path(log_dir).mkdir(parents=True, exist_ok=True)
             model.set_logger(configure(str(log_dir), ["csv", "tensorboard"] + (["stdout"] if verbose else [])))
@@ -390,46 +491,165 @@ def evaluate(
     return Evaluation(episode_returns(trajectories))
 
 
-def save_policy(model: BaseAlgorithm, path: str | Path, env_id: str, **metadata: Any) -> Path:
+def save_policy(model: BaseAlgorithm, path: str | Path, env_id: str | None, **metadata: Any) -> Path:
     """Save a trained policy as tensors and JSON, which load without unpickling code.
 
     Writes ``path/policy.pt`` (the policy's ``state_dict``) and ``path/metadata.json`` (algorithm,
-    env id, JSON-able ``policy_kwargs`` and the given ``metadata``). SB3's own ``model.save``
-    pickles objects; use it to resume training, and this to share or deploy a policy.
+    env id, ``policy_kwargs`` and the given ``metadata``). SB3's own ``model.save`` pickles
+    objects; use it to resume training, and this to share or deploy a policy.
+
+    ``policy_kwargs`` are stored as JSON: numbers, strings, booleans, None, lists (``net_arch``)
+    and dicts with string keys (``net_arch=dict(pi=[64], vf=[64])``), and classes of ``torch.nn``
+    and ``torch.optim`` by name (``activation_fn=nn.ReLU``, ``optimizer_class=torch.optim.Adam``).
+    Anything else (a custom features extractor, a function) is refused here, before anything is
+    written, since the policy would come back with another network.
+
+    Args:
+        model: A model of one of :data:`ALGORITHMS`.
+        path: Directory to write (created).
+        env_id: The Gymnasium env id :func:`load_policy` builds the model on; None when the env
+            has no id (the loader then passes ``env``).
+        **metadata: Further JSON-able facts to keep (values JSON cannot hold are stored as text).
+
+    Raises:
+        TypeError: ``model`` is not one of :data:`ALGORITHMS`.
+        ValueError: A ``policy_kwargs`` entry cannot be stored by name (the message names its key).
     """
     name = next((key for key, cls in ALGORITHMS.items() if isinstance(model, cls)), None)
     if name is None:
         raise TypeError(f"model must be one of {sorted(ALGORITHMS)}, got {type(model).__name__}")
+    policy_kwargs = {
+        key: _encode_kwarg(value, f"policy_kwargs[{key!r}]") for key, value in (model.policy_kwargs or {}).items()
+    }
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    policy_kwargs = {k: v for k, v in (model.policy_kwargs or {}).items() if _json_able(v)}
     torch.save({k: v.detach().cpu() for k, v in model.policy.state_dict().items()}, path / "policy.pt")
     meta = {"algo": name, "env_id": env_id, "policy_kwargs": policy_kwargs, **metadata}
     (path / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
     return path
 
 
-def _json_able(value: Any) -> bool:
+#: The modules whose classes ``policy_kwargs`` may name, with the base class a named one must have.
+_NAMED_CLASSES: dict[str, tuple[Any, type]] = {
+    "torch.nn": (torch.nn, torch.nn.Module),
+    "torch.optim": (torch.optim, torch.optim.Optimizer),
+}
+_CLASS_KEY = "$class"
+
+
+def _encode_kwarg(value: Any, key: str) -> Any:
+    """``value`` as JSON, classes of ``torch.nn``/``torch.optim`` as ``{"$class": "torch.nn.ReLU"}``."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_encode_kwarg(item, f"{key}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _encode_kwarg(item, f"{key}[{k!r}]") for k, item in value.items()}
+    if isinstance(value, type):
+        for module_name, (module, base) in _NAMED_CLASSES.items():
+            if issubclass(value, base) and getattr(module, value.__name__, None) is value:
+                return {_CLASS_KEY: f"{module_name}.{value.__name__}"}
+    raise ValueError(
+        f"{key} = {value!r} cannot be saved: save_policy stores JSON values (numbers, strings, lists, dicts with "
+        "string keys) and classes of torch.nn and torch.optim by name, so the policy loads without unpickling"
+    )
+
+
+def _decode_kwarg(value: Any, key: str) -> Any:
+    """The inverse of :func:`_encode_kwarg`: named classes are looked up in ``torch.nn``/``torch.optim`` only."""
+    if isinstance(value, list):
+        return [_decode_kwarg(item, f"{key}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        if set(value) == {_CLASS_KEY}:
+            module_name, _, name = str(value[_CLASS_KEY]).rpartition(".")
+            module, base = _NAMED_CLASSES.get(module_name, (None, object))
+            cls = getattr(module, name, None) if module is not None else None
+            if not (isinstance(cls, type) and issubclass(cls, base)):
+                raise ValueError(f"{key} names {value[_CLASS_KEY]!r}, which is no class of torch.nn or torch.optim")
+            return cls
+        return {k: _decode_kwarg(item, f"{key}[{k!r}]") for k, item in value.items()}
+    return value
+
+
+def _read_metadata(path: Path) -> dict[str, Any]:
+    """``path/metadata.json`` of a saved policy, with clear errors for a missing or damaged one."""
+    if not path.exists():
+        raise FileNotFoundError(f"no saved policy at {path}")
+    if not path.is_dir():
+        raise ValueError(f"{path} is a file: a saved policy is a directory holding metadata.json and policy.pt")
+    file = path / "metadata.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"{path} holds no metadata.json: it is not a policy written by save_policy")
     try:
-        json.dumps(value)
-    except TypeError:
-        return False
-    return True
+        meta = json.loads(file.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{file} is damaged or not written by save_policy: {err}") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("algo"), str):
+        raise ValueError(f"{file} is not written by save_policy: it names no algorithm ('algo')")
+    if not isinstance(meta.get("policy_kwargs") or {}, dict):
+        raise ValueError(f"{file} is damaged: its policy_kwargs are not a JSON object")
+    return meta
+
+
+def _read_weights(file: Path, device: torch.device) -> dict[str, torch.Tensor]:
+    """The state dict in ``file``, read with ``weights_only=True``; anything else is refused with our message."""
+    if not file.is_file():
+        raise FileNotFoundError(f"{file.parent} holds no policy.pt: it is not a policy written by save_policy")
+    try:
+        state = torch.load(file, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, AttributeError):
+        state = None  # torch's message would suggest weights_only=False, which runs code from the file
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(
+            f"{file} is not a weights file written by save_policy (it is damaged, or holds more than named "
+            "tensors); it was not loaded, since loading anything else could run code from the file"
+        )
+    return state
 
 
 def load_policy(
-    path: str | Path, device: torch.device | str = "auto", env_kwargs: dict[str, Any] | None = None
+    path: str | Path,
+    device: torch.device | str = "auto",
+    env_kwargs: dict[str, Any] | None = None,
+    *,
+    env: gym.Env | VecEnv | None = None,
 ) -> BaseAlgorithm:
     """Load what :func:`save_policy` wrote, with ``torch.load(weights_only=True)``.
 
     Returns a model ready to ``predict`` (the policy only; optimiser state is not saved).
+
+    Args:
+        path: The directory :func:`save_policy` wrote.
+        device: Where the model lives (see :func:`resolve_device`).
+        env_kwargs: Keyword arguments of ``gym.make`` for the saved env id.
+        env: The env to build the model on, instead of the saved env id (for an env without one).
+
+    Raises:
+        FileNotFoundError: ``path``, or a file in it, is missing.
+        ValueError: ``path`` holds no policy written by :func:`save_policy` (damaged, of another
+            format, or weights that do not fit the network it describes).
     """
     path = Path(path)
-    meta = json.loads((path / "metadata.json").read_text())
+    meta = _read_metadata(path)
     algorithm: Any = _algorithm(meta["algo"])  # a concrete algorithm, whose own arguments have defaults
-    env = make_vec_env(meta["env_id"], 1, 0, env_kwargs=env_kwargs)
+    policy_kwargs = _decode_kwarg(meta.get("policy_kwargs") or {}, "policy_kwargs") or None
+    torch_device = resolve_device(device)
+    if env is None:
+        if not isinstance(meta.get("env_id"), str):
+            raise ValueError(f"the policy at {path} names no env id: pass env")
+        env = make_vec_env(meta["env_id"], 1, 0, env_kwargs=env_kwargs)
     with isolated_global_random():  # the initial weights, replaced below, are not drawn from the caller's generators
-        model = algorithm(_policy(env), env, policy_kwargs=meta.get("policy_kwargs") or None, device=get_device(device))
-    state = torch.load(path / "policy.pt", map_location=model.device, weights_only=True)
-    model.policy.load_state_dict(state)
+        model = algorithm(_policy(env), env, policy_kwargs=policy_kwargs, device=torch_device)
+    state = _read_weights(path / "policy.pt", model.device)
+    try:
+        model.policy.load_state_dict(state)
+    except RuntimeError:
+        raise ValueError(
+            f"the weights in {path / 'policy.pt'} do not fit the {meta['algo']} network that {path / 'metadata.json'} "
+            "describes (another architecture, or other observation or action spaces)"
+        ) from None
     return model

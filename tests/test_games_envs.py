@@ -1,5 +1,9 @@
+import json
+import shutil
+
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import parallel_api_test
 
@@ -113,6 +117,55 @@ def test_psro_nash_on_the_prisoners_dilemma_defects_and_resumes(tmp_path):
     assert report.crash_rate == 0.0 and len(report.mean_return) == 2
 
 
+def test_psro_checkpoints_are_tensors_and_json_and_resume_the_same_policies(tmp_path):
+    make = lambda: MatrixGameEnv(stag_hunt())  # noqa: E731
+    ppo = {**PPO_FAST, "policy_kwargs": {"net_arch": [8], "activation_fn": torch.nn.ReLU}}
+    small = {**FAST, "oracle_timesteps": 128, "eval_episodes": 4, "ppo_kwargs": ppo}
+    first = PSRO(make, "uniform", seed=3, out_dir=tmp_path / "run", **small).run(1)
+    member = tmp_path / "run" / "player_0_1"
+    assert sorted(p.name for p in member.iterdir()) == ["metadata.json", "policy.pt"]
+    assert not list((tmp_path / "run").rglob("*.zip"))
+    state = torch.load(member / "policy.pt", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    shutil.copytree(tmp_path / "run", tmp_path / "copy")
+    resumed = PSRO(make, "uniform", seed=3, out_dir=tmp_path / "run", **small)
+    np.testing.assert_array_equal(resumed.payoffs, first.payoffs)
+    obs = torch.zeros((1, 1))
+    for agent in first.agents:
+        saved, loaded = first.populations[agent][1].model.policy, resumed.populations[agent][1].model.policy
+        assert isinstance(loaded.mlp_extractor.policy_net[1], torch.nn.ReLU)  # the saved architecture
+        for (name, a), (_, b) in zip(saved.state_dict().items(), loaded.state_dict().items()):
+            torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+        with torch.no_grad():
+            torch.testing.assert_close(saved.get_distribution(obs).distribution.probs,
+                                       loaded.get_distribution(obs).distribution.probs)  # fmt: skip
+    # resuming is deterministic: two copies of the checkpoint continue alike
+    resumed.run(2)
+    other = PSRO(make, "uniform", seed=3, out_dir=tmp_path / "copy", **small).run(2)
+    np.testing.assert_array_equal(resumed.payoffs, other.payoffs)
+    assert resumed.history == other.history
+
+
+def test_psro_refuses_an_old_zip_checkpoint_and_a_tampered_policy_file(tmp_path):
+    make = lambda: MatrixGameEnv(stag_hunt())  # noqa: E731
+    small = {**FAST, "oracle_timesteps": 64, "eval_episodes": 2}
+    PSRO(make, "uniform", seed=0, out_dir=tmp_path / "run", **small).run(1)
+    state_file = tmp_path / "run" / "state.json"
+    state = json.loads(state_file.read_text())
+    # a run written by an older version names SB3 zip files: refused, never unpickled
+    old = {**state, "populations": {a: ["random", f"sb3:{a}_1.zip"] for a in state["agents"]}}
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "state.json").write_text(json.dumps(old))
+    with pytest.raises(ValueError, match="zip checkpoint") as err:
+        PSRO(make, "uniform", seed=0, out_dir=tmp_path / "old", **small)
+    assert "sb3:player_0_1.zip" in str(err.value)
+    # a policy file that is a pickle of an object (which would run code) is refused with our message
+    torch.save({"weights": object()}, tmp_path / "run" / "player_1_1" / "policy.pt")
+    with pytest.raises(ValueError, match="not a weights file written by save_policy") as err:
+        PSRO(make, "uniform", seed=0, out_dir=tmp_path / "run", **small)
+    assert "weights_only" not in str(err.value)
+
+
 def test_psro_rae_counts_the_episode_variance_of_each_entry():
     psro = PSRO(lambda: MatrixGameEnv(stag_hunt()), "rae", risk_aversion=1.0, eval_episodes=10)
     # a hand-made meta-game: two policies per agent with equal mean returns, the first one noisy
@@ -130,6 +183,12 @@ def test_psro_rejects_bad_settings():
         PSRO(lambda: MatrixGameEnv(), "best")
     with pytest.raises(ValueError, match="risk_aversion"):
         PSRO(lambda: MatrixGameEnv(), "rae", risk_aversion=-1.0)
+    with pytest.raises(ValueError, match="eval_episodes"):
+        PSRO(lambda: MatrixGameEnv(), "uniform", eval_episodes=1)
+    with pytest.raises(ValueError, match="oracle_timesteps"):
+        PSRO(lambda: MatrixGameEnv(), "uniform", oracle_timesteps=-5)
+    with pytest.raises(ValueError, match="device"):
+        PSRO(lambda: MatrixGameEnv(), "uniform", device="tpu")
 
 
 def test_trust_dilemma_env_pays_the_mean_variance_reward():

@@ -110,3 +110,85 @@ def test_evaluate_rolls_out_the_true_reward_with_the_seed():
     np.testing.assert_array_equal(evaluate(model, "Pendulum-v1", 3, seed=7).returns, evaluation.returns)
     with pytest.raises(ValueError, match="n_episodes"):
         evaluate(model, "Pendulum-v1", 0)
+
+
+def test_save_policy_keeps_named_policy_kwargs_and_refuses_the_rest(tmp_path):
+    kwargs = {"n_steps": 64, "batch_size": 32}
+    policy_kwargs = {"activation_fn": torch.nn.ReLU, "net_arch": {"pi": [16, 8], "vf": [12]}}
+    model = train("CartPole-v1", "ppo", 64, algo_kwargs={**kwargs, "policy_kwargs": policy_kwargs}, device="cpu").model
+    path = save_policy(model, tmp_path / "relu", "CartPole-v1")
+    stored = json.loads((path / "metadata.json").read_text())["policy_kwargs"]
+    assert stored == {"activation_fn": {"$class": "torch.nn.ReLU"}, "net_arch": {"pi": [16, 8], "vf": [12]}}
+    loaded = load_policy(path, device="cpu")
+    assert loaded.policy_kwargs == policy_kwargs
+    assert [type(m) for m in loaded.policy.mlp_extractor.policy_net] == [torch.nn.Linear, torch.nn.ReLU] * 2
+    obs = np.stack([gym.make("CartPole-v1").observation_space.sample() for _ in range(8)])
+    with torch.no_grad():
+        for a, b in zip(
+            loaded.policy.predict_values(torch.as_tensor(obs)), model.policy.predict_values(torch.as_tensor(obs))
+        ):
+            torch.testing.assert_close(a, b)
+
+    class Custom(torch.nn.ReLU):
+        pass
+
+    model.policy_kwargs = {"activation_fn": Custom}
+    with pytest.raises(ValueError, match=r"policy_kwargs\['activation_fn'\]"):
+        save_policy(model, tmp_path / "custom", "CartPole-v1")
+    model.policy_kwargs = {"net_arch": [16, lambda: 8]}
+    with pytest.raises(ValueError, match=r"policy_kwargs\['net_arch'\]\[1\]"):
+        save_policy(model, tmp_path / "custom", "CartPole-v1")
+    assert not (tmp_path / "custom").exists()  # refused before anything is written
+
+
+def test_load_policy_refuses_bad_files_with_its_own_message(tmp_path):
+    model = train("CartPole-v1", "ppo", 64, algo_kwargs={"n_steps": 64, "batch_size": 32}, device="cpu").model
+    path = save_policy(model, tmp_path / "policy", "CartPole-v1")
+    with pytest.raises(FileNotFoundError, match="no saved policy"):
+        load_policy(tmp_path / "nowhere", device="cpu")
+    with pytest.raises(ValueError, match="is a file"):
+        load_policy(path / "policy.pt", device="cpu")
+    torch.save({"weights": object()}, path / "policy.pt")  # a pickle of an object: could run code when loaded
+    with pytest.raises(ValueError, match="not a weights file written by save_policy") as err:
+        load_policy(path, device="cpu")
+    assert "weights_only" not in str(err.value) and err.value.__cause__ is None
+    (path / "policy.pt").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a weights file"):
+        load_policy(path, device="cpu")
+    torch.save({"w": torch.zeros(2)}, path / "policy.pt")
+    with pytest.raises(ValueError, match="do not fit"):
+        load_policy(path, device="cpu")
+    (path / "metadata.json").write_text("{not json")
+    with pytest.raises(ValueError, match="damaged"):
+        load_policy(path, device="cpu")
+    (path / "metadata.json").write_text(
+        json.dumps({"algo": "ppo", "policy_kwargs": {"activation_fn": {"$class": "os.system"}}})
+    )
+    with pytest.raises(ValueError, match="no class of torch.nn"):
+        load_policy(path, device="cpu")
+
+
+def test_train_refuses_a_discount_other_than_gamma_a_bad_seed_and_a_missing_device():
+    with pytest.raises(ValueError, match=r"algo_kwargs\['gamma'\] = 0.5 conflicts with gamma = 0.99"):
+        train("CartPole-v1", "ppo", 10, shaping="cartpole_upright", algo_kwargs={"gamma": 0.5})
+    with pytest.raises(ValueError, match=r"algo_kwargs\['gamma'\] must lie in \[0, 1\]"):
+        train("CartPole-v1", "ppo", 10, algo_kwargs={"gamma": 2.0})
+    result = train(
+        "CartPole-v1", "ppo", 32, gamma=0.9, algo_kwargs={"gamma": 0.9, "n_steps": 32, "batch_size": 32}, device="cpu"
+    )
+    assert result.model.gamma == 0.9
+    for seed in (-1, 2**32, 1.5, True):
+        with pytest.raises(ValueError, match="seed must be an integer"):
+            train("CartPole-v1", "ppo", 10, seed=seed)
+    with pytest.raises(ValueError, match="eval_episodes"):
+        train("CartPole-v1", "ppo", 10, eval_episodes=0)
+    with pytest.raises(ValueError, match="needs a Box action space, but CartPole-v1 has Discrete"):
+        train("CartPole-v1", "sac", 10, device="cpu")
+    with pytest.raises(ValueError, match="device must be"):
+        train("CartPole-v1", "ppo", 10, device="gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            train("CartPole-v1", "ppo", 10, device="cuda")
+    else:
+        with pytest.raises(ValueError, match="CUDA device"):
+            train("CartPole-v1", "ppo", 10, device=f"cuda:{torch.cuda.device_count()}")

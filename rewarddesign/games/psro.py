@@ -23,8 +23,11 @@ and columns; and a meta-solver picks the next meta-strategies from it:
   reproduces the runs made before it existed). The residual of each solve is kept in
   ``history`` (``meta_residual``).
 
-Runs are resumable: with ``out_dir``, the populations (SB3 zip files) and the meta-game are saved
-after every iteration, and a new :class:`PSRO` on the same directory continues from there.
+Runs are resumable: with ``out_dir``, the populations and the meta-game are saved after every
+iteration, and a new :class:`PSRO` on the same directory continues from there. Each PPO member is
+saved as :func:`rewarddesign.train.save_policy` saves a policy (tensors and JSON, read back with
+``torch.load(weights_only=True)``, so a checkpoint from elsewhere cannot run code), in a directory
+named relative to the run, so a copied run loads its own files.
 """
 
 from __future__ import annotations
@@ -44,10 +47,12 @@ from pettingzoo.utils.env import ParallelEnv
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from rewarddesign._seeding import GlobalRandomStream
+from rewarddesign._validation import check_positive_int
 from rewarddesign.games._normal_form import NormalFormGame
 from rewarddesign.games._rae import risk_averse_equilibrium
 from rewarddesign.games._solvers import nash_equilibria
 from rewarddesign.rollouts import rollout_parallel
+from rewarddesign.train import load_policy, resolve_device, save_policy
 
 __all__ = ["PSRO", "PSROEvaluation", "RandomPolicy", "SB3Policy", "OpponentMixtureEnv"]
 
@@ -75,14 +80,21 @@ class RandomPolicy:
 
 
 class SB3Policy:
-    """An SB3 model as a population member (stochastic actions, as trained)."""
+    """An SB3 model as a population member (stochastic actions, as trained).
+
+    Args:
+        model: The SB3 model.
+        path: The directory :func:`rewarddesign.train.save_policy` saved it to, if any.
+        deterministic: Play the most likely action instead of sampling.
+    """
 
     def __init__(self, model: BaseAlgorithm, path: str | None = None, deterministic: bool = False) -> None:
         self.model, self.path, self.deterministic = model, path, deterministic
 
     @property
     def spec(self) -> str:
-        return f"sb3:{self.path}"
+        """``policy:<directory>``, as a run's ``state.json`` lists it."""
+        return f"policy:{self.path}"
 
     def act(self, obs: ArrayLike) -> int:
         action, _ = self.model.predict(np.asarray(obs), deterministic=self.deterministic)
@@ -202,7 +214,7 @@ class PSRO:
             ``payoff_variance`` of :func:`risk_averse_equilibrium`; otherwise only the variance
             across the others' policy draws counts.
         oracle_timesteps: PPO steps per best response.
-        eval_episodes: Rollouts per entry of the meta-game.
+        eval_episodes: Rollouts per entry of the meta-game (at least 2, for its standard error).
         ppo_kwargs: Further keyword arguments of SB3's PPO.
         n_envs: Parallel envs of each oracle.
         out_dir: Where to save the run after each iteration, and resume from.
@@ -245,11 +257,16 @@ class PSRO:
             raise ValueError(f"meta_solver must be one of {META_SOLVERS}, got {meta_solver!r}")
         if not math.isfinite(risk_aversion) or risk_aversion < 0:
             raise ValueError(f"risk_aversion must be >= 0, got {risk_aversion!r}")
+        check_positive_int(oracle_timesteps, "oracle_timesteps")
+        check_positive_int(n_envs, "n_envs")
+        if isinstance(eval_episodes, bool) or not isinstance(eval_episodes, (int, np.integer)) or eval_episodes < 2:
+            raise ValueError(f"eval_episodes must be an integer of at least 2 (standard errors), got {eval_episodes!r}")
         self.env_fn, self.meta_solver, self.risk_aversion = env_fn, meta_solver, float(risk_aversion)
         self.episode_variance = bool(episode_variance)
         self.oracle_timesteps, self.eval_episodes, self.n_envs = oracle_timesteps, eval_episodes, n_envs
         self.ppo_kwargs = dict(ppo_kwargs or {})
         self.seed, self.device = seed, device
+        self._torch_device = resolve_device(device)
         if rae_method not in RAE_METHODS:
             raise ValueError(f"rae_method must be one of {RAE_METHODS}, got {rae_method!r}")
         self.rae_method: RAEMethod = rae_method
@@ -337,7 +354,6 @@ class PSRO:
     def _best_response(self, agent: str, index: int) -> SB3Policy:
         from stable_baselines3 import PPO
         from stable_baselines3.common.monitor import Monitor
-        from stable_baselines3.common.utils import get_device
         from stable_baselines3.common.vec_env import DummyVecEnv
 
         base = self.seed * 7919 + self.iteration * 101 + index * 13
@@ -349,12 +365,11 @@ class PSRO:
 
         venv = DummyVecEnv([make(k) for k in range(self.n_envs)])
         kwargs = {"n_steps": 256, "batch_size": 256, "n_epochs": 4, "ent_coef": 0.01, **self.ppo_kwargs}
-        model = PPO("MlpPolicy", venv, seed=base, device=get_device(self.device), verbose=0, **kwargs)
+        model = PPO("MlpPolicy", venv, seed=base, device=self._torch_device, verbose=0, **kwargs)
         model.learn(self.oracle_timesteps)
         path = None
-        if self.out_dir is not None:
-            path = str(self.out_dir / f"{agent}_{len(self.populations[agent])}.zip")
-            model.save(path)
+        if self.out_dir is not None:  # tensors and JSON, which load without unpickling
+            path = str(save_policy(model, self.out_dir / f"{agent}_{len(self.populations[agent])}", None, agent=agent))
         return SB3Policy(model, path)
 
     def iterate(self) -> None:
@@ -388,7 +403,11 @@ class PSRO:
         """Mean return per agent and crash rate of the meta-strategy profile, with 95% intervals.
 
         Each episode draws every agent's policy from its meta-strategy.
+
+        Raises:
+            ValueError: ``episodes`` is not a positive integer.
         """
+        check_positive_int(episodes, "episodes")
         with self._random.active():
             return self._evaluate(episodes, seed)
 
@@ -433,21 +452,23 @@ class PSRO:
         tmp.replace(self.out_dir / "state.json")
 
     def _portable(self, spec: str) -> str:
-        """``spec`` with a policy file inside the run directory named relative to it (a copied run loads its own)."""
+        """``spec`` with a policy inside the run directory named relative to it (a copied run loads its own)."""
         assert self.out_dir is not None
-        if not spec.startswith("sb3:"):
+        if not spec.startswith("policy:"):
             return spec
         path = Path(spec.split(":", 1)[1])
         try:
-            return "sb3:" + path.resolve().relative_to(self.out_dir.resolve()).as_posix()
+            return "policy:" + path.resolve().relative_to(self.out_dir.resolve()).as_posix()
         except ValueError:
             return spec
 
     def _load(self) -> None:
-        from stable_baselines3 import PPO
-
         assert self.out_dir is not None
-        state = json.loads((self.out_dir / "state.json").read_text())
+        file = self.out_dir / "state.json"
+        try:
+            state = json.loads(file.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{file} is damaged or not a PSRO run's state: {err}") from None
         if state["agents"] != self.agents or state["meta_solver"] != self.meta_solver:
             raise ValueError(f"{self.out_dir} holds a run with other agents or another meta-solver")
         for i, agent in enumerate(self.agents):
@@ -455,9 +476,16 @@ class PSRO:
             for spec in state["populations"][agent]:
                 if spec == "random":
                     population.append(RandomPolicy(self._spaces[agent], self.seed + i))
-                else:
+                elif spec.startswith("policy:"):
                     path = str(self.out_dir / spec.split(":", 1)[1])  # relative to the run; absolute ones stay
-                    population.append(SB3Policy(PPO.load(path, device="cpu"), path))
+                    # the loader's throwaway env: only its spaces are read
+                    env = OpponentMixtureEnv(self.env_fn, agent, self.populations, self.meta_strategies)
+                    population.append(SB3Policy(load_policy(path, device="cpu", env=env), path))
+                else:
+                    raise ValueError(
+                        f"{file} lists the policy {spec!r}, an SB3 zip checkpoint of an older version: those "
+                        "unpickle code when loaded and are not read; rerun PSRO into a new out_dir"
+                    )
             self.populations[agent] = population
         self.payoffs, self.stderr = np.array(state["payoffs"]), np.array(state["stderr"])
         self._filled = np.ones(self.payoffs.shape[1:], dtype=bool)
