@@ -13,7 +13,15 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["check_gamma", "check_finite", "check_positive_int", "as_float_array", "check_probabilities"]
+__all__ = [
+    "check_gamma",
+    "check_finite",
+    "check_positive_int",
+    "as_float_array",
+    "check_probabilities",
+    "sum_tolerance",
+    "check_rng",
+]
 
 _Array = TypeVar("_Array", bound=np.ndarray)
 
@@ -65,6 +73,39 @@ def as_float_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
                 "computations are in float64"
             )
     return array
+
+
+def sum_tolerance(value: ArrayLike, row_length: int, floor: float = 1e-8) -> float:
+    """The tolerance of a sum of ``row_length`` entries of ``value``'s float dtype (``floor`` at least).
+
+    A row of float32 probabilities sums to 1 only up to float32 round-off (``1.0000000298``), so
+    tolerances follow the input's precision: ``row_length`` times its machine epsilon.
+
+    Example:
+        >>> sum_tolerance(np.ones(2, dtype=np.float32), 2) > 1e-7
+        True
+        >>> sum_tolerance(np.ones(2), 2)
+        1e-08
+    """
+    dtype = np.asarray(value).dtype
+    eps = float(np.finfo(dtype).eps) if dtype.kind == "f" else 0.0
+    return max(floor, max(int(row_length), 1) * eps)
+
+
+def check_rng(rng: object, name: str = "rng") -> np.random.Generator:
+    """``numpy.random.default_rng(rng)`` for a Generator, a non-negative integer seed or None.
+
+    Raises:
+        TypeError: ``rng`` is of another type (named as ``name``).
+        ValueError: ``rng`` is a negative integer.
+    """
+    if rng is None or isinstance(rng, np.random.Generator):
+        return np.random.default_rng(rng)
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
+        raise TypeError(f"{name} must be a numpy.random.Generator, a non-negative integer seed or None, got {rng!r}")
+    if rng < 0:
+        raise ValueError(f"{name} must be a non-negative integer seed, got {rng!r}")
+    return np.random.default_rng(int(rng))
 
 
 def check_finite(array: _Array, name: str) -> _Array:

@@ -193,3 +193,48 @@ def test_rewards_of_wrong_shape_or_value_are_rejected():
         value_iteration(mdp, np.array([0.0, np.nan, 1.0]))
     with pytest.raises(ValueError, match="policy"):
         policy_evaluation(mdp, np.zeros(3), np.full((3, 2), 0.7))
+
+
+def test_float32_transitions_are_checked_to_their_precision():
+    mdp = random_mdp(7, 3, gamma=0.9, rng=0)
+    narrow = TabularMDP(mdp.transitions.astype(np.float32), mdp.initial.astype(np.float32), 0.9)
+    np.testing.assert_allclose(narrow.transitions.sum(axis=-1), 1.0, atol=1e-15)  # renormalised in float64
+    np.testing.assert_allclose(narrow.transitions, mdp.transitions, atol=1e-6)
+    off = mdp.transitions.astype(np.float32) * np.float32(1.001)
+    with pytest.raises(ValueError, match="transitions rows must sum to 1"):
+        TabularMDP(off, mdp.initial, 0.9)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda m: value_iteration(m, np.zeros(3), max_iterations=0), ValueError, "max_iterations"),
+        (lambda m: value_iteration(m, np.zeros(3), tol=float("nan")), ValueError, "tol"),
+        (lambda m: value_iteration(None, np.zeros(3)), TypeError, "mdp must be a TabularMDP, got None"),
+        (lambda m: policy_evaluation(None, np.zeros(3), np.zeros(3, int)), TypeError, "mdp"),
+        (lambda m: random_mdp(3, 2, branching=2.5), ValueError, "branching"),
+        (lambda m: random_mdp(3, 2, rng="seed"), TypeError, "rng"),
+        (lambda m: random_mdp(3, 2, rng=-1), ValueError, "rng"),
+        (lambda m: random_mdp(3, 2, concentration=float("nan")), ValueError, "concentration"),
+        (lambda m: TabularEnv(None, np.zeros(3)), TypeError, "mdp"),
+    ],
+)
+def test_bad_arguments_are_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call(random_mdp(3, 2, rng=0))
+
+
+@pytest.mark.parametrize("action", [-1, 2, 0.5, True])
+def test_tabular_env_refuses_actions_outside_its_space(action):
+    env = TabularEnv(random_mdp(3, 2, rng=0), np.zeros(3))
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action must be an integer in"):
+        env.step(action)
+
+
+def test_from_gymnasium_refuses_nan_rewards():
+    env = gym.make("FrozenLake-v1")
+    prob, next_state, _, terminated = env.unwrapped.P[0][1][0]
+    env.unwrapped.P[0][1][0] = (prob, next_state, float("nan"), terminated)
+    with pytest.raises(ValueError, match=r"P\[0\]\[1\] must hold finite probabilities and rewards"):
+        from_gymnasium(env)

@@ -19,10 +19,11 @@ from rewarddesign.mdp._solve import (
     regret,
     value_iteration,
 )
-from rewarddesign.mdp._tabular import TabularMDP, as_policy_matrix, broadcast_reward, random_mdp
+from rewarddesign.mdp._tabular import TabularMDP, as_policy_matrix, broadcast_reward, check_mdp, random_mdp
 
 __all__ = [
     "TabularMDP",
+    "check_mdp",
     "random_mdp",
     "broadcast_reward",
     "as_policy_matrix",

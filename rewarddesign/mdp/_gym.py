@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rewarddesign.mdp._tabular import TabularMDP
+from rewarddesign.mdp._tabular import TabularMDP, check_mdp
 
 __all__ = ["from_gymnasium", "TabularEnv"]
 
@@ -52,6 +53,11 @@ def from_gymnasium(env: gym.Env[Any, Any], gamma: float = 0.99) -> tuple[Tabular
     for s in range(n_states):
         for a in range(n_actions):
             for prob, next_state, reward, terminated in model[s][a]:
+                if not (math.isfinite(prob) and math.isfinite(reward)):
+                    raise ValueError(
+                        f"env.unwrapped.P[{s}][{a}] must hold finite probabilities and rewards, "
+                        f"got probability {prob!r} and reward {reward!r}"
+                    )
                 mass[bool(terminated)][s, a, next_state] += prob
                 reward_mass[bool(terminated)][s, a, next_state] += prob * reward
 
@@ -118,8 +124,7 @@ class TabularEnv(gym.Env[int, np.int64]):
     action_space: gym.spaces.Discrete
 
     def __init__(self, mdp: TabularMDP, reward: ArrayLike, horizon: int | None = None) -> None:
-        if not isinstance(mdp, TabularMDP):
-            raise TypeError(f"mdp must be a TabularMDP, got {type(mdp).__name__}")
+        check_mdp(mdp)
         if horizon is not None and (not isinstance(horizon, (int, np.integer)) or horizon < 1):
             raise ValueError(f"horizon must be a positive integer or None, got {horizon!r}")
         self.mdp = mdp
@@ -142,6 +147,9 @@ class TabularEnv(gym.Env[int, np.int64]):
         return self._state, {}
 
     def step(self, action: int | np.integer) -> tuple[int, float, bool, bool, dict[str, Any]]:
+        """One step; ``action`` must be an integer in ``[0, n_actions)`` (ValueError otherwise)."""
+        if isinstance(action, (bool, np.bool_)) or not self.action_space.contains(action):
+            raise ValueError(f"action must be an integer in [0, {self.mdp.n_actions}), got {action!r}")
         state = self._state
         next_state = self._draw(self._cdf[state, int(action)])
         self._state = next_state

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rewarddesign.mdp._tabular import TabularMDP, as_policy_matrix
+from rewarddesign._validation import check_positive_int
+from rewarddesign.mdp._tabular import TabularMDP, as_policy_matrix, check_mdp
 
 __all__ = ["OptimalSolution", "policy_evaluation", "value_iteration", "greedy_policy", "policy_return", "regret"]
 
@@ -104,6 +105,7 @@ def policy_evaluation(
         >>> float(v[0])  # 1 / (1 - 0.5)
         2.0
     """
+    check_mdp(mdp)
     policy = as_policy_matrix(policy, mdp.n_states, mdp.n_actions)
     expected = mdp.expected_reward(reward)
     values = _solve_values(mdp, expected, policy)
@@ -136,8 +138,14 @@ def value_iteration(
     to ``tol``.
 
     Raises:
+        TypeError: ``mdp`` is not a :class:`~rewarddesign.mdp.TabularMDP`.
+        ValueError: ``tol`` is not a positive finite number, or ``max_iterations`` not a positive integer.
         RuntimeError: Value iteration did not converge in ``max_iterations`` sweeps.
     """
+    check_mdp(mdp)
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)) or not 0 < tol < np.inf:
+        raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+    check_positive_int(max_iterations, "max_iterations")
     expected = mdp.expected_reward(reward)
     values = np.zeros(mdp.n_states)
     for iteration in range(1, max_iterations + 1):  # noqa: B007  (reported after the loop)
@@ -172,5 +180,5 @@ def policy_return(mdp: TabularMDP, reward: ArrayLike, policy: ArrayLike) -> floa
 
 def regret(mdp: TabularMDP, reward: ArrayLike, policy: ArrayLike) -> float:
     """Optimal return minus the return of ``policy`` (both under ``reward``); never negative up to round-off."""
-    optimal = value_iteration(mdp, reward)
+    optimal = value_iteration(check_mdp(mdp), reward)
     return float(mdp.initial @ optimal.v) - policy_return(mdp, reward, policy)

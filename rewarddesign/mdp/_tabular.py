@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rewarddesign._validation import as_float_array, check_finite, check_gamma, check_positive_int, check_probabilities
+from rewarddesign._validation import (
+    as_float_array,
+    check_finite,
+    check_gamma,
+    check_positive_int,
+    check_probabilities,
+    check_rng,
+    sum_tolerance,
+)
 
-__all__ = ["TabularMDP", "random_mdp", "broadcast_reward", "as_policy_matrix"]
+__all__ = ["TabularMDP", "check_mdp", "random_mdp", "broadcast_reward", "as_policy_matrix"]
+
+
+def _stochastic(value: ArrayLike, name: str) -> NDArray[np.float64]:
+    """``value`` as float64 probability rows (last axis), checked to the precision of its own dtype.
+
+    Rows given in a narrower float (float32, float16) are checked with that dtype's round-off and
+    then renormalised in float64, so the solvers see rows that sum to 1.
+    """
+    array = as_float_array(value, name)
+    narrow = np.asarray(value).dtype.kind == "f" and np.asarray(value).dtype.itemsize < 8
+    check_probabilities(array, name, atol=sum_tolerance(value, array.shape[-1] if array.ndim else 1))
+    if narrow:
+        array = array / array.sum(axis=-1, keepdims=True)
+    return array
 
 
 def broadcast_reward(reward: ArrayLike, n_states: int, n_actions: int, name: str = "reward") -> NDArray[np.float64]:
@@ -65,6 +89,9 @@ class TabularMDP:
     as reward design needs. A terminal state ends the episode: no reward is collected from it and
     its value is 0; its outgoing transitions are ignored by the solvers.
 
+    Rows are checked to the precision of their dtype: float32 rows that sum to 1 up to float32
+    round-off are accepted (and renormalised in float64).
+
     Args:
         transitions: ``T[s, a, s']``, each row a probability distribution.
         initial: The start distribution ``[S]``.
@@ -87,17 +114,16 @@ class TabularMDP:
     def __init__(
         self, transitions: ArrayLike, initial: ArrayLike, gamma: float, terminal: ArrayLike | None = None
     ) -> None:
-        transitions = as_float_array(transitions, "transitions")
-        if transitions.ndim != 3 or transitions.shape[0] != transitions.shape[2]:
-            raise ValueError(f"transitions must have shape [S, A, S], got {transitions.shape}")
-        if transitions.shape[0] == 0 or transitions.shape[1] == 0:
-            raise ValueError(f"transitions needs at least one state and one action, got shape {transitions.shape}")
-        check_probabilities(transitions, "transitions")
-        n_states = transitions.shape[0]
-        initial = as_float_array(initial, "initial")
-        if initial.shape != (n_states,):
-            raise ValueError(f"initial must have shape [S]={(n_states,)}, got {initial.shape}")
-        check_probabilities(initial, "initial")
+        shape = as_float_array(transitions, "transitions").shape
+        if len(shape) != 3 or shape[0] != shape[2]:
+            raise ValueError(f"transitions must have shape [S, A, S], got {shape}")
+        if shape[0] == 0 or shape[1] == 0:
+            raise ValueError(f"transitions needs at least one state and one action, got shape {shape}")
+        transitions = _stochastic(transitions, "transitions")
+        n_states = shape[0]
+        if as_float_array(initial, "initial").shape != (n_states,):
+            raise ValueError(f"initial must have shape [S]={(n_states,)}, got {np.shape(initial)}")
+        initial = _stochastic(initial, "initial")
         if terminal is None:
             terminal = np.zeros(n_states, dtype=bool)
         terminal = np.asarray(terminal)
@@ -141,6 +167,21 @@ class TabularMDP:
         )
 
 
+def check_mdp(mdp: object, name: str = "mdp") -> TabularMDP:
+    """``mdp`` if it is a :class:`TabularMDP`, else a TypeError naming ``name`` and what was given.
+
+    Example:
+        >>> check_mdp(None)
+        Traceback (most recent call last):
+        ...
+        TypeError: mdp must be a TabularMDP, got None
+    """
+    if not isinstance(mdp, TabularMDP):
+        given = "None" if mdp is None else type(mdp).__name__
+        raise TypeError(f"{name} must be a TabularMDP, got {given}")
+    return mdp
+
+
 def random_mdp(
     n_states: int,
     n_actions: int,
@@ -161,7 +202,7 @@ def random_mdp(
         n_states: Number of states, at least 1.
         n_actions: Number of actions, at least 1.
         gamma: Discount in [0, 1).
-        rng: A ``numpy.random.Generator`` or a seed; same seed, same MDP.
+        rng: A ``numpy.random.Generator``, a non-negative integer seed or None; same seed, same MDP.
         branching: Successors per state-action pair, in [1, n_states].
         concentration: Dirichlet concentration; small values give near-deterministic transitions.
         uniform_initial: Start uniformly rather than from a random distribution.
@@ -176,11 +217,13 @@ def random_mdp(
     if check_gamma(gamma, allow_zero=True) >= 1.0:
         raise ValueError(f"gamma must be below 1 for a random MDP without terminal states, got {gamma!r}")
     branching = n_states if branching is None else branching
-    if not 1 <= branching <= n_states:
-        raise ValueError(f"branching must lie in [1, n_states={n_states}], got {branching!r}")
-    if not concentration > 0:
-        raise ValueError(f"concentration must be positive, got {concentration!r}")
-    rng = np.random.default_rng(rng)
+    if isinstance(branching, bool) or not isinstance(branching, (int, np.integer)) or not 1 <= branching <= n_states:
+        raise ValueError(f"branching must be an integer in [1, n_states={n_states}], got {branching!r}")
+    if isinstance(concentration, bool) or not isinstance(concentration, (int, float, np.integer, np.floating)):
+        raise TypeError(f"concentration must be a positive real number, got {concentration!r}")
+    if not (math.isfinite(concentration) and concentration > 0):
+        raise ValueError(f"concentration must be positive and finite, got {concentration!r}")
+    rng = check_rng(rng)
     transitions = np.zeros((n_states, n_actions, n_states))
     for s in range(n_states):
         for a in range(n_actions):
