@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rewarddesign.distances import (
@@ -433,7 +433,7 @@ def test_sample_based_distances_ignore_shaping_on_continuous_observations():
 def test_sample_based_bad_input():
     import gymnasium as gym
 
-    from rewarddesign.distances import sample_epic_distance, sample_val_advantages
+    from rewarddesign.distances import sample_epic_distance, sample_starc_val_distance, sample_val_advantages
     from rewarddesign.rollouts import Transitions
 
     with pytest.raises(ValueError, match="next_obs must have"):
@@ -450,6 +450,15 @@ def test_sample_based_bad_input():
         sample_val_advantages(lambda *x: np.zeros(3), data, 1.0, gym.spaces.Discrete(2), gym.spaces.Discrete(2))
     with pytest.raises(TypeError, match="reward function"):
         sample_val_advantages(42, data, 0.9, gym.spaces.Discrete(2), gym.spaces.Discrete(2))
+    spaces = (gym.spaces.Discrete(2), gym.spaces.Discrete(2))
+    for ridge in (float("nan"), -1.0, float("inf")):
+        with pytest.raises(ValueError, match="ridge must be a finite number >= 0"):
+            sample_starc_val_distance(zero, zero, data, 0.9, *spaces, ridge=ridge)
+    unnormalised = lambda obs: np.full((len(obs), 2), 0.7)  # noqa: E731
+    with pytest.raises(ValueError, match="policy's output rows must sum to 1"):
+        sample_starc_val_distance(zero, zero, data, 0.9, *spaces, policy=unnormalised)
+    with pytest.raises(ValueError, match="terminated must be a bool array"):
+        Transitions(data.obs, data.acts, data.next_obs, terminated=[0.5, 2.0, 0.0])
 
 
 @pytest.mark.parametrize("method", ["val", "minimal", "epic"])
@@ -544,3 +553,74 @@ def test_undiscounted_self_loop_that_sums_to_one_minus_round_off(rng):
     assert starc_distance(np.array([1.27]), np.array([-0.5]), mdp, "minimal") == pytest.approx(2.0)
     with pytest.raises(ValueError, match="singular for gamma=1.0"):
         canonicalize(np.array([1.27]), mdp, "val")
+
+
+# ---------------------------------------------------------------- extreme scales, batches, bad input
+
+SCALE_MDP = random_mdp(5, 2, gamma=0.9, rng=0)
+SCALE_R1, SCALE_R2 = np.random.default_rng(1).normal(size=(2, 5, 2, 5))
+SCALE_DISTANCES = {
+    "epic": lambda r1, r2: epic_distance(r1, r2, SCALE_MDP),
+    "dard": lambda r1, r2: dard_distance(r1, r2, SCALE_MDP),
+    **{
+        f"starc-{method}": lambda r1, r2, method=method: starc_distance(r1, r2, SCALE_MDP, method)
+        for method in ("val", "minimal", "epic", "dard", "none")
+    },
+    "starc-minimal-l1": lambda r1, r2: starc_distance(r1, r2, SCALE_MDP, "minimal", norm=1, metric=1),
+}
+#: Distances agree to 1e-9 across scales; the L1 minimal canonicalisation is a linear program, solved to ~1e-8.
+SCALE_TOLERANCE = {"starc-minimal-l1": 1e-7}
+
+
+@pytest.mark.parametrize("kind", sorted(SCALE_DISTANCES))
+@settings(max_examples=30, deadline=None)
+@given(
+    exponent=st.integers(-150, 149),
+    mantissa=st.floats(1.0, 9.99),
+    other_exponent=st.integers(-150, 149),
+)
+def test_distances_are_scale_invariant_from_1e_150_to_1e150(kind, exponent, mantissa, other_exponent):
+    """Rewards scaled by factors in [1e-150, 1e150] keep their distance (was 0 at 1e-12 and NaN at 1e155)."""
+    distance, tolerance = SCALE_DISTANCES[kind], SCALE_TOLERANCE.get(kind, 1e-9)
+    want = distance(SCALE_R1, SCALE_R2)
+    scale = mantissa * 10.0**exponent
+    assert distance(scale * SCALE_R1, scale * SCALE_R2) == pytest.approx(want, abs=tolerance)
+    assert distance(scale * SCALE_R1, 10.0**other_exponent * SCALE_R2) == pytest.approx(want, abs=tolerance)
+
+
+def test_the_reported_extreme_scales():
+    epic = epic_distance(SCALE_R1, SCALE_R2, SCALE_MDP)
+    starc = starc_distance(SCALE_R1, SCALE_R2, SCALE_MDP)
+    assert 0.1 < epic < 1.0 and 0.1 < starc < 2.0
+    for scale in (1e-12, 1e100, 1e155, 1e-300, 1e300):
+        assert epic_distance(scale * SCALE_R1, scale * SCALE_R2, SCALE_MDP) == pytest.approx(epic, abs=1e-12)
+        assert starc_distance(scale * SCALE_R1, scale * SCALE_R2, SCALE_MDP) == pytest.approx(starc, abs=1e-12)
+
+
+@pytest.mark.parametrize("distance", [starc_distance, epic_distance, dard_distance])
+def test_a_batch_and_a_single_reward_broadcast(distance):
+    """A batch against one reward gives one distance per reward of the batch (once only its first was used)."""
+    batch = np.stack([SCALE_R1, SCALE_R2, -SCALE_R1])
+    single = [distance(r, SCALE_R1, SCALE_MDP) for r in batch]
+    np.testing.assert_allclose(distance(batch, SCALE_R1, SCALE_MDP), single, atol=1e-12)
+    np.testing.assert_allclose(distance(SCALE_R1, batch, SCALE_MDP), single, atol=1e-12)
+    pairwise = distance(batch, batch[::-1], SCALE_MDP)
+    np.testing.assert_allclose(pairwise, [distance(a, b, SCALE_MDP) for a, b in zip(batch, batch[::-1])], atol=1e-12)
+    assert isinstance(distance(SCALE_R1, SCALE_R2, SCALE_MDP), float)
+    with pytest.raises(ValueError, match="r1 and r2 must be batches of the same length"):
+        distance(batch, batch[:2], SCALE_MDP)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: starc_distance(SCALE_R1, SCALE_R2, None), TypeError, "mdp must be a TabularMDP, got None"),
+        (lambda: epic_distance(SCALE_R1, SCALE_R2, None), TypeError, "mdp"),
+        (lambda: canonicalize(SCALE_R1, None), TypeError, "mdp"),
+        (lambda: distance_matrix(np.zeros((0, 5, 2, 5)), SCALE_MDP), ValueError, "at least one reward"),
+        (lambda: starc_distance(np.zeros((0, 5, 2, 5)), SCALE_R2, SCALE_MDP), ValueError, "r1 must hold at least one"),
+    ],
+)
+def test_bad_arguments_are_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -13,7 +13,7 @@ from stable_baselines3.common.utils import get_device
 from rewarddesign._validation import as_float_array, check_finite, check_probabilities
 from rewarddesign.distances import _canonical as canon
 from rewarddesign.distances._canonical import Canonicalization, _numpy
-from rewarddesign.mdp import TabularMDP, as_policy_matrix
+from rewarddesign.mdp import TabularMDP, as_policy_matrix, check_mdp
 
 __all__ = [
     "NormOrder",
@@ -76,22 +76,40 @@ def _rescaled(rewards: ArrayLike) -> ArrayLike:
     return np.ldexp(rewards, -exponent)
 
 
+def _unit_scaled(batch: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each reward of ``batch [B, S, A, S']`` scaled by a power of two to a largest magnitude in [0.5, 1).
+
+    Every distance here is invariant to scaling a reward by a positive factor, and a power of two
+    scales exactly; after it, no square or sum of the distances overflows or underflows and their
+    cut-offs (a norm or a variance that counts as 0) are relative to the reward's largest entry.
+    An all-zero reward stays as it is.
+    """
+    _, exponent = np.frexp(np.abs(batch).max(axis=(1, 2, 3), keepdims=True))
+    return np.ldexp(batch, -exponent)
+
+
 def _rewards(
     rewards: ArrayLike, mdp: TabularMDP, name: str = "rewards", *, rescale: bool = False
 ) -> tuple[NDArray[np.float64], bool]:
     """Rewards as ``[B, S, A, S']`` float64 and whether the input was a single reward.
 
-    With ``rescale`` (for distances only), wide-float rewards are first scaled as :func:`_rescaled` says.
+    With ``rescale`` (for distances only), wide-float rewards are first scaled as :func:`_rescaled`
+    says, and every reward is then scaled as :func:`_unit_scaled` says.
     """
+    check_mdp(mdp)
     array = as_float_array(_rescaled(rewards) if rescale else rewards, name)
     shape = (mdp.n_states, mdp.n_actions, mdp.n_states)
     if array.ndim == 4 and array.shape[1:] == shape:
-        return check_finite(array, name), False
-    if array.shape == shape:  # a full reward: a view, not a copy (canonicalisations never write to it)
-        return check_finite(array, name)[None], True
-    if array.ndim in (1, 2, 3):
-        return mdp.reward_array(array, name)[None], True
-    raise ValueError(f"{name} must have shape [S, A, S']={shape} or [B, S, A, S'], got {array.shape}")
+        if array.shape[0] == 0:
+            raise ValueError(f"{name} must hold at least one reward, got an empty batch of shape {array.shape}")
+        batch, single = check_finite(array, name), False
+    elif array.shape == shape:  # a full reward: a view, not a copy (canonicalisations never write to it)
+        batch, single = check_finite(array, name)[None], True
+    elif array.ndim in (1, 2, 3):
+        batch, single = mdp.reward_array(array, name)[None], True
+    else:
+        raise ValueError(f"{name} must have shape [S, A, S']={shape} or [B, S, A, S'], got {array.shape}")
+    return (_unit_scaled(batch) if rescale else batch), single
 
 
 def _distribution(value: ArrayLike | None, size: int, name: str) -> NDArray[np.float64]:
@@ -318,11 +336,14 @@ def starc_distance(
     state_dist: ArrayLike | None = None,
     action_dist: ArrayLike | None = None,
     device: _Device = None,
-) -> float:
+) -> float | NDArray[np.float64]:
     """The STARC distance ``m(s(R1), s(R2))`` with ``s(R) = c(R) / n(c(R))`` (Skalse et al., ICLR 2024).
 
+    ``r1`` and ``r2`` may be batches ``[B, S, A, S']``: two batches of one length are compared
+    pair by pair, and a single reward is compared with every reward of the other batch.
+
     Args:
-        r1: A reward ``[S, A, S']`` (``[S]``, ``[S, A]`` broadcast).
+        r1: A reward ``[S, A, S']`` (``[S]``, ``[S, A]`` broadcast) or a batch ``[B, S, A, S']``.
         r2: Another, same shape rules.
         mdp: The model.
         canonicalization: ``"val"``, ``"minimal"``, ``"epic"``, ``"dard"`` or ``"none"``.
@@ -335,28 +356,25 @@ def starc_distance(
         device: None for numpy, else the torch device to compute on.
 
     Returns:
-        A float; 0 exactly when the rewards are equivalent, 2 for ``R`` and ``-R`` with L2/L2.
+        A float when both are single rewards, else one distance per pair ``[B]``; 0 exactly when
+        the rewards are equivalent, 2 for ``R`` and ``-R`` with L2/L2. Scaling either reward by any
+        positive factor leaves it unchanged.
     """
-    return float(
-        distance_matrix(
-            _pair(r1, r2, mdp),
-            mdp,
-            "starc",
-            canonicalization=canonicalization,
-            norm=norm,
-            metric=metric,
-            weights=weights,
-            policy=policy,
-            state_dist=state_dist,
-            action_dist=action_dist,
-            device=device,
-        )[0, 1]
+    return _pair_distances(
+        r1,
+        r2,
+        mdp,
+        "starc",
+        canonicalization=canonicalization,
+        norm=norm,
+        metric=metric,
+        weights=weights,
+        policy=policy,
+        state_dist=state_dist,
+        action_dist=action_dist,
+        coverage=None,
+        device=device,
     )
-
-
-def _pair(r1: ArrayLike, r2: ArrayLike, mdp: TabularMDP) -> NDArray[np.float64]:
-    """Two rewards as a batch ``[2, S, A, S']``, each validated under its own name."""
-    return np.stack([_rewards(r1, mdp, "r1", rescale=True)[0][0], _rewards(r2, mdp, "r2", rescale=True)[0][0]])
 
 
 def _coverage(
@@ -377,13 +395,19 @@ def _pearson_matrix(x: Any, weights: Any) -> Any:
     centred = x - (x * weights).sum(-1)[:, None]
     cov = (centred * weights) @ centred.T
     var = cov.diagonal()
-    scale = (var[:, None] * var[None, :]) ** 0.5
-    zero = var <= 1e-24
+    return _correlation(cov, var[:, None], var[None, :])
+
+
+def _correlation(cov: Any, var_a: Any, var_b: Any) -> Any:
+    """``cov / sqrt(var_a var_b)`` clipped to [-1, 1], with the rule for constant rewards.
+
+    A constant reward canonicalises to 0: two of them are the same (rho 1); with another, rho 0.
+    """
+    scale = (var_a * var_b) ** 0.5
     rho = cov / (scale + (scale == 0) * 1.0)
-    # a constant reward canonicalises to 0: two of them are the same (rho 1); with another, rho 0
-    both = zero[:, None] & zero[None, :]
-    either = zero[:, None] | zero[None, :]
-    rho = rho * ~either + both * 1.0
+    zero_a = var_a <= 1e-24  # relative: the distances scale each reward to a largest entry in [0.5, 1)
+    zero_b = var_b <= 1e-24
+    rho = rho * ~(zero_a | zero_b) + (zero_a & zero_b) * 1.0
     return rho.clip(-1.0, 1.0)
 
 
@@ -393,7 +417,7 @@ def pearson_distance(rho: _Rho) -> _Rho:
     return ((1.0 - r) / 2.0) ** 0.5
 
 
-def _pearson_kind(
+def _pearson_rows(
     kind: Literal["epic", "dard"],
     rewards: NDArray[np.float64],
     mdp: TabularMDP,
@@ -401,11 +425,12 @@ def _pearson_kind(
     state_dist: ArrayLike | None,
     action_dist: ArrayLike | None,
     device: _Device,
-) -> Any:
+) -> tuple[Any, Any]:
+    """The canonical rewards as rows ``[B, N]`` and the coverage weights ``[N]`` they are correlated under."""
     dev = _backend(device)
     canonical = _canonicalize(rewards, mdp, kind, dev, state_dist=state_dist, action_dist=action_dist)
     weights = _to(_coverage(mdp, coverage, state_dist, action_dist).reshape(-1), dev)
-    return pearson_distance(_pearson_matrix(canonical.reshape(canonical.shape[0], -1), weights))
+    return canonical.reshape(canonical.shape[0], -1), weights
 
 
 def epic_distance(
@@ -417,22 +442,14 @@ def epic_distance(
     action_dist: ArrayLike | None = None,
     coverage: ArrayLike | None = None,
     device: _Device = None,
-) -> float:
+) -> float | NDArray[np.float64]:
     """EPIC: the Pearson distance of EPIC-canonicalised rewards under a coverage distribution.
 
     ``coverage [S, A, S']`` defaults to ``D_S x D_A x D_S`` (uniform). 0 for equivalent rewards,
-    1 for ``R`` and ``-R``.
+    1 for ``R`` and ``-R``; unchanged when either reward is scaled by a positive factor. Batches
+    broadcast as in :func:`starc_distance` (then one distance per pair ``[B]``).
     """
-    matrix = distance_matrix(
-        _pair(r1, r2, mdp),
-        mdp,
-        "epic",
-        state_dist=state_dist,
-        action_dist=action_dist,
-        coverage=coverage,
-        device=device,
-    )
-    return float(matrix[0, 1])
+    return _pair_distances(r1, r2, mdp, "epic", **_pearson_options(state_dist, action_dist, coverage, device))
 
 
 def dard_distance(
@@ -443,10 +460,29 @@ def dard_distance(
     action_dist: ArrayLike | None = None,
     coverage: ArrayLike | None = None,
     device: _Device = None,
-) -> float:
-    """DARD: the Pearson distance of DARD-canonicalised rewards (uses the transition model)."""
-    matrix = distance_matrix(_pair(r1, r2, mdp), mdp, "dard", action_dist=action_dist, coverage=coverage, device=device)
-    return float(matrix[0, 1])
+) -> float | NDArray[np.float64]:
+    """DARD: the Pearson distance of DARD-canonicalised rewards (uses the transition model).
+
+    Batches broadcast as in :func:`starc_distance` (then one distance per pair ``[B]``).
+    """
+    return _pair_distances(r1, r2, mdp, "dard", **_pearson_options(None, action_dist, coverage, device))
+
+
+def _pearson_options(
+    state_dist: ArrayLike | None, action_dist: ArrayLike | None, coverage: ArrayLike | None, device: _Device
+) -> dict[str, Any]:
+    """The options of :func:`_distance_rows` for EPIC and DARD (the STARC ones at their defaults, unused)."""
+    return {
+        "canonicalization": "val",
+        "norm": 2,
+        "metric": 2,
+        "weights": None,
+        "policy": None,
+        "state_dist": state_dist,
+        "action_dist": action_dist,
+        "coverage": coverage,
+        "device": device,
+    }
 
 
 def distance_matrix(
@@ -475,8 +511,56 @@ def distance_matrix(
     Other arguments are those of :func:`starc_distance`, :func:`epic_distance` and :func:`dard_distance`.
     """
     batch, _ = _rewards(rewards, mdp, rescale=True)
+    rows, pearson_weights, order = _distance_rows(
+        batch,
+        mdp,
+        kind,
+        canonicalization=canonicalization,
+        norm=norm,
+        metric=metric,
+        weights=weights,
+        policy=policy,
+        state_dist=state_dist,
+        action_dist=action_dist,
+        coverage=coverage,
+        device=device,
+    )
+    if pearson_weights is not None:
+        return _numpy(pearson_distance(_pearson_matrix(rows, pearson_weights)))
+    if isinstance(rows, torch.Tensor):
+        # the direct kernel: the matrix-product shortcut for p = 2 loses ~1e-7 on near-equal rewards
+        return _numpy(torch.cdist(rows[None], rows[None], p=order, compute_mode="donot_use_mm_for_euclid_dist")[0])
+    from scipy.spatial.distance import cdist
+
+    distances = cdist(rows, rows, "chebyshev") if order == math.inf else cdist(rows, rows, "minkowski", p=order)
+    return distances.astype(np.float64, copy=False)
+
+
+def _distance_rows(
+    batch: NDArray[np.float64],
+    mdp: TabularMDP,
+    kind: DistanceKind,
+    *,
+    canonicalization: Canonicalization,
+    norm: NormOrder,
+    metric: NormOrder,
+    weights: _NormWeights,
+    policy: ArrayLike | None,
+    state_dist: ArrayLike | None,
+    action_dist: ArrayLike | None,
+    coverage: ArrayLike | None,
+    device: _Device,
+) -> tuple[Any, Any, float]:
+    """What the distances compare, one row ``[N]`` per reward of ``batch``.
+
+    Returns ``(rows, pearson_weights, order)``: for EPIC and DARD the canonical rewards and the
+    coverage weights of their Pearson correlation; for STARC the standardised rewards (weighted
+    for the metric), None and the metric's order, so that the distance is the ``order``-norm of a
+    difference of rows.
+    """
     if kind in ("epic", "dard"):
-        return _numpy(_pearson_kind(kind, batch, mdp, coverage, state_dist, action_dist, device))
+        rows, pearson_weights = _pearson_rows(kind, batch, mdp, coverage, state_dist, action_dist, device)
+        return rows, pearson_weights, 2.0
     if kind != "starc":
         raise ValueError(f"kind must be one of ['starc', 'epic', 'dard'], got {kind!r}")
     order = _order(metric, "metric")
@@ -487,10 +571,37 @@ def distance_matrix(
         flat = flat * _to(w.reshape(-1), dev) ** (1.0 / order)
     elif w is not None:
         flat = flat * _to((w.reshape(-1) > 0).astype(np.float64), dev)
-    if isinstance(flat, torch.Tensor):
-        # the direct kernel: the matrix-product shortcut for p = 2 loses ~1e-7 on near-equal rewards
-        return _numpy(torch.cdist(flat[None], flat[None], p=order, compute_mode="donot_use_mm_for_euclid_dist")[0])
-    from scipy.spatial.distance import cdist
+    return flat, None, order
 
-    distances = cdist(flat, flat, "chebyshev") if order == math.inf else cdist(flat, flat, "minkowski", p=order)
-    return distances.astype(np.float64, copy=False)
+
+def _pair_distances(
+    r1: ArrayLike, r2: ArrayLike, mdp: TabularMDP, kind: DistanceKind, **options: Any
+) -> float | NDArray[np.float64]:
+    """The distances of ``r1[i]`` to ``r2[i]``, a single reward paired with every reward of the other batch.
+
+    Linear in the batch size: each reward's row is computed once and only the pairs are compared.
+    """
+    first, single1 = _rewards(r1, mdp, "r1", rescale=True)
+    second, single2 = _rewards(r2, mdp, "r2", rescale=True)
+    n1, n2 = len(first), len(second)
+    if n1 != n2 and 1 not in (n1, n2):
+        raise ValueError(
+            f"r1 and r2 must be batches of the same length, or one of them a single reward, got {n1} and {n2} rewards"
+        )
+    size = max(n1, n2)
+    rows, pearson_weights, order = _distance_rows(np.concatenate([first, second]), mdp, kind, **options)
+    a, b = rows[np.arange(size) % n1], rows[n1 + np.arange(size) % n2]
+    if pearson_weights is not None:
+        centred_a = a - (a * pearson_weights).sum(-1)[:, None]
+        centred_b = b - (b * pearson_weights).sum(-1)[:, None]
+        var_a = (centred_a * centred_a * pearson_weights).sum(-1)
+        var_b = (centred_b * centred_b * pearson_weights).sum(-1)
+        out = pearson_distance(_correlation((centred_a * centred_b * pearson_weights).sum(-1), var_a, var_b))
+    else:
+        gap: Any = abs(a - b)
+        if order == math.inf:
+            out = gap.amax(-1) if isinstance(gap, torch.Tensor) else gap.max(-1)
+        else:
+            out = (gap**order).sum(-1) ** (1.0 / order)
+    values = _numpy(out).astype(np.float64, copy=False)
+    return float(values[0]) if single1 and single2 else values

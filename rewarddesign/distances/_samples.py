@@ -28,7 +28,7 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rewarddesign._validation import check_gamma
+from rewarddesign._validation import check_gamma, check_probabilities
 from rewarddesign.distances._distances import _pearson_matrix, pearson_distance
 from rewarddesign.rewards import RewardFunction, RewardNet, check_rewards
 from rewarddesign.rollouts import Transitions
@@ -220,8 +220,16 @@ def sample_val_advantages(
         policy: ``policy(obs [N, ...]) -> probabilities [N, A]``; uniform when None.
         features: ``features(obs, acts) -> [N, K]``; one-hot for discrete spaces, quadratic in the
             observation per action for ``Box`` observations, by default.
-        ridge: Tikhonov term added to the LSTD system.
+        ridge: Tikhonov term added to the LSTD system, a finite number >= 0.
+
+    Raises:
+        ValueError: ``gamma`` is not in [0, 1), ``ridge`` is negative, NaN or infinite, or
+            ``policy`` returns rows that are not probability distributions.
     """
+    if isinstance(ridge, bool) or not isinstance(ridge, (int, float, np.integer, np.floating)):
+        raise TypeError(f"ridge must be a finite number >= 0, got {ridge!r}")
+    if not (np.isfinite(ridge) and ridge >= 0):
+        raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
     if check_gamma(gamma, allow_zero=True) >= 1.0:
         raise ValueError(f"gamma must be below 1 for the sample-based VAL canonicalisation, got {gamma!r}")
     if not isinstance(action_space, gym.spaces.Discrete):
@@ -238,7 +246,7 @@ def sample_val_advantages(
         probs = np.asarray(policy(obs), dtype=np.float64)
         if probs.shape != (len(obs), n_a):
             raise ValueError(f"policy must return probabilities of shape {(len(obs), n_a)}, got {probs.shape}")
-        return probs
+        return check_probabilities(probs, "policy's output", atol=1e-6)
 
     def averaged(obs: NDArray[Any]) -> NDArray[np.float64]:
         """The features averaged over the policy's next action."""
