@@ -617,6 +617,7 @@ def test_a_batch_and_a_single_reward_broadcast(distance):
         (lambda: starc_distance(SCALE_R1, SCALE_R2, None), TypeError, "mdp must be a TabularMDP, got None"),
         (lambda: epic_distance(SCALE_R1, SCALE_R2, None), TypeError, "mdp"),
         (lambda: canonicalize(SCALE_R1, None), TypeError, "mdp"),
+        (lambda: transition_weights(None), TypeError, "mdp"),
         (lambda: distance_matrix(np.zeros((0, 5, 2, 5)), SCALE_MDP), ValueError, "at least one reward"),
         (lambda: starc_distance(np.zeros((0, 5, 2, 5)), SCALE_R2, SCALE_MDP), ValueError, "r1 must hold at least one"),
     ],

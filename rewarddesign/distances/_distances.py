@@ -125,6 +125,7 @@ def transition_weights(
     mdp: TabularMDP, state_dist: ArrayLike | None = None, action_dist: ArrayLike | None = None
 ) -> NDArray[np.float64]:
     """Weights ``D_S(s) D_A(a) T(s, a, s')`` ``[S, A, S']`` for transition-weighted norms (uniform D by default)."""
+    check_mdp(mdp)
     ds = _distribution(state_dist, mdp.n_states, "state_dist")
     da = _distribution(action_dist, mdp.n_actions, "action_dist")
     return ds[:, None, None] * da[None, :, None] * mdp.transitions
