@@ -93,13 +93,13 @@ def sum_tolerance(value: ArrayLike, row_length: int, floor: float = 1e-8) -> flo
 
 
 def check_rng(rng: object, name: str = "rng") -> np.random.Generator:
-    """``numpy.random.default_rng(rng)`` for a Generator, a non-negative integer seed or None.
+    """``numpy.random.default_rng(rng)`` for a Generator, BitGenerator, SeedSequence, a seed >= 0 or None.
 
     Raises:
         TypeError: ``rng`` is of another type (named as ``name``).
         ValueError: ``rng`` is a negative integer.
     """
-    if rng is None or isinstance(rng, np.random.Generator):
+    if rng is None or isinstance(rng, (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)):
         return np.random.default_rng(rng)
     if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
         raise TypeError(f"{name} must be a numpy.random.Generator, a non-negative integer seed or None, got {rng!r}")
