@@ -134,6 +134,13 @@ class ContinuousGridWorld(gym.Env):
         return image
 
 
+def _mountaincar_states(obs: ArrayLike, name: str) -> NDArray[np.float64]:
+    array = np.asarray(obs, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise ValueError(f"{name} must be MountainCar states [B, 2] (position, velocity), got shape {array.shape}")
+    return array
+
+
 def _positions(obs: ArrayLike) -> NDArray[np.float64]:
     array = np.asarray(obs, dtype=np.float64)
     if array.ndim != 2 or array.shape[1] != 2:
@@ -191,8 +198,14 @@ def cartpole_pd_potential(obs: ArrayLike, act: ArrayLike) -> NDArray[np.float64]
 def mountaincar_energy_gain(
     obs: ArrayLike, act: ArrayLike, next_obs: ArrayLike, done: ArrayLike
 ) -> NDArray[np.float64]:
-    """Good heuristic: the gain in mechanical energy (over the gravity constant) of the step."""
-    return mountaincar_energy(np.asarray(next_obs)) - mountaincar_energy(np.asarray(obs))
+    """Good heuristic: the gain in mechanical energy (over the gravity constant) of the step.
+
+    Raises:
+        ValueError: ``obs`` or ``next_obs`` is not a batch of MountainCar states ``[B, 2]``.
+    """
+    return mountaincar_energy(_mountaincar_states(next_obs, "next_obs")) - mountaincar_energy(
+        _mountaincar_states(obs, "obs")
+    )
 
 
 def mountaincar_push_right(

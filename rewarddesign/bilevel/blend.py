@@ -25,6 +25,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
+from rewarddesign._validation import as_float_array, check_finite, check_positive_int
 from rewarddesign.rewards.functions import check_rewards
 from rewarddesign.rewards.wrappers import Bools, DesignedReward, Floats, Infos, RewardTerm, potential_difference
 
@@ -62,8 +63,9 @@ class BlendedReward(nn.Module):
         self, n_features: int, n_aux: int, gamma: float = 0.99, hidden: Sequence[int] = (), aux_init: float = 1.0
     ) -> None:
         super().__init__()
-        if n_features < 1 or n_aux < 0:
-            raise ValueError(f"need n_features >= 1 and n_aux >= 0, got {n_features}, {n_aux}")
+        check_positive_int(n_features, "n_features")
+        if isinstance(n_aux, bool) or not isinstance(n_aux, (int, np.integer)) or n_aux < 0:
+            raise ValueError(f"n_aux must be an integer >= 0, got {n_aux!r}")
         if not 0 < gamma < 1:
             raise ValueError(f"gamma must be in (0, 1), got {gamma!r}")
         self.n_features, self.n_aux = n_features, n_aux
@@ -98,19 +100,29 @@ class BlendedReward(nn.Module):
 def tile_coding(low: ArrayLike, high: ArrayLike, bins: int | Sequence[int]) -> Callable[[np.ndarray], np.ndarray]:
     """One-hot features of a regular grid of tiles over a box: ``obs [B, D] -> float [B, prod(bins)]``.
 
+    Observations outside the box fall in the edge tiles; NaN or inf observations raise ``ValueError``.
+
+    Raises:
+        ValueError: ``low`` or ``high`` is not finite or not ``[D]`` with ``low < high``, or a bin
+            count is not an integer >= 1.
+
     Example:
         >>> features = tile_coding([0, 0], [1, 1], 5)
         >>> features(np.array([[0.5, 0.5]])).argmax(), features(np.array([[0.5, 0.5]])).shape
         (np.int64(12), (1, 25))
     """
-    low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
-    counts = np.broadcast_to(np.asarray(bins, dtype=np.int64), low.shape)
-    if low.ndim != 1 or high.shape != low.shape or np.any(high <= low) or np.any(counts < 1):
-        raise ValueError(f"need low < high of one shape [D] and bins >= 1, got {low}, {high}, {bins}")
+    low = check_finite(as_float_array(low, "low"), "low")
+    high = check_finite(as_float_array(high, "high"), "high")
+    if low.ndim != 1 or high.shape != low.shape or np.any(high <= low):
+        raise ValueError(f"low and high must be of one shape [D] with low < high, got {low} and {high}")
+    per_dim = list(bins) if isinstance(bins, Sequence) and not isinstance(bins, str) else [bins] * len(low)
+    if len(per_dim) != len(low):
+        raise ValueError(f"bins must be one int or one per dimension ({len(low)}), got {bins!r}")
+    counts = np.array([check_positive_int(b, "bins") for b in per_dim], dtype=np.int64)
     size = int(np.prod(counts))
 
     def features(obs: np.ndarray) -> np.ndarray:
-        obs = np.asarray(obs, dtype=np.float64).reshape(-1, len(low))
+        obs = check_finite(as_float_array(obs, "obs"), "obs").reshape(-1, len(low))
         index = np.clip(((obs - low) / (high - low) * counts).astype(np.int64), 0, counts - 1)
         flat = np.ravel_multi_index(index.T, counts)
         out = np.zeros((len(obs), size))

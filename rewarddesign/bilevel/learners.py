@@ -18,8 +18,10 @@ nothing of the primary return alone.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from rewarddesign._validation import check_positive_int
 from rewarddesign.rewards import check_rewards
 from rewarddesign.rollouts import Trajectory
 
@@ -58,6 +61,10 @@ class PolicyNet(nn.Module):
 
     def __init__(self, obs_dim: int, n_actions: int, hidden: Sequence[int] = (64, 64)) -> None:
         super().__init__()
+        check_positive_int(obs_dim, "obs_dim")
+        check_positive_int(n_actions, "n_actions")
+        for width in hidden:
+            check_positive_int(width, "hidden")
         self.net = _mlp(obs_dim, hidden, n_actions)
 
     def distribution(self, obs: torch.Tensor) -> torch.distributions.Categorical:
@@ -177,11 +184,17 @@ class Batch:
 
 
 def discounted_sums(values: torch.Tensor, discount: torch.Tensor | float) -> torch.Tensor:
-    """``out[n, t] = sum_{j >= t} discount^(j - t) values[n, j]`` for ``values [N, T]``, differentiable in both."""
+    """``out[n, t] = sum_{j >= t} discount^(j - t) values[n, j]`` for ``values [N, T]``, differentiable in both.
+
+    Raises:
+        ValueError: ``discount`` lies outside [0, 1] or is NaN.
+    """
     horizon = values.shape[-1]
     steps = torch.arange(horizon, device=values.device, dtype=values.dtype)
     lag = steps[None, :] - steps[:, None]  # j - t
     discount = torch.as_tensor(discount, dtype=values.dtype, device=values.device)
+    if not bool(((discount >= 0) & (discount <= 1)).all()):
+        raise ValueError(f"discount must lie in [0, 1], got {discount.detach().cpu().numpy()!r}")
     weights = discount ** lag.clamp(min=0) * (lag >= 0).to(values.dtype)
     return values @ weights.T
 
@@ -233,6 +246,8 @@ class Reinforce:
     """
 
     def __init__(self, policy: PolicyNet, lr: float = 1e-2) -> None:
+        if isinstance(lr, bool) or not isinstance(lr, Real) or not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
         self.policy = policy
         self.optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
 
@@ -266,6 +281,8 @@ class ActorCritic(Reinforce):
 
     def __init__(self, policy: PolicyNet, critic: nn.Module, lr: float = 1e-2, gae_lambda: float = 0.95) -> None:
         super().__init__(policy, lr)
+        if isinstance(gae_lambda, bool) or not isinstance(gae_lambda, Real) or not 0 <= gae_lambda <= 1:
+            raise ValueError(f"gae_lambda must be a number in [0, 1], got {gae_lambda!r}")
         self.critic, self.gae_lambda = critic, float(gae_lambda)
         self.critic_optimizer = torch.optim.Adam(critic.parameters(), lr=lr)
 

@@ -26,13 +26,14 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.linalg import lu_factor, lu_solve
 
-from rewarddesign._validation import check_positive_int
+from rewarddesign._validation import as_float_array, check_finite, check_positive_int
 from rewarddesign.games._normal_form import NormalFormGame, check_strategy, outcome_covariance
 
 __all__ = [
@@ -167,12 +168,10 @@ def risk_averse_best_response(
         >>> risk_averse_best_response([2.0, 3.0], [[4.0, 0.0], [0.0, 0.0]], 1.0)  # stag hunt, opponent 50/50
         array([0., 1.])
     """
-    mu = np.asarray(mu, dtype=np.float64)
-    sigma = np.asarray(covariance, dtype=np.float64)
-    if mu.ndim != 1 or sigma.shape != (len(mu), len(mu)) or not np.all(np.isfinite(sigma)):
-        raise ValueError(f"need mu [A] and a finite covariance [A, A], got {mu.shape} and {sigma.shape}")
-    if not np.all(np.isfinite(mu)):
-        raise ValueError("mu must be finite")
+    mu = check_finite(as_float_array(mu, "mu"), "mu")
+    sigma = check_finite(as_float_array(covariance, "covariance"), "covariance")
+    if mu.ndim != 1 or len(mu) == 0 or sigma.shape != (len(mu), len(mu)):
+        raise ValueError(f"need mu [A] (A >= 1) and covariance [A, A], got {mu.shape} and {sigma.shape}")
     if not np.allclose(sigma, sigma.T, atol=1e-10 * (1 + np.abs(sigma).max())):
         raise ValueError("covariance must be symmetric")
     lam = float(_check_lambda(risk_aversion, 1)[0])
@@ -616,8 +615,10 @@ def risk_averse_equilibrium(
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     check_positive_int(iterations, "iterations")
-    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    if isinstance(tol, bool) or not isinstance(tol, Real):
+        raise TypeError(f"tol must be a finite number > 0, got {tol!r} of type {type(tol).__name__}")
+    if not (math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
     _check_solver(solver)
     variance = _check_variance(game, payoff_variance)
     if method == "auto":

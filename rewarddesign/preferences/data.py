@@ -9,24 +9,53 @@ only, loaded with ``allow_pickle=False``), so a file from elsewhere cannot run c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
+from rewarddesign._validation import check_finite
 from rewarddesign.factors import stack_factors
 from rewarddesign.rollouts import Trajectory
 
 __all__ = ["Fragments", "PreferenceDataset"]
 
 
-def _finite(name: str, array: np.ndarray) -> np.ndarray:
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite")
-    return array
+def check_real(value: object, name: str, wanted: str, ok: Callable[[float], bool]) -> float:
+    """``value`` as a float after checking that it is a finite real number for which ``ok`` holds."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a finite real number {wanted}, got {value!r} of type {type(value).__name__}")
+    number = float(value)
+    if not (math.isfinite(number) and ok(number)):
+        raise ValueError(f"{name} must be a finite real number {wanted}, got {value!r}")
+    return number
+
+
+def fragment_indices(value: ArrayLike, name: str, n_fragments: int) -> NDArray[np.int64]:
+    """``value`` as a flat int64 array of fragment indices in ``0..n_fragments-1``, naming ``name`` when it is not.
+
+    Integer dtypes pass; floats pass only when every entry is a whole number (0.7 is refused, not
+    truncated to 0); bools and other dtypes are refused.
+    """
+    try:
+        array = np.asarray(value).reshape(-1)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of fragment indices, got {type(value).__name__}: {err}") from None
+    if array.dtype.kind == "b" or array.dtype.kind not in "iuf" and len(array):
+        raise TypeError(f"{name} must hold integer fragment indices, got dtype {array.dtype}")
+    if array.dtype.kind == "f":
+        whole = np.isfinite(array) & (array == np.round(array))
+        if not np.all(whole):
+            raise ValueError(f"{name} must hold integer fragment indices, got {array[~whole][0]!r}")
+    if len(array) and (array.min() < 0 or array.max() >= n_fragments):
+        bad = array[(array < 0) | (array >= n_fragments)][0]
+        raise ValueError(f"{name} indexes fragments outside 0..{n_fragments - 1}, got {bad!r}")
+    return array.astype(np.int64)
 
 
 @dataclass
@@ -46,20 +75,20 @@ class Fragments:
     rewards: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
-        self.obs = _finite("obs", np.asarray(self.obs, dtype=np.float32))
+        self.obs = check_finite(np.asarray(self.obs, dtype=np.float32), "obs")
         self.acts = np.asarray(self.acts)
         if self.obs.ndim < 2 or self.acts.shape[:2] != self.obs.shape[:2]:
             raise ValueError(
                 f"obs [N, L, ...] and acts [N, L, ...] must share N and L, got {self.obs.shape} and {self.acts.shape}"
             )
         if self.factors is not None:
-            self.factors = _finite("factors", np.asarray(self.factors, dtype=np.float64))
+            self.factors = check_finite(np.asarray(self.factors, dtype=np.float64), "factors")
             if self.factors.ndim != 3 or self.factors.shape[:2] != self.obs.shape[:2]:
                 raise ValueError(
                     f"factors must be [N, L, K] with N, L = {self.obs.shape[:2]}, got {self.factors.shape}"
                 )
         if self.rewards is not None:
-            self.rewards = _finite("rewards", np.asarray(self.rewards, dtype=np.float64))
+            self.rewards = check_finite(np.asarray(self.rewards, dtype=np.float64), "rewards")
             if self.rewards.shape != self.obs.shape[:2]:
                 raise ValueError(f"rewards must be [N, L] = {self.obs.shape[:2]}, got {self.rewards.shape}")
 
@@ -146,6 +175,11 @@ class PreferenceDataset:
         fragments: The store the indices point into.
         first: ``[P]`` index of each pair's first fragment; second: ``[P]`` of its second.
         labels: ``[P]`` in ``{0, 0.5, 1}``: 1 if the first is preferred, 0 if the second, 0.5 a tie.
+
+    Raises:
+        ValueError: An index is not a whole number or lies outside the store, a label is not 0,
+            0.5 or 1, or first, second and labels differ in length.
+        TypeError: ``first`` or ``second`` is not an array of numbers.
     """
 
     fragments: Fragments
@@ -154,8 +188,9 @@ class PreferenceDataset:
     labels: NDArray[np.float64]
 
     def __post_init__(self) -> None:
-        self.first = np.asarray(self.first, dtype=np.int64).reshape(-1)
-        self.second = np.asarray(self.second, dtype=np.int64).reshape(-1)
+        n = len(self.fragments)
+        self.first = fragment_indices(self.first, "first", n)
+        self.second = fragment_indices(self.second, "second", n)
         self.labels = np.asarray(self.labels, dtype=np.float64).reshape(-1)
         if not len(self.first) == len(self.second) == len(self.labels):
             raise ValueError(
@@ -165,10 +200,6 @@ class PreferenceDataset:
         bad = ~np.isin(self.labels, (0.0, 0.5, 1.0))
         if np.any(bad):
             raise ValueError(f"labels must be 0, 0.5 or 1, got {self.labels[bad][:5]}")
-        n = len(self.fragments)
-        for name, index in (("first", self.first), ("second", self.second)):
-            if len(index) and (index.min() < 0 or index.max() >= n):
-                raise ValueError(f"{name} indexes fragments outside 0..{n - 1}")
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -208,7 +239,25 @@ class PreferenceDataset:
 
     @classmethod
     def load(cls, path: str | Path) -> PreferenceDataset:
-        with np.load(path, allow_pickle=False) as data:
+        """Read what :meth:`save` wrote (arrays only, ``allow_pickle=False``).
+
+        Raises:
+            FileNotFoundError: No file at ``path``.
+            ValueError: The file is not a ``.npz`` archive of a preference dataset (numpy's advice
+                to allow pickles is not passed on: a pickle could run code from the file).
+        """
+        try:
+            archive = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            if isinstance(err, FileNotFoundError):
+                raise
+            raise ValueError(
+                f"path {str(path)!r} is not a preference dataset written by PreferenceDataset.save "
+                "(an .npz archive of arrays); it was not loaded"
+            ) from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError(f"path {str(path)!r} holds one array, not a preference dataset's .npz archive")
+        with archive as data:
             missing = {"obs", "acts", "first", "second", "labels"} - set(data.files)
             if missing:
                 raise ValueError(f"{path} is not a preference dataset: it lacks {sorted(missing)}")

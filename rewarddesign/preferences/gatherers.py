@@ -30,7 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rewarddesign.preferences.data import Fragments, PreferenceDataset
+from rewarddesign._validation import check_finite, check_gamma
+from rewarddesign.preferences.data import Fragments, PreferenceDataset, check_real, fragment_indices
 
 __all__ = ["hierarchical_labels", "HeronGatherer", "SyntheticGatherer", "random_pairs"]
 
@@ -81,8 +82,8 @@ def hierarchical_labels(
     zj = np.asarray(factors_j, dtype=np.float64)
     if zi.ndim != 2 or zi.shape != zj.shape:
         raise ValueError(f"factors_i and factors_j must both be [P, K], got {zi.shape} and {zj.shape}")
-    if not (np.all(np.isfinite(zi)) and np.all(np.isfinite(zj))):
-        raise ValueError("reward factors must be finite")
+    check_finite(zi, "factors_i")
+    check_finite(zj, "factors_j")
     order, sign, margin = _check_hierarchy(ranking, signs, margins, zi.shape[1])
     diff = ((zi - zj) * sign)[:, order]  # [P, K] in ranking order
     i_wins, j_wins = diff > margin, diff < -margin
@@ -95,9 +96,15 @@ def hierarchical_labels(
 def random_pairs(
     n_fragments: int, n_pairs: int, rng: np.random.Generator
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """``n_pairs`` random pairs of distinct fragment indices."""
-    if n_fragments < 2:
-        raise ValueError(f"need at least 2 fragments to pair, got {n_fragments}")
+    """``n_pairs`` random pairs of distinct fragment indices.
+
+    Raises:
+        ValueError: ``n_fragments`` is not an integer >= 2 or ``n_pairs`` not an integer >= 0.
+    """
+    if isinstance(n_fragments, bool) or not isinstance(n_fragments, (int, np.integer)) or n_fragments < 2:
+        raise ValueError(f"n_fragments must be an integer >= 2 (a pair needs two fragments), got {n_fragments!r}")
+    if isinstance(n_pairs, bool) or not isinstance(n_pairs, (int, np.integer)) or n_pairs < 0:
+        raise ValueError(f"n_pairs must be an integer >= 0, got {n_pairs!r}")
     first = rng.integers(n_fragments, size=n_pairs)
     second = (first + rng.integers(1, n_fragments, size=n_pairs)) % n_fragments
     return first, second
@@ -113,13 +120,18 @@ class HeronGatherer:
             ``rewarddesign.factors.factor_spec(env).signs``, pass as they are).
         sigmas: ``sigma_l`` per level (in ranking order): the margin of level ``l`` is ``sigma_l``
             times the standard deviation of factor ``ranking[l]`` over the fragments being compared.
-        discount: Discount of the factor sums over a fragment's steps.
+        discount: Discount of the factor sums over a fragment's steps, in (0, 1].
+
+    Raises:
+        ValueError: ``ranking`` is not a permutation of the factor indices, a sign is not +1 or -1,
+            a sigma is negative or not finite, or ``discount`` lies outside (0, 1].
+        TypeError: ``discount`` is not a real number.
     """
 
     def __init__(self, ranking: Sequence[int], signs: Sequence[float], sigmas: Sequence[float], discount: float = 1.0):
         k = len(ranking)
         self.ranking, self.signs, self.sigmas = _check_hierarchy(ranking, signs, sigmas, k)
-        self.discount = float(discount)
+        self.discount = check_gamma(discount, "discount")
 
     def margins(self, sums: NDArray[np.float64]) -> NDArray[np.float64]:
         """``delta_k = sigma_k std(z_k)`` in ranking order, from factor sums ``[N, K]``."""
@@ -127,7 +139,8 @@ class HeronGatherer:
 
     def __call__(self, fragments: Fragments, first: ArrayLike, second: ArrayLike) -> PreferenceDataset:
         """Label the given pairs (fragment indices ``first [P]``, ``second [P]``); undecided pairs are dropped."""
-        first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
+        n = len(fragments)
+        first, second = fragment_indices(first, "first", n), fragment_indices(second, "second", n)
         sums = fragments.factor_sums(self.discount)
         if sums.shape[1] != len(self.ranking):
             raise ValueError(f"the fragments have {sums.shape[1]} factors, the ranking {len(self.ranking)}")
@@ -145,20 +158,27 @@ class SyntheticGatherer:
     """Bradley-Terry labels of a simulated annotator who knows the true reward.
 
     Args:
-        temperature: ``P(i) = sigmoid((R_i - R_j) / temperature)``; 0 gives the better fragment.
-        noise: Probability of flipping a label.
-        discount: Discount of the returns over a fragment's steps.
+        temperature: ``P(i) = sigmoid((R_i - R_j) / temperature)``, finite and >= 0; 0 gives the
+            better fragment.
+        noise: Probability of flipping a label, in [0, 1].
+        discount: Discount of the returns over a fragment's steps, in (0, 1].
         seed: Seeds the draws.
+
+    Raises:
+        ValueError: ``temperature`` is negative or not finite, ``noise`` lies outside [0, 1], or
+            ``discount`` outside (0, 1].
+        TypeError: One of them is not a real number.
     """
 
     def __init__(self, temperature: float = 1.0, noise: float = 0.0, discount: float = 1.0, seed: int = 0) -> None:
-        if temperature < 0 or not 0 <= noise <= 1 or not 0 < discount <= 1:
-            raise ValueError(f"need temperature >= 0, 0 <= noise <= 1, 0 < discount <= 1, got {temperature}, {noise}")
-        self.temperature, self.noise, self.discount = float(temperature), float(noise), float(discount)
+        self.temperature = check_real(temperature, "temperature", ">= 0", lambda t: t >= 0)
+        self.noise = check_real(noise, "noise", "in [0, 1]", lambda q: 0 <= q <= 1)
+        self.discount = check_gamma(discount, "discount")
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, fragments: Fragments, first: ArrayLike, second: ArrayLike) -> PreferenceDataset:
-        first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
+        n = len(fragments)
+        first, second = fragment_indices(first, "first", n), fragment_indices(second, "second", n)
         returns = fragments.returns(self.discount)
         gap = returns[first] - returns[second]
         if self.temperature == 0:

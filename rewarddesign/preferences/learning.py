@@ -38,6 +38,7 @@ from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from rewarddesign._seeding import GlobalRandomStream
+from rewarddesign._validation import check_positive_int
 from rewarddesign.distances import sample_epic_distance
 from rewarddesign.factors import require_factor_spec
 from rewarddesign.preferences.data import Fragments, PreferenceDataset
@@ -115,7 +116,7 @@ class DisagreementFragmenter:
     """
 
     def __init__(self, oversample: int = 5) -> None:
-        self.oversample = int(oversample)
+        self.oversample = check_positive_int(oversample, "oversample")
 
     def __call__(
         self, fragments: Fragments, n_pairs: int, model: RewardModel | RewardEnsemble, rng: np.random.Generator

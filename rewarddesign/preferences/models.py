@@ -19,6 +19,7 @@ training a reward model does not change what the rest of the process draws.
 from __future__ import annotations
 
 import copy
+import pickle
 from collections.abc import Sequence
 from typing import Any, Literal, cast
 
@@ -32,7 +33,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from rewarddesign._seeding import seeded_torch
-from rewarddesign.preferences.data import Fragments, PreferenceDataset
+from rewarddesign._validation import check_positive_int
+from rewarddesign.preferences.data import Fragments, PreferenceDataset, check_real
 from rewarddesign.rewards import MLPRewardNet
 
 __all__ = [
@@ -156,8 +158,21 @@ class RewardModel(nn.Module):
         torch.save(state, path)
 
     def load(self, path: str) -> RewardModel:
-        """Load what :meth:`save` wrote into this (identically built) model."""
-        state = torch.load(path, map_location=self.device, weights_only=True)
+        """Load what :meth:`save` wrote into this (identically built) model.
+
+        Raises:
+            ValueError: The file is not one :meth:`save` wrote (it is read with ``weights_only=True``
+                and nothing else is loaded, since a pickle could run code from the file).
+        """
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError, AttributeError) as err:
+            raise ValueError(
+                f"path {str(path)!r} is not a reward model written by RewardModel.save; it was not loaded "
+                f"({type(err).__name__})"
+            ) from None
+        if not isinstance(state, dict) or not {"_norm_mean", "_norm_var", "_norm_count"} <= set(state):
+            raise ValueError(f"path {str(path)!r} is not a reward model written by RewardModel.save")
         self.normalizer.mean = np.array(float(state.pop("_norm_mean")))
         self.normalizer.var = np.array(float(state.pop("_norm_var")))
         self.normalizer.count = float(state.pop("_norm_count"))
@@ -182,9 +197,18 @@ def train_reward_model(
     own: training draws nothing from torch's or numpy's global generators and does not re-seed them.
     ``bootstrap`` trains on a resample of the pairs with replacement (an option for ensemble
     members). The normaliser is updated with the dataset's fragments afterwards.
+
+    Raises:
+        ValueError: The dataset is empty, ``epochs`` or ``batch_size`` is not an integer >= 1,
+            ``lr`` is not finite and > 0, or ``weight_decay`` not finite and >= 0.
+        TypeError: ``lr`` or ``weight_decay`` is not a real number.
     """
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    lr = check_real(lr, "lr", "> 0", lambda x: x > 0)
+    weight_decay = check_real(weight_decay, "weight_decay", ">= 0", lambda x: x >= 0)
     if len(dataset) == 0:
-        raise ValueError("the preference dataset is empty")
+        raise ValueError("dataset is empty: it holds no labelled pairs")
     rng = np.random.default_rng(seed)
     pairs = rng.integers(len(dataset), size=len(dataset)) if bootstrap else np.arange(len(dataset))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -236,6 +260,7 @@ def aggregate_members(values: Any, aggregate: Aggregate = "mean", uwo_penalty: f
     """
     if aggregate not in AGGREGATES:
         raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
+    uwo_penalty = check_real(uwo_penalty, "uwo_penalty", ">= 0", lambda x: x >= 0)
     if aggregate == "wco":
         return values.min(0) if isinstance(values, np.ndarray) else values.min(0).values
     mean = values.mean(0)

@@ -24,12 +24,15 @@ Built in:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from numbers import Real
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
+from rewarddesign._validation import as_float_array
 from rewarddesign.mdp import from_gymnasium
 from rewarddesign.shaping.potentials import CallablePotential, Potential, TabularPotential, optimal_value_potential
 
@@ -102,6 +105,10 @@ def _maze_manhattan(env: gym.Env, gamma: float) -> Potential:
 
 @register_potential("cartpole_upright")
 def _cartpole_upright(env: gym.Env, gamma: float) -> Potential:
+    if env.observation_space.shape != (4,):
+        raise ValueError(
+            f"cartpole_upright needs a CartPole observation [4], got {env.observation_space} of {env.unwrapped!r}"
+        )
     threshold = float(getattr(env.unwrapped, "theta_threshold_radians", 12 * 2 * np.pi / 360))
 
     def upright(obs: np.ndarray) -> np.ndarray:
@@ -115,14 +122,26 @@ def mountaincar_energy(obs: np.ndarray, gravity: float = 0.0025) -> np.ndarray:
 
     The car accelerates by ``-gravity cos(3 x)`` on the hill, the slope of the potential energy
     ``gravity sin(3 x) / 3``; the kinetic energy is ``v^2 / 2``.
+
+    Raises:
+        ValueError: ``obs`` is not ``[..., 2]`` (position, velocity), as a ``CartPole`` observation
+            ``[4]`` is not, or ``gravity`` is not finite and > 0.
     """
-    obs = np.asarray(obs, dtype=np.float64)
+    obs = as_float_array(obs, "obs")
+    if obs.ndim == 0 or obs.shape[-1] != 2:
+        raise ValueError(f"obs must be MountainCar states [..., 2] (position, velocity), got shape {obs.shape}")
+    if isinstance(gravity, bool) or not isinstance(gravity, Real) or not (math.isfinite(gravity) and gravity > 0):
+        raise ValueError(f"gravity must be a finite number > 0, got {gravity!r}")
     position, velocity = obs[..., 0], obs[..., 1]
     return np.sin(3 * position) / 3 + 0.5 * velocity**2 / gravity
 
 
 @register_potential("mountaincar_energy")
 def _mountaincar_energy(env: gym.Env, gamma: float) -> Potential:
+    if env.observation_space.shape != (2,):
+        raise ValueError(
+            f"mountaincar_energy needs a MountainCar observation [2], got {env.observation_space} of {env.unwrapped!r}"
+        )
     gravity = float(getattr(env.unwrapped, "gravity", 0.0025))
     return CallablePotential(lambda obs: mountaincar_energy(obs, gravity), batched=True)
 

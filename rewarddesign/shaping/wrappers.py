@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rewarddesign._validation import check_gamma
+from rewarddesign._validation import as_float_array, check_finite, check_gamma
 from rewarddesign.rewards.wrappers import Bools, DesignedReward, Floats, Info, Infos, RewardTerm, potential_difference
 from rewarddesign.shaping.potentials import (
     ActionPotential,
@@ -286,12 +286,19 @@ def advised_action(q_values: ArrayLike, advice: ArrayLike) -> NDArray[np.int64]:
     Returns:
         Integer actions, ``[]`` or ``[B]``.
 
+    Raises:
+        ValueError: The arrays differ in shape, are not ``[A]`` or ``[B, A]`` with ``A >= 1``, or
+            hold NaN or inf (an argmax would pick a NaN's action silently).
+        TypeError: An argument is not a numeric array.
+
     Example:
         >>> advised_action([1.0, 0.0], [0.0, 2.0])
         array(1)
     """
-    q = np.asarray(q_values, dtype=np.float64)
-    phi = np.asarray(advice, dtype=np.float64)
+    q = check_finite(as_float_array(q_values, "q_values"), "q_values")
+    phi = check_finite(as_float_array(advice, "advice"), "advice")
     if q.shape != phi.shape:
         raise ValueError(f"q_values and advice must have the same shape, got {q.shape} and {phi.shape}")
+    if q.ndim not in (1, 2) or q.shape[-1] == 0:
+        raise ValueError(f"q_values must be [A] or [B, A] with at least one action, got shape {q.shape}")
     return np.asarray((q + phi).argmax(axis=-1))

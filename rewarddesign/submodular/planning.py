@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rewarddesign._validation import check_positive_int
 from rewarddesign.mdp import TabularMDP
 from rewarddesign.submodular._functions import BaseSetFunction
 
@@ -41,7 +42,12 @@ def greedy_plan(
         horizon: Steps to plan.
         start: The start state; drawn from ``mdp.initial`` when None.
         rng: Seed or generator for the start and stochastic transitions.
+
+    Raises:
+        ValueError: ``horizon`` is not an integer >= 1, or the set function's ground set is not the
+            MDP's states.
     """
+    horizon = check_positive_int(horizon, "horizon")
     if set_function.n_items != mdp.n_states:
         raise ValueError(f"set_function's ground set has {set_function.n_items} items, the MDP {mdp.n_states} states")
     rng = np.random.default_rng(rng)
