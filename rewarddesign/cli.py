@@ -11,6 +11,12 @@
     rewarddesign offline generate --env Hopper-v5 --kinds medium-replay --medium-steps 50000
     rewarddesign offline train rewarddesign/hopper/medium-replay-v0 --algo oppo --out runs/oppo
     rewarddesign offline evaluate runs/oppo/policy --episodes 10
+
+A mistake in what the command is given (a missing or unreadable file, a directory where a file is
+expected, a damaged archive, an unknown env id, a device the machine lacks, an algorithm that does
+not fit the env's actions, an output path that cannot be written, a count below 1) ends the command
+before any work with exit code 2 and one line, ``rewarddesign <command>: error: <what is wrong>``.
+Output paths are checked before training starts. Anything else is a bug and shows its traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import argparse
 import json
 import os
 import sys
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,11 +43,133 @@ from rewarddesign.mdp import TabularMDP, from_gymnasium
 from rewarddesign.offline.oppo import CONTEXTS
 from rewarddesign.rollouts import episode_returns, rollout
 from rewarddesign.shaping import POTENTIALS
-from rewarddesign.train import ALGORITHMS, evaluate, save_policy, train
+from rewarddesign.train import (
+    ALGORITHMS,
+    evaluate,
+    make_env_factory,
+    register_dm_control,
+    resolve_device,
+    save_policy,
+    train,
+)
+
+
+class CommandError(Exception):
+    """A mistake in what the command was given: reported in one line, with exit code 2."""
+
+
+#: What the library raises for bad input that the command reports in one line (not TypeError:
+#: that is mostly a bug, and the few user errors that raise it are caught where they can occur).
+_USER_ERRORS = (
+    CommandError,
+    ValueError,
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+    ConnectionError,
+    ImportError,
+    gym.error.DependencyNotInstalled,
+)
+
+
+def _input_file(path: str, what: str) -> Path:
+    """``path`` checked to be a readable file."""
+    file = Path(path)
+    if not file.exists():
+        raise CommandError(f"{what} {path} does not exist")
+    if file.is_dir():
+        raise CommandError(f"{what} {path} is a directory, not a file")
+    try:
+        with file.open("rb"):
+            pass
+    except OSError as err:
+        raise CommandError(f"{what} {path} cannot be read: {err.strerror}") from None
+    return file
+
+
+def _input_dir(path: str, what: str) -> Path:
+    """``path`` checked to be a directory."""
+    directory = Path(path)
+    if not directory.exists():
+        raise CommandError(f"{what} {path} does not exist")
+    if not directory.is_dir():
+        raise CommandError(f"{what} {path} is a file, not a directory")
+    return directory
+
+
+def _writable_dir(path: str | None, flag: str) -> None:
+    """Check, creating nothing, that the directory ``path`` exists writable or can be made."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise CommandError(f"{flag} {path} is a file, not a directory")
+    existing = target
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CommandError(f"{flag} {path} cannot be made: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CommandError(f"{flag} {path} cannot be written: no write permission in {existing}")
+
+
+def _writable_file(path: str | None, flag: str) -> None:
+    """Check, creating nothing, that the file ``path`` can be written."""
+    if path is None:
+        return
+    if Path(path).is_dir():
+        raise CommandError(f"{flag} {path} is a directory, not a file")
+    _writable_dir(str(Path(path).parent), f"{flag} {path}: its directory")
+
+
+def _positive(value: int, flag: str) -> None:
+    if value < 1:
+        raise CommandError(f"{flag} must be at least 1, got {value}")
+
+
+def _env_id(env_id: str) -> None:
+    """Check that ``env_id`` is a registered Gymnasium env id (dm-control's through shimmy)."""
+    try:
+        if env_id.startswith("dm_control/"):
+            register_dm_control()
+        gym.spec(env_id)
+    except gym.error.Error as err:
+        raise CommandError(f"--env {env_id!r} is not a registered Gymnasium env id: {err}") from None
+
+
+def _device(device: str | None) -> None:
+    if device is not None:
+        try:
+            resolve_device(device)
+        except ValueError as err:
+            raise CommandError(f"--device: {err}") from None
 
 
 def _train(args: argparse.Namespace) -> int:
     shaping = None if args.shaping in (None, "none") else args.shaping
+    for flag, value in (("--timesteps", args.timesteps), ("--n-envs", args.n_envs)):
+        _positive(value, flag)
+    _positive(args.eval_episodes, "--eval-episodes")
+    if args.eval_freq < 0:
+        raise CommandError(f"--eval-freq must be at least 0 (0: no evaluation during training), got {args.eval_freq}")
+    _env_id(args.env)
+    _device(args.device)
+    algo_kwargs = None
+    if args.algo_kwargs:
+        try:
+            algo_kwargs = json.loads(args.algo_kwargs)
+        except json.JSONDecodeError as err:
+            raise CommandError(f"--algo-kwargs is not valid JSON: {err}") from None
+        if not isinstance(algo_kwargs, dict):
+            raise CommandError(f"--algo-kwargs must be a JSON object, got {args.algo_kwargs}")
+    try:  # an unknown potential, or one for another env (TypeError), before anything is trained
+        make_env_factory(args.env, shaping=shaping, gamma=args.gamma)
+    except (ValueError, TypeError) as err:
+        raise CommandError(f"--shaping {args.shaping}: {err}") from None
+    _writable_dir(args.log_dir, "--log-dir")
+    _writable_dir(args.save, "--save")
     result = train(
         args.env,
         args.algo,
@@ -53,7 +183,7 @@ def _train(args: argparse.Namespace) -> int:
         eval_freq=args.eval_freq,
         eval_episodes=args.eval_episodes,
         progress_bar=not args.no_progress,
-        algo_kwargs=json.loads(args.algo_kwargs) if args.algo_kwargs else None,
+        algo_kwargs=algo_kwargs,
     )
     if not result.evaluations:  # always report a final evaluation on the true reward
         evaluation = evaluate(result.model, args.env, args.eval_episodes, seed=args.seed + 10_000)
@@ -120,14 +250,46 @@ def _parse_metric(name: str) -> dict:
     raise ValueError(f"metric must be epic, dard or starc-<val|minimal|epic|dard|none>-<l1|l2|linf>, got {name!r}")
 
 
+def _read_rewards(path: Path) -> dict[str, NDArray[np.generic]]:
+    """The named numeric arrays of an ``.npz`` archive, read without unpickling."""
+    if not zipfile.is_zipfile(path):
+        raise CommandError(
+            f"{path} is not an .npz archive (or its end is cut off): give named reward arrays saved with numpy.savez"
+        )
+    arrays: dict[str, NDArray[np.generic]] = {}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            for name in sorted(archive.files):
+                try:
+                    array = archive[name]
+                except ValueError as err:  # numpy's message would suggest allow_pickle=True, which runs code
+                    if "pickle" not in str(err):
+                        raise CommandError(f"{path} is damaged: its array {name!r} cannot be read") from None
+                    array = None  # Python objects
+                if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+                    raise CommandError(f"{path}: {name!r} is not a numeric array (only numbers are read from it)")
+                arrays[name] = array
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error) as err:
+        raise CommandError(f"{path} is damaged and cannot be read as an .npz archive: {err}") from None
+    if len(arrays) < 2:
+        raise CommandError(f"{path} must hold at least two named reward arrays, got {sorted(arrays)}")
+    return arrays
+
+
 def _distance(args: argparse.Namespace) -> int:
-    mdp, _ = from_gymnasium(gym.make(args.env), gamma=args.gamma)
-    with np.load(args.rewards, allow_pickle=False) as archive:
-        names = sorted(archive.files)
-        if len(names) < 2:
-            raise ValueError(f"{args.rewards} must hold at least two named reward arrays, got {names}")
-        rewards = np.stack([_pad_absorbing(mdp, archive[name], name) for name in names])
-    matrix = distance_matrix(rewards, mdp, device=args.device, **_parse_metric(args.metric))
+    metric = _parse_metric(args.metric)
+    file = _input_file(args.rewards, "rewards file")
+    _env_id(args.env)
+    _device(args.device)
+    _writable_file(args.heatmap, "--heatmap")
+    arrays = _read_rewards(file)
+    try:
+        mdp, _ = from_gymnasium(gym.make(args.env), gamma=args.gamma)
+    except TypeError as err:  # an env without a tabular model (env.unwrapped.P)
+        raise CommandError(f"--env {args.env} is not a tabular env with a model: {err}") from None
+    names = sorted(arrays)
+    rewards = np.stack([_pad_absorbing(mdp, arrays[name], name) for name in names])
+    matrix = distance_matrix(rewards, mdp, device=args.device, **metric)
     width = max(len(n) for n in names)
     print(f"{args.metric} distances on {args.env} (gamma {args.gamma})")
     print(" " * width + "".join(f"  {n:>{max(8, len(n))}}" for n in names))
@@ -173,6 +335,9 @@ def _potentials(args: argparse.Namespace) -> int:
 
 
 def _offline_generate(args: argparse.Namespace) -> int:
+    _env_id(args.env)
+    _device(args.device)
+    _writable_dir(args.root, "--root")
     ids = offline.generate_datasets(
         args.env,
         kinds=args.kinds,
@@ -194,6 +359,9 @@ def _offline_generate(args: argparse.Namespace) -> int:
 
 
 def _offline_train(args: argparse.Namespace) -> int:
+    _positive(args.eval_episodes, "--eval-episodes")
+    _device(args.device)
+    _writable_dir(args.out, "--out")
     data = offline.load_dataset(args.dataset, root=args.root)
     result = offline.train_offline(
         args.algo,
@@ -221,10 +389,15 @@ def _offline_train(args: argparse.Namespace) -> int:
 
 
 def _offline_evaluate(args: argparse.Namespace) -> int:
+    _positive(args.episodes, "--episodes")
+    _input_dir(args.policy, "policy directory")
+    _device(args.device)
+    if args.env is not None:
+        _env_id(args.env)
     agent = offline.load_agent(args.policy, device=args.device)
     env_id = args.env or getattr(agent, "env_id", None)
     if env_id is None:
-        raise ValueError("the saved policy names no env: pass --env")
+        raise CommandError("the saved policy names no env: pass --env")
     env = agent.wrap_env(gym.make(env_id))
     try:
         trajectories = rollout(agent, env, n_episodes=args.episodes, seed=args.seed, deterministic=True)
@@ -372,11 +545,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the ``rewarddesign`` command; a mistake in its input prints one line and returns 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    words = (parser.prog, args.command, getattr(args, "offline_command", None), getattr(args, "bench_command", None))
+    command = " ".join(word for word in words if word)
     try:
         return args.func(args)
-    except (ValueError, TypeError, ConnectionError, ImportError, FileNotFoundError, FileExistsError) as err:
-        print(f"rewarddesign: error: {err}", file=sys.stderr)
+    except _USER_ERRORS as err:
+        print(f"{command}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
 
 
