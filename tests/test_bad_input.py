@@ -137,6 +137,20 @@ def _cartpole() -> gym.Env:
     return gym.make("CartPole-v1")
 
 
+def _tabular_env() -> mdp.TabularEnv:
+    env = mdp.TabularEnv(MDP, REWARD)
+    env.reset(seed=0)
+    return env
+
+
+def _zero_reward(obs: Any, act: Any, next_obs: Any, done: Any) -> np.ndarray:
+    return np.zeros(len(obs))
+
+
+def _unit_reward(obs: Any, act: Any, next_obs: Any, done: Any) -> np.ndarray:
+    return np.ones(len(obs))
+
+
 def _no_env() -> Any:
     raise AssertionError("bad arguments are refused before an env is made")
 
@@ -192,6 +206,20 @@ CASES: list[Any] = [
         Case("greedy_policy.q", "q", poisoned((3, 2)), lambda v: mdp.greedy_policy(v)),
         marks=_fails_today("mdp.greedy_policy takes NaN action values (argmax picks the NaN's action)"),
     ),
+    Case(
+        "random_mdp.branching",
+        "branching",
+        st.sampled_from([2.5, 0, -1, 4, NAN, "2"]),
+        lambda v: mdp.random_mdp(3, 2, rng=0, branching=v),
+    ),
+    Case("random_mdp.rng", "rng", st.sampled_from(["x", -1, 2.5, object()]), lambda v: mdp.random_mdp(3, 2, rng=v)),
+    Case(
+        "value_iteration.max_iterations",
+        "max_iterations",
+        POSITIVE_INT,
+        lambda v: mdp.value_iteration(MDP, REWARD, max_iterations=v),
+    ),
+    Case("TabularEnv.step", "action", st.sampled_from([-1, 2, 7, 0.5, NAN, "0"]), lambda v: _tabular_env().step(v)),
     # distances
     Case("epic_distance.r1", "r1", BAD_REWARD, lambda v: distances.epic_distance(v, REWARD, MDP)),
     Case("epic_distance.r2", "r2", BAD_REWARD, lambda v: distances.epic_distance(REWARD, v, MDP)),
@@ -236,6 +264,20 @@ CASES: list[Any] = [
         ),
         marks=_fails_today(
             "distances.pearson_distance returns NaN for rho NaN or outside [-1, 1] instead of refusing it"
+        ),
+    ),
+    Case(
+        "epic_distance.mdp",
+        "mdp",
+        st.sampled_from([None, "mdp", MDP.transitions]),
+        lambda v: distances.epic_distance(REWARD, REWARD, v),
+    ),
+    Case(
+        "sample_starc_val_distance.ridge",
+        "ridge",
+        NON_NEGATIVE,
+        lambda v: distances.sample_starc_val_distance(
+            _zero_reward, _unit_reward, _transitions(), 0.9, gym.spaces.Box(-1, 1, (1,)), ACT_SPACE, ridge=v
         ),
     ),
     # rewards
