@@ -13,6 +13,7 @@ from rewarddesign.distances import (
     distance_matrix,
     epic_distance,
     norm,
+    pearson_distance,
     starc_distance,
     transition_weights,
 )
@@ -618,6 +619,10 @@ def test_a_batch_and_a_single_reward_broadcast(distance):
         (lambda: epic_distance(SCALE_R1, SCALE_R2, None), TypeError, "mdp"),
         (lambda: canonicalize(SCALE_R1, None), TypeError, "mdp"),
         (lambda: transition_weights(None), TypeError, "mdp"),
+        (lambda: canonicalize(SCALE_R1, SCALE_MDP, "value"), ValueError, "method must be one of"),
+        (lambda: starc_distance(SCALE_R1, SCALE_R2, SCALE_MDP, "value"), ValueError, "canonicalization must be one of"),
+        (lambda: pearson_distance(float("nan")), ValueError, "rho must be a correlation"),
+        (lambda: pearson_distance(np.array([0.5, 1.5])), ValueError, "rho must be a correlation"),
         (lambda: distance_matrix(np.zeros((0, 5, 2, 5)), SCALE_MDP), ValueError, "at least one reward"),
         (lambda: starc_distance(np.zeros((0, 5, 2, 5)), SCALE_R2, SCALE_MDP), ValueError, "r1 must hold at least one"),
     ],

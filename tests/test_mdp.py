@@ -12,6 +12,7 @@ from rewarddesign.mdp import (
     as_policy_matrix,
     broadcast_reward,
     from_gymnasium,
+    greedy_policy,
     policy_evaluation,
     policy_return,
     random_mdp,
@@ -217,6 +218,8 @@ def test_float32_transitions_are_checked_to_their_precision():
         (lambda m: random_mdp(3, 2, rng=-1), ValueError, "rng"),
         (lambda m: random_mdp(3, 2, concentration=float("nan")), ValueError, "concentration"),
         (lambda m: TabularEnv(None, np.zeros(3)), TypeError, "mdp"),
+        (lambda m: greedy_policy([[0.0, float("nan")]]), ValueError, "q must be finite"),
+        (lambda m: greedy_policy(np.zeros((3, 0))), ValueError, "at least one action"),
     ],
 )
 def test_bad_arguments_are_named(call, error, match):

@@ -21,6 +21,7 @@ from rewarddesign.mdp import TabularEnv, TabularMDP, random_mdp
 from rewarddesign.preferences import LearnedRewardTerm, RewardModel
 from rewarddesign.rewards import (
     DesignedReward,
+    MLPRewardNet,
     RewardTerm,
     VecDesignedReward,
     VectorDesignedReward,
@@ -326,6 +327,14 @@ def test_bad_input_is_rejected():
         MarginalGainTerm(FacilityLocation(np.ones((N_STATES, 2))), mode="sum")
     with pytest.raises(ValueError, match="mode"):
         LearnedRewardTerm(seeded_model(n_factors=2), mode="multiply")
+    for gamma in (float("nan"), -0.1, 1.5):
+        with pytest.raises(ValueError, match="gamma must lie in"):
+            potential_difference(0.0, 1.0, False, gamma)
+    with pytest.raises(TypeError, match="gamma must be a real number"):
+        potential_difference(np.zeros(2), np.ones(2), np.zeros(2, dtype=bool), "0.9")
+    for sizes in ((0,), (-3,), (2.5,), ("8",), 8):
+        with pytest.raises(ValueError, match="hidden_sizes must be a sequence of positive integers"):
+            MLPRewardNet(*SPACES, hidden_sizes=sizes, device="cpu")
 
 
 def test_the_shaping_formula_is_shared():

@@ -163,9 +163,10 @@ def _canonicalize(
     policy: ArrayLike | None = None,
     norm: NormOrder = 2,
     weights: NDArray[np.float64] | None = None,
+    method_name: str = "canonicalization",
 ) -> Any:
-    if method not in canon.CANONICALIZATIONS:
-        raise ValueError(f"canonicalization must be one of {list(canon.CANONICALIZATIONS)}, got {method!r}")
+    if not isinstance(method, str) or method not in canon.CANONICALIZATIONS:
+        raise ValueError(f"{method_name} must be one of {list(canon.CANONICALIZATIONS)}, got {method!r}")
     batch = _to(rewards, device)
     transitions = _to(mdp.transitions, device)
     ds = _to(_distribution(state_dist, mdp.n_states, "state_dist"), device)
@@ -265,6 +266,7 @@ def canonicalize(
         policy=policy,
         norm=norm,
         weights=_weights(weights, mdp),
+        method_name="method",
     )
     return out[0] if single else out
 
@@ -413,8 +415,15 @@ def _correlation(cov: Any, var_a: Any, var_b: Any) -> Any:
 
 
 def pearson_distance(rho: _Rho) -> _Rho:
-    """``sqrt((1 - rho) / 2)``, in [0, 1], of a correlation or an array of them (numpy or torch)."""
+    """``sqrt((1 - rho) / 2)``, in [0, 1], of a correlation or an array of them (numpy or torch).
+
+    Raises:
+        ValueError: ``rho`` is NaN or outside [-1, 1].
+    """
     r: Any = rho  # the same arithmetic on a float, a numpy array or a tensor
+    inside = (r >= -1.0) & (r <= 1.0) if isinstance(r, (np.ndarray, torch.Tensor)) else -1.0 <= r <= 1.0
+    if not bool(inside.all() if isinstance(inside, (np.ndarray, torch.Tensor)) else inside):
+        raise ValueError(f"rho must be a correlation in [-1, 1], got {rho!r}")
     return ((1.0 - r) / 2.0) ** 0.5
 
 

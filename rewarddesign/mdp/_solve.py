@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rewarddesign._validation import check_positive_int
+from rewarddesign._validation import as_float_array, check_finite, check_positive_int
 from rewarddesign.mdp._tabular import TabularMDP, as_policy_matrix, check_mdp
 
 __all__ = ["OptimalSolution", "policy_evaluation", "value_iteration", "greedy_policy", "policy_return", "regret"]
@@ -113,8 +113,15 @@ def policy_evaluation(
 
 
 def greedy_policy(q: ArrayLike) -> NDArray[np.intp]:
-    """Deterministic greedy actions ``[S]`` (ties go to the lowest action index)."""
-    return np.asarray(q).argmax(axis=-1)
+    """Deterministic greedy actions ``[S]`` (ties go to the lowest action index).
+
+    Raises:
+        ValueError: ``q`` holds NaN or inf (an argmax would pick the NaN's action), or has no actions.
+    """
+    values = check_finite(as_float_array(q, "q"), "q")
+    if values.ndim == 0 or values.shape[-1] == 0:
+        raise ValueError(f"q must be [..., A] with at least one action, got shape {values.shape}")
+    return values.argmax(axis=-1)
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ class MLPRewardNet(RewardNet):
         use_action: Feed ``a``.
         use_next_state: Feed ``s'``.
         use_done: Feed ``done``.
-        hidden_sizes: Widths of the hidden layers.
+        hidden_sizes: Widths of the hidden layers, positive integers (empty for a linear model).
         activation: Activation class between layers.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or a ``torch.device``.
 
@@ -171,10 +171,13 @@ class MLPRewardNet(RewardNet):
         self.use = (use_state, use_action, use_next_state, use_done)
         if not any(self.use):
             raise ValueError("MLPRewardNet needs at least one of use_state, use_action, use_next_state, use_done")
+        sizes = list(hidden_sizes) if isinstance(hidden_sizes, Sequence) and not isinstance(hidden_sizes, str) else None
+        if sizes is None or any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1 for w in sizes):
+            raise ValueError(f"hidden_sizes must be a sequence of positive integers, got {hidden_sizes!r}")
         obs_dim = get_flattened_obs_dim(observation_space)
         act_dim = get_flattened_obs_dim(action_space)
         input_dim = sum(size for size, used in zip((obs_dim, act_dim, obs_dim, 1), self.use) if used)
-        self.mlp = nn.Sequential(*create_mlp(input_dim, 1, list(hidden_sizes), activation))
+        self.mlp = nn.Sequential(*create_mlp(input_dim, 1, [int(w) for w in sizes], activation))
         self.to(get_device(device))
 
     def forward(self, obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor, done: torch.Tensor) -> torch.Tensor:

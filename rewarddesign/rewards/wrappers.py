@@ -68,6 +68,7 @@ from gymnasium.vector.utils import batch_space, concatenate, create_empty_array,
 from numpy.typing import ArrayLike, NDArray
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
+from rewarddesign._validation import check_gamma
 from rewarddesign._vector_info import info_row
 
 __all__ = [
@@ -120,15 +121,20 @@ def potential_difference(phi: Any, next_phi: Any, terminated: Any, gamma: float)
         phi: ``phi(s)`` (or ``phi(s, a)``).
         next_phi: ``phi(s')`` (or ``phi(s', a')``); its value where ``terminated`` is ignored.
         terminated: Whether ``s'`` ends the episode (a bool or a bool array).
-        gamma: The learner's discount.
+        gamma: The learner's discount, in [0, 1].
 
     Returns:
         ``F``, a float or a float array.
+
+    Raises:
+        ValueError: ``gamma`` is NaN or outside [0, 1] (TypeError when it is not a number).
 
     Example:
         >>> potential_difference(1.0, 2.0, False, 0.5), potential_difference(1.0, 2.0, True, 0.5)
         (0.0, -1.0)
     """
+    if not (isinstance(gamma, (float, int, np.floating, np.integer)) and 0.0 <= gamma <= 1.0):
+        check_gamma(gamma, allow_zero=True)  # raises, naming gamma
     if isinstance(terminated, (bool, np.bool_)):
         return gamma * (0.0 if terminated else next_phi) - phi
     return gamma * np.where(terminated, 0.0, next_phi) - phi
