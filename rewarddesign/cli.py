@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import zipfile
 import zlib
@@ -37,7 +38,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign import offline
-from rewarddesign.bench import SUITES, experiment_summary, load_records, load_suite, report, run_suite
+from rewarddesign.bench import (
+    SUITES,
+    SweepInterrupted,
+    experiment_summary,
+    load_records,
+    load_suite,
+    report,
+    run_suite,
+)
 from rewarddesign.distances import distance_matrix
 from rewarddesign.mdp import TabularMDP, from_gymnasium
 from rewarddesign.offline.oppo import CONTEXTS
@@ -217,16 +226,22 @@ def _bench(args: argparse.Namespace) -> int:
         return 2
     suite = suite.subset(args.envs, args.designs, args.seeds)
     out = Path(args.out or f"benchmarks/results/{suite.name}")
-    run_suite(
-        suite,
-        out,
-        workers=args.workers,
-        device=args.device,
-        progress=not args.no_progress,
-        executor=args.executor,
-        ray_address=args.ray_address,
-        ray_fallback=args.ray_fallback,
-    )
+    try:
+        run_suite(
+            suite,
+            out,
+            workers=args.workers,
+            device=args.device,
+            progress=not args.no_progress,
+            executor=args.executor,
+            ray_address=args.ray_address,
+            ray_fallback=args.ray_fallback,
+        )
+    except SweepInterrupted as stop:  # finished runs are kept: say so, exit as the signal asks
+        for signum in (signal.SIGINT, signal.SIGTERM):  # a further Ctrl-C cannot cut the exit short
+            signal.signal(signum, signal.SIG_IGN)
+        print(f"rewarddesign bench: {stop}", file=sys.stderr)
+        return stop.exit_code
     print(report(out, reps=args.reps))
     print(f"\nrows: {out / 'runs'}  report: {out / 'README.md'}  plots: {out / 'curves.png'}, {out / 'profiles.png'}")
     return 0
@@ -234,6 +249,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _bench_report(args: argparse.Namespace) -> int:
     if (Path(args.results) / "experiment.json").exists():
+        if args.baseline is not None:
+            raise ValueError("--baseline compares designs of a suite's results; an experiment's have none")
         print(experiment_summary(load_records(args.results), args.metrics, reps=args.reps))
         return 0
     print(report(args.results, baseline=args.baseline, reps=args.reps))
@@ -460,7 +477,9 @@ def build_parser() -> argparse.ArgumentParser:
         "results", help="a results directory written by `rewarddesign bench` or by an experiment (run_experiment)"
     )
     bench_report.add_argument("--metrics", nargs="+", help="an experiment's metrics to show (default: all)")
-    bench_report.add_argument("--baseline", default="original", help="design the others are compared with")
+    bench_report.add_argument(
+        "--baseline", default=None, help="design the others are compared with (default: original, when there)"
+    )
     bench_report.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
     bench_report.set_defaults(func=_bench_report)
 

@@ -14,6 +14,8 @@
 - :mod:`~rewarddesign.bench.store`: the results directory (one file per run and a manifest of
   fingerprints) and the sweep loop both kinds share.
 - :mod:`~rewarddesign.bench.executors`: where runs compute (local processes, Ray).
+- :mod:`~rewarddesign.bench.interrupts`: SIGINT and SIGTERM stop a sweep within seconds, its
+  workers stopped and its finished runs kept (:class:`SweepInterrupted`).
 - :mod:`~rewarddesign.bench.fingerprint`: loading run functions by name and hashing their source.
 - :mod:`~rewarddesign.bench.stats`: IQM, optimality gap, stratified bootstrap intervals,
   probability of improvement, performance profiles.
@@ -40,6 +42,7 @@ from rewarddesign.bench.experiments import (
     run_experiment,
 )
 from rewarddesign.bench.fingerprint import source_digest
+from rewarddesign.bench.interrupts import SweepInterrupted
 from rewarddesign.bench.report import (
     aggregate_table,
     experiment_summary,
@@ -52,6 +55,7 @@ from rewarddesign.bench.report import (
 )
 from rewarddesign.bench.runner import COLUMNS, SuiteRunResult, load_rows, run_one, run_suite, write_rows
 from rewarddesign.bench.schema import Design, RunSpec, Suite, known_env_ids, load_suite, suite_from_dict
+from rewarddesign.bench.store import check_name
 
 __all__ = [
     "Experiment",
@@ -65,6 +69,8 @@ __all__ = [
     "load_records",
     "metric_values",
     "source_digest",
+    "SweepInterrupted",
+    "check_name",
     "Design",
     "DESIGN_WRAPPERS",
     "Suite",

@@ -1,10 +1,14 @@
 """Executors: where the runs of a sweep compute. Local processes by default, Ray on a cluster.
 
 An executor maps a function over run specs and yields each result as soon as it is ready, in
-whatever order runs finish; the runner writes the files, so workers need no shared disk.
+whatever order runs finish; the runner writes the files, so workers need no shared disk. When the
+consumer stops early (the generator is closed, or an exception such as
+:class:`~rewarddesign.bench.interrupts.SweepInterrupted` reaches it), the executor cancels the runs
+that have not started and stops the ones in progress before it returns.
 
 - :class:`LocalExecutor`: processes on this machine (``spawn``), or the calling process for one
-  worker; nothing to start.
+  worker; nothing to start. Worker processes ignore SIGINT (the calling process handles it and
+  terminates them) and exit when the calling process dies.
 - :class:`RayExecutor`: Ray tasks (``pip install 'rewarddesign[ray]'``), on a local Ray instance
   that it starts and stops, or on a running cluster (``address="auto"`` or ``"host:port"``). The
   package must be importable on every node.
@@ -13,7 +17,11 @@ whatever order runs finish; the runner writes the files, so workers need no shar
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import socket
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -36,7 +44,11 @@ class Executor(Protocol):
 
 class LocalExecutor:
     """Runs on this machine: in this process for ``workers=1``, else in ``workers`` spawned processes
-    (each with one torch thread)."""
+    (each with one torch thread).
+
+    A sweep that stops early (an error, SIGINT or SIGTERM) cancels the queued runs and terminates
+    the worker processes within seconds (:data:`STOP_TIMEOUT`), so no run keeps computing.
+    """
 
     def __init__(self, workers: int = 1) -> None:
         check_positive_int(workers, "workers")
@@ -49,21 +61,61 @@ class LocalExecutor:
                 yield fn(spec, device)
             return
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(self.workers, len(specs)), mp_context=context, initializer=_one_thread) as pool:
+        pool = ProcessPoolExecutor(min(self.workers, len(specs)), mp_context=context, initializer=_worker_setup)
+        try:
             futures = [pool.submit(fn, spec, device) for spec in specs]
             for future in as_completed(futures):
                 yield future.result()
+        except BaseException:  # stopped early (closed, interrupted, a run failed): stop every worker
+            _stop_pool(pool)
+            raise
+        pool.shutdown()
 
 
-def _one_thread() -> None:
-    """Each worker process computes with one torch thread: runs go in parallel, one per core.
+#: Seconds a terminated worker process has to exit before it is killed.
+STOP_TIMEOUT = 5.0
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued runs of ``pool`` and terminate its worker processes (kill those that linger)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14 and later
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    if terminate is not None:
+        terminate()
+    else:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_setup() -> None:
+    """Each worker process computes with one torch thread (runs go in parallel, one per core), leaves
+    SIGINT to the calling process (which stops the workers), and exits if the calling process dies.
 
     The pool's initializer, so it runs only in the spawned worker processes: the calling process
-    (and ``workers=1``, which runs there) keeps its own thread setting.
+    (and ``workers=1``, which runs there) keeps its own thread setting and signal handlers.
     """
     import torch
 
     torch.set_num_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: Any) -> None:
+    """Wait until the parent process ends, then end this one (a worker never outlives its sweep)."""
+    parent.join()
+    os._exit(1)
 
 
 def _check_reachable(address: str, timeout: float) -> None:
@@ -145,12 +197,13 @@ class RayExecutor:
         task = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus)(fn)
         pending = [task.remote(spec, device) for spec in specs]
         try:
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
-                yield ray.get(done[0])
+            while pending:  # waits of half a second, so that signals are handled between them
+                done, pending = ray.wait(pending, num_returns=1, timeout=0.5)
+                if done:
+                    yield ray.get(done[0])
         finally:
-            for ref in pending:  # a sweep stopped early cancels what has not run
-                ray.cancel(ref)
+            for ref in pending:  # a sweep stopped early cancels what has not run and stops what runs
+                ray.cancel(ref, force=True)
 
     def close(self) -> None:
         """Stop the Ray instance this executor started (a joined cluster keeps running)."""

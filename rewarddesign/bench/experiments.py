@@ -39,7 +39,7 @@ import numpy as np
 
 from rewarddesign.bench.executors import Executor
 from rewarddesign.bench.fingerprint import qualified_name, resolve, settings_digest, source_digest
-from rewarddesign.bench.store import read_manifest, sweep, write_atomic, write_manifest
+from rewarddesign.bench.store import check_name, read_manifest, sweep, write_atomic, write_manifest
 
 __all__ = [
     "Experiment",
@@ -105,8 +105,9 @@ class Run:
 
 
 def _slug(value: Any) -> str:
+    """A parameter value as part of a file name: no path separator, no leading dot (a hidden file)."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return re.sub(r"[^A-Za-z0-9_.+=-]+", "-", text).strip("-") or "-"
+    return re.sub(r"[^A-Za-z0-9_.+=-]+", "-", text).strip("-").lstrip(".") or "-"
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,31 @@ class RunRecord:
 
     @classmethod
     def from_json(cls, text: str) -> RunRecord:
-        """A record from :meth:`to_json`'s text."""
-        return cls(**json.loads(text))
+        """A record from :meth:`to_json`'s text.
+
+        Raises:
+            ValueError: ``text`` is not a record's JSON (empty, cut short, other fields).
+        """
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise TypeError(f"a JSON object, got {type(data).__name__}")
+            return cls(**data)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"not a run record ({error})") from error
+
+    @classmethod
+    def read(cls, path: str | Path) -> RunRecord:
+        """The record in the run file ``path``.
+
+        Raises:
+            ValueError: The file is not a whole run record (the file named).
+        """
+        path = Path(path)
+        try:
+            return cls.from_json(path.read_text())
+        except ValueError as error:  # UnicodeDecodeError is one too
+            raise ValueError(f"{path} is not a whole run file of an experiment ({error})") from error
 
 
 def _json_default(value: Any) -> Any:
@@ -146,14 +170,15 @@ class Experiment:
     """A grid of runs of one run function.
 
     Args:
-        name: The experiment's name (its results directory records it).
+        name: The experiment's name (its results directory records it): letters, digits and
+            ``_ . + = -`` (see :func:`~rewarddesign.bench.store.check_name`).
         function: The run function, a module-level callable or its ``"module:function"`` /
             ``"path/to/script.py:function"`` name; called as ``function(seed=seed, **params)``
             (and ``device=device`` when it takes a ``device`` argument and the parameters do not
             set one) and returning a :class:`RunOutput`.
         grid: The parameter sets (keyword arguments of the run function); their values name the
             runs, so each set must differ from the others in its values.
-        seeds: One run per seed of each parameter set.
+        seeds: One run per seed of each parameter set; each seed once.
         definition: Further objects (or their ``"module:name"`` names) whose source defines the
             runs (the reward design, a configuration table): the fingerprint covers them, so a
             changed definition is never mixed with old results.
@@ -169,11 +194,13 @@ class Experiment:
     context: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
+        check_name(self.name, "name")
         object.__setattr__(self, "function", qualified_name(self.function))
         object.__setattr__(self, "grid", tuple(dict(params) for params in self.grid))
         object.__setattr__(self, "seeds", tuple(int(seed) for seed in self.seeds))
+        repeated = sorted({seed for seed in self.seeds if self.seeds.count(seed) > 1})
+        if repeated:
+            raise ValueError(f"seeds of experiment {self.name!r} must differ, got {repeated} more than once")
         object.__setattr__(self, "definition", tuple(self.definition))
         object.__setattr__(self, "context", dict(self.context))
         if not self.grid or not self.seeds:
@@ -280,7 +307,7 @@ def restamp(experiment: Experiment, out_dir: str | Path) -> list[str]:
         path = out_dir / "runs" / f"{run.key}.json"
         if run.key not in manifest.runs or not path.exists() or manifest.runs[run.key] == run.fingerprint:
             continue
-        record = RunRecord.from_json(path.read_text())
+        record = RunRecord.read(path)
         write_atomic(path, replace(record, fingerprint=run.fingerprint).to_json())
         manifest.runs[run.key] = run.fingerprint
         changed.append(run.key)
@@ -312,14 +339,23 @@ def run_experiment(
         ray_address: The Ray cluster to join; None starts a local Ray instance.
         ray_fallback: When the Ray cluster does not answer, run locally instead of failing.
 
+    A finished run's file that is empty or not its record is run again, with a warning.
+
     Raises:
         ValueError: A results directory of another experiment, or of another version of this one
             (a finished run whose fingerprint differs: other parameters or changed code).
+        SweepInterrupted: SIGINT or SIGTERM stopped the sweep; every finished run is kept and a
+            rerun resumes (see :mod:`rewarddesign.bench.interrupts`).
     """
     out_dir = Path(out_dir)
     manifest = read_manifest(out_dir, "experiment", experiment.name)
     runs = experiment.runs()
     by_key = {run.key: run for run in runs}
+
+    def verify(path: Path, run: Run) -> None:
+        record = RunRecord.read(path)
+        if (record.key, record.fingerprint) != (run.key, run.fingerprint):
+            raise ValueError(f"{path} holds run {record.key} ({record.fingerprint}), not {run.key} ({run.fingerprint})")
 
     def save(record: RunRecord) -> tuple[Run, dict[str, float], str]:
         write_atomic(out_dir / "runs" / f"{record.key}.json", record.to_json())
@@ -333,6 +369,7 @@ def run_experiment(
         out_dir,
         manifest,
         suffix=".json",
+        verify=verify,
         workers=workers,
         device=device,
         progress=progress,
@@ -340,12 +377,16 @@ def run_experiment(
         ray_address=ray_address,
         ray_fallback=ray_fallback,
     )
-    return [RunRecord.from_json((out_dir / "runs" / f"{run.key}.json").read_text()) for run in runs]
+    return [RunRecord.read(out_dir / "runs" / f"{run.key}.json") for run in runs]
 
 
 def load_records(out_dir: str | Path) -> list[RunRecord]:
-    """Every run record in a results directory (``runs/*.json``), sorted by key."""
-    return [RunRecord.from_json(path.read_text()) for path in sorted(Path(out_dir).glob("runs/*.json"))]
+    """Every run record in a results directory (``runs/*.json``), sorted by key.
+
+    Raises:
+        ValueError: A run file that is not a whole record (the file named).
+    """
+    return [RunRecord.read(path) for path in sorted(Path(out_dir).glob("runs/*.json"))]
 
 
 def metric_values(records: Sequence[RunRecord], metric: str, by: Sequence[str]) -> dict[tuple[Any, ...], np.ndarray]:

@@ -245,7 +245,7 @@ def report(
     results_dir: str | Path,
     *,
     reference_scores: dict[str, tuple[float, float]] | None = None,
-    baseline: str | None = "original",
+    baseline: str | None = None,
     reps: int = 2000,
     seed: int = 0,
 ) -> str:
@@ -255,10 +255,14 @@ def report(
         results_dir: A directory the runner wrote (``runs/*.csv``).
         reference_scores: ``env id -> (low, high)``; by default those of the built-in suite named in
             the directory's manifest.
-        baseline: The design the others are compared with (``P(design > baseline)``); skipped when
-            absent from the results.
+        baseline: The design the others are compared with (``P(design > baseline)``); None compares
+            with ``original`` when the results have it, and with nothing otherwise.
         reps: Bootstrap replicates.
         seed: Seeds the bootstrap.
+
+    Raises:
+        ValueError: No run files, a damaged one (named), or a ``baseline`` that is not among the
+            designs of the results (they are listed).
     """
     results_dir = Path(results_dir)
     rows = load_rows(results_dir) if results_dir.is_dir() else []
@@ -274,9 +278,11 @@ def report(
     scores, references = final_scores(rows, reference_scores)
     envs = list(references)
     algos = sorted({row["algo"] for row in rows})
-    base = None
-    if baseline is not None:
-        base = next((label for label in scores if label.split(" (")[0] == baseline), None)
+    designs = sorted({row["design"] for row in rows})
+    if baseline is not None and baseline not in designs:
+        raise ValueError(f"unknown baseline {baseline!r}: the designs in {results_dir} are {', '.join(designs)}")
+    wanted = baseline if baseline is not None else "original"
+    base = next((label for label in scores if label.split(" (")[0] == wanted), None)
     aggregates = aggregate_table(scores, base, reps=reps, seed=seed)
     ref_lines = [
         f"- {env}: {low:g} to {high:g}" + ("" if env in reference_scores else " (lowest and highest final return here)")

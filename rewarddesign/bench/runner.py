@@ -6,7 +6,8 @@ executor (:mod:`rewarddesign.bench.executors`: local processes, or Ray on a clus
 cluster needs no shared file system. Each run lands in ``OUT/runs/<key>.csv`` and ``OUT/suite.json``
 records the suite's name, each finished run's fingerprint and its seconds (SB3's ``learn``, the
 evaluations within it, the whole run). A rerun skips finished runs, so an interrupted sweep
-resumes and loses nothing; a directory written by another version of the suite is refused.
+resumes and loses nothing; a directory written by another version of the suite is refused. A
+finished run's file that is empty or does not parse as its rows is run again, with a warning.
 """
 
 from __future__ import annotations
@@ -130,6 +131,8 @@ def run_suite(
     Raises:
         ValueError: An unknown suite or name in it, or a results directory of another suite or
             of another version of this one (a finished run whose fingerprint differs).
+        SweepInterrupted: SIGINT or SIGTERM stopped the sweep; every finished run is kept and a
+            rerun resumes (see :mod:`rewarddesign.bench.interrupts`).
     """
     if isinstance(suite, str):
         if suite not in SUITES:
@@ -139,6 +142,14 @@ def run_suite(
     out_dir = Path(out_dir)
     manifest = read_manifest(out_dir, "suite", suite.name)
     runs = suite.runs()
+
+    def verify(path: Path, spec: RunSpec) -> None:
+        rows = load_rows(path)
+        strangers = {(row["env"], row["design"], row["algo"], row["seed"]) for row in rows} - {
+            (spec.env_id, spec.design.name, spec.algo, spec.seed)
+        }
+        if strangers:
+            raise ValueError(f"{path} holds rows of other runs: {sorted(strangers)}")
 
     def save(result: SuiteRunResult) -> tuple[RunSpec, dict[str, float], str]:
         spec = result.spec
@@ -153,6 +164,7 @@ def run_suite(
         out_dir,
         manifest,
         suffix=".csv",
+        verify=verify,
         workers=workers,
         device=device,
         progress=progress,
@@ -166,16 +178,31 @@ def run_suite(
 
 
 def load_rows(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of one run file (or of every run file under a directory), with numbers parsed."""
+    """Rows of one run file (or of every run file under a directory), with numbers parsed.
+
+    Raises:
+        ValueError: A run file that is empty, holds no rows, lacks a column of :data:`COLUMNS` or
+            holds a value that does not parse (the file named).
+    """
     path = Path(path)
     files = sorted(path.glob("runs/*.csv")) if path.is_dir() else [path]
     rows = []
     for file in files:
-        with file.open(newline="") as handle:
-            for row in csv.DictReader(handle):
-                for key in ("seed", "step"):
-                    row[key] = int(row[key])
-                for key in ("true_return", "designed_return", "wall_time"):
-                    row[key] = float(row[key])
-                rows.append(row)
+        try:
+            with file.open(newline="") as handle:
+                reader = csv.DictReader(handle)
+                missing = [name for name in COLUMNS if name not in (reader.fieldnames or [])]
+                if missing:
+                    raise ValueError("empty" if reader.fieldnames is None else f"no column {missing}")
+                before = len(rows)
+                for row in reader:
+                    for key in ("seed", "step"):
+                        row[key] = int(row[key])
+                    for key in ("true_return", "designed_return", "wall_time"):
+                        row[key] = float(row[key])
+                    rows.append(row)
+                if len(rows) == before:
+                    raise ValueError("no rows")
+        except (ValueError, TypeError) as error:  # UnicodeDecodeError is a ValueError
+            raise ValueError(f"{file} is not a whole run file of a suite ({error})") from error
     return rows

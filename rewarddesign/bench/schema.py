@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 from rewarddesign.bench.designs import DESIGN_WRAPPERS
 from rewarddesign.bench.fingerprint import settings_digest, source_digest
+from rewarddesign.bench.store import check_name
 from rewarddesign.shaping import POTENTIALS
 from rewarddesign.train import ALGORITHMS, register_dm_control
 
@@ -40,7 +42,8 @@ class Design:
     """A named reward design: the env reward (``shaping=None``), a registered potential, or env options.
 
     Args:
-        name: The design's name in results.
+        name: The design's name in results and run files: letters, digits and ``_ . + = -`` (see
+            :func:`~rewarddesign.bench.store.check_name`).
         shaping: A registered potential (see :data:`rewarddesign.shaping.POTENTIALS`).
         env_kwargs: ``gym.make`` options of the training envs that select a reward the env itself
             offers (``{"credit": "modular"}`` on the submodular envs); evaluation never uses them.
@@ -56,6 +59,7 @@ class Design:
     wrapper: str | None = None
 
     def __post_init__(self) -> None:
+        check_name(self.name, "design name")
         if self.wrapper is not None and self.wrapper not in DESIGN_WRAPPERS:
             raise ValueError(f"unknown design wrapper {self.wrapper!r}; known: {', '.join(sorted(DESIGN_WRAPPERS))}")
 
@@ -78,11 +82,12 @@ class Suite:
     """A grid of runs.
 
     Args:
-        name: The suite's name (results go under it).
-        env_ids: Gymnasium env ids.
+        name: The suite's name (results go under it, and it starts each run file's name): letters,
+            digits and ``_ . + = -`` (see :func:`~rewarddesign.bench.store.check_name`).
+        env_ids: Gymnasium env ids, each once.
         designs: The reward designs compared.
-        algos: SB3 algorithm names (see :data:`rewarddesign.train.ALGORITHMS`).
-        seeds: One run per seed of each (env, design, algo).
+        algos: SB3 algorithm names (see :data:`rewarddesign.train.ALGORITHMS`), each once.
+        seeds: One run per seed of each (env, design, algo); integers, each once.
         timesteps: Training steps of each run.
         eval_freq: Evaluate on the true reward every this many steps.
         eval_episodes: Episodes per evaluation.
@@ -94,6 +99,10 @@ class Suite:
         reference_scores: ``env id -> (low, high)`` returns that normalise scores to ``[0, 1]``
             for aggregates across envs (a random policy and an expert, say); envs left out are
             normalised by the lowest and highest final return in the results.
+
+    Raises:
+        ValueError: A name that cannot name result files, or a seed, env id or algorithm given twice.
+        TypeError: A seed that is not an integer.
     """
 
     name: str
@@ -109,6 +118,16 @@ class Suite:
     solved_at: float | dict[str, float] | None = None
     algo_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
     reference_scores: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "suite name")
+        for seed in self.seeds:
+            if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+                raise TypeError(f"seeds of suite {self.name!r} must be integers, got {seed!r}")
+        for kind, values in (("seeds", self.seeds), ("env_ids", self.env_ids), ("algos", self.algos)):
+            repeated = sorted({value for value in values if list(values).count(value) > 1})
+            if repeated:
+                raise ValueError(f"{kind} of suite {self.name!r} must differ, got {repeated} more than once")
 
     def runs(self) -> list[RunSpec]:
         """Every run of the grid: env x design (where it applies) x algorithm x seed."""
@@ -189,7 +208,8 @@ def suite_from_dict(data: dict[str, Any]) -> Suite:
     envs, wrapper}``), ``reference_scores`` maps env ids to ``[low, high]``.
 
     Raises:
-        ValueError: Missing or unknown keys, or any check of :meth:`Suite.validate`.
+        ValueError: Missing or unknown keys, a value of the wrong type, or any check of
+            :class:`Suite` and :meth:`Suite.validate`.
     """
     known = {f.name: f for f in dataclasses.fields(Suite)}
     required = [
@@ -209,7 +229,11 @@ def suite_from_dict(data: dict[str, Any]) -> Suite:
     fields["designs"] = tuple(_design_from(d) for d in fields["designs"])
     if "reference_scores" in fields:
         fields["reference_scores"] = {env: tuple(map(float, pair)) for env, pair in fields["reference_scores"].items()}
-    return Suite(**fields).validate()
+    try:
+        suite = Suite(**fields)
+    except TypeError as error:  # a value of the wrong type in the file: the data's mistake
+        raise ValueError(f"suite data: {error}") from error
+    return suite.validate()
 
 
 def load_suite(path: str | Path) -> Suite:
