@@ -143,6 +143,7 @@ def check_kept_and_resume(tmp_path: Path, workers: int, executor: str) -> None:
     assert len(after) == 4 and all(after[name] == stamp for name, stamp in kept.items())  # none redone
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("workers", "signals", "code"),
     [
@@ -165,7 +166,8 @@ def test_a_signal_stops_the_local_sweep_keeps_finished_runs_and_a_rerun_resumes(
     check_kept_and_resume(tmp_path, workers, "local")
 
 
-@pytest.mark.xdist_group("ray")
+@pytest.mark.slow
+@pytest.mark.xdist_group("ray")  # under pytest -n, the Ray tests share one process (one local instance)
 def test_a_signal_stops_a_ray_sweep_cancels_its_tasks_and_shuts_ray_down(tmp_path):
     pytest.importorskip("ray")
     returncode, seconds, err, run_pids, started = interrupt(tmp_path, 2, "ray", [signal.SIGINT], start_within=240)
@@ -195,6 +197,7 @@ n_epochs = 1
 """
 
 
+@pytest.mark.slow
 def test_the_bench_command_stops_on_sigterm_with_its_workers_and_exits_143(tmp_path):
     (tmp_path / "long.toml").write_text(SUITE)
     command = ["bench", "--suite", str(tmp_path / "long.toml"), "--out", str(tmp_path / "out"), "--workers", "2"]
@@ -238,6 +241,7 @@ def test_a_signal_during_a_deferred_block_takes_effect_after_it():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the previous handlers are back
 
 
+@pytest.mark.slow
 def test_worker_processes_exit_when_the_sweep_process_is_killed(tmp_path):
     script = tmp_path / "driver.py"
     script.write_text(textwrap.dedent(DRIVER))
