@@ -315,7 +315,12 @@ class Transitions(Generic[ObsT]):
             raise ValueError(f"acts needs a leading (row) axis, got shape {acts.shape}")
         n = len(acts)
         obs, next_obs = _as_observations(self.obs, "obs"), _as_observations(self.next_obs, "next_obs")
-        _obs_map(lambda a, b: None, obs, next_obs, name="obs and next_obs")  # the same structure
+
+        def same_row_shape(a: NDArray[Any], b: NDArray[Any]) -> None:
+            if a.shape[1:] != b.shape[1:]:
+                raise ValueError(f"obs and next_obs must have rows of one shape, got {a.shape} and {b.shape}")
+
+        _obs_map(same_row_shape, obs, next_obs, name="obs and next_obs")  # the same structure and row shapes
         for name, value in (("obs", obs), ("next_obs", next_obs)):
             if _obs_len(value, name) != n:
                 raise ValueError(f"{name} must have {n} rows (one per action), got {_obs_len(value, name)}")

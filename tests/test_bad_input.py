@@ -172,10 +172,6 @@ class Case:
     call: Callable[[Any], Any]
 
 
-def _fails_today(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 CASES: list[Any] = [
     # mdp
     Case(
@@ -296,16 +292,11 @@ CASES: list[Any] = [
         st.sampled_from([[0.5, 2.0], [NAN, 0.0], [2, 3], [0.0]]),
         lambda v: _transitions(terminated=np.asarray(v)),
     ),
-    pytest.param(
-        Case(
-            "Transitions.next_obs",
-            "next_obs",
-            misshaped((2, 1)).filter(lambda a: a.ndim >= 1),
-            lambda v: _transitions(next_obs=v),
-        ),
-        marks=_fails_today(
-            "rollouts.Transitions accepts next_obs [N] with obs [N, 1] (shapes per row are not compared)"
-        ),
+    Case(
+        "Transitions.next_obs",
+        "next_obs",
+        misshaped((2, 1)).filter(lambda a: a.ndim >= 1),
+        lambda v: _transitions(next_obs=v),
     ),
     Case(
         "rollout.n_episodes",

@@ -110,7 +110,7 @@ def tuple_potential(obs) -> float:
 
 
 class RowTerm(RewardTerm):
-    """A term computed row by row from ``unbatch`` of the bound observation space (pins the base's batching)."""
+    """A term computed row by row from ``unbatch`` of the batches (pins the base's batching)."""
 
     info_key = "row_value"
 
@@ -123,7 +123,7 @@ class RowTerm(RewardTerm):
 
     def step(self, obs, act, next_obs, reward, terminated, truncated, infos):
         assert batch_length(obs) == batch_length(next_obs) == len(reward) == self.num_envs
-        rows = zip(unbatch(self.space, obs), unbatch(self.space, next_obs))
+        rows = zip(unbatch(obs), unbatch(next_obs))
         return np.array([tuple_potential(n) - 0.5 * tuple_potential(o) for o, n in rows])
 
 
@@ -234,15 +234,8 @@ def test_every_term_gives_the_same_rewards_in_every_form(term_name):
     check_every_form(term_name, n_envs=3)
 
 
-#: Potential.batch still splits a batch by len() (a Tuple's length): shaping there waits for space-aware splitting
-POTENTIAL_SPLITS_BY_LEN = pytest.mark.xfail(strict=True, reason="Potential.batch splits Tuple batches by len()")
-
-
 @pytest.mark.parametrize("n_envs", [2, 3])
-@pytest.mark.parametrize(
-    "term_name",
-    [pytest.param(name, marks=POTENTIAL_SPLITS_BY_LEN) if "shaping" in name else name for name in sorted(SPACE_TERMS)],
-)
+@pytest.mark.parametrize("term_name", sorted(SPACE_TERMS))
 def test_tuple_and_nested_observations_batch_by_env_in_every_form(term_name, n_envs):
     """A Tuple's length (2) is not the batch size: 2 envs once gave wrong values, 3 a crash.
 

@@ -29,6 +29,7 @@ from rewarddesign.rewards.wrappers import (
     VecDesignedReward,
     VectorDesignedReward,
     batch_length,
+    batch_of_one,
     check_mode,
     potential_difference,
     unbatch,
@@ -53,4 +54,5 @@ __all__ = [
     "check_mode",
     "batch_length",
     "unbatch",
+    "batch_of_one",
 ]

@@ -64,7 +64,7 @@ from typing import Any, ClassVar, Literal, overload
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
-from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
+from gymnasium.vector.utils import concatenate, create_empty_array
 from numpy.typing import ArrayLike, NDArray
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
@@ -85,6 +85,7 @@ __all__ = [
     "check_mode",
     "batch_length",
     "unbatch",
+    "batch_of_one",
 ]
 
 #: How a term's value and the env's reward make the new reward: ``"replace"`` or ``"add"``.
@@ -147,12 +148,12 @@ def check_mode(mode: str) -> RewardMode:
     return mode  # type: ignore[return-value]
 
 
-def _batch_of_one(x: Any) -> Any:
-    """One observation (array, number, dict or tuple of them) as a batch of one."""
+def batch_of_one(x: Any) -> Any:
+    """One element (an array, a number, or a dict or tuple of them) as a batch of one, in Gymnasium's layout."""
     if isinstance(x, Mapping):
-        return {key: _batch_of_one(value) for key, value in x.items()}
+        return {key: batch_of_one(value) for key, value in x.items()}
     if isinstance(x, tuple):
-        return tuple(_batch_of_one(value) for value in x)
+        return tuple(batch_of_one(value) for value in x)
     return np.expand_dims(np.asarray(x), 0)
 
 
@@ -187,19 +188,32 @@ def batch_length(batch: Any) -> int:
     return lengths.pop()
 
 
-def unbatch(space: gym.Space[Any], batch: Any) -> list[Any]:
-    """The elements of a batch of ``space`` (Gymnasium's layout), one per row, by ``gymnasium.vector.utils``.
+def unbatch(batch: Any) -> list[Any]:
+    """The elements of a batch in Gymnasium's layout, one per row.
 
     Args:
-        space: The single-env space (``Box``, ``Discrete``, ``Dict``, ``Tuple``, nested, ...).
-        batch: Its batch: an array ``[B, ...]``, or a dict or tuple of batches for a ``Dict`` or ``Tuple``.
+        batch: An array ``[B, ...]``, or a dict or tuple of batches (nested as a ``Dict`` or
+            ``Tuple`` space is); every array has the leading length ``B`` (:func:`batch_length`).
+
+    Returns:
+        ``B`` elements, each structured as the batch is (an array row, a dict, a tuple).
 
     Example:
-        >>> space = gym.spaces.Tuple((gym.spaces.Discrete(3), gym.spaces.Discrete(3)))
-        >>> [tuple(int(v) for v in row) for row in unbatch(space, (np.array([0, 1, 2]), np.array([2, 1, 0])))]
+        >>> [tuple(int(v) for v in row) for row in unbatch((np.array([0, 1, 2]), np.array([2, 1, 0])))]
         [(0, 2), (1, 1), (2, 0)]
     """
-    return list(iterate(batch_space(space, batch_length(batch)), batch))
+    size = batch_length(batch)
+
+    def rows(part: Any) -> list[Any]:
+        if isinstance(part, Mapping):
+            columns = {key: rows(value) for key, value in part.items()}
+            return [{key: column[i] for key, column in columns.items()} for i in range(size)]
+        if isinstance(part, tuple):
+            columns_ = [rows(value) for value in part]
+            return [tuple(column[i] for column in columns_) for i in range(size)]
+        return [part[i] for i in range(size)]
+
+    return rows(batch)
 
 
 def _replace_rows(space: gym.Space[Any], batch: Any, rows: NDArray[np.intp], values: Sequence[Any]) -> Any:
@@ -209,7 +223,7 @@ def _replace_rows(space: gym.Space[Any], batch: Any, rows: NDArray[np.intp], val
         for row, value in zip(rows.tolist(), values):
             out[row] = value
         return out
-    items = unbatch(space, batch)
+    items = unbatch(batch)
     for row, value in zip(rows.tolist(), values):
         items[row] = value
     return concatenate(space, items, create_empty_array(space, len(items)))
@@ -301,16 +315,16 @@ class RewardTerm(abc.ABC):
 
     def reset_one(self, obs: Any, info: Info) -> None:
         """:meth:`reset` of a single env (one observation, one info)."""
-        self.reset(_batch_of_one(obs), (info,), np.ones(1, dtype=bool))
+        self.reset(batch_of_one(obs), (info,), np.ones(1, dtype=bool))
 
     def step_one(
         self, obs: Any, act: Any, next_obs: Any, reward: float, terminated: bool, truncated: bool, info: Info
     ) -> float:
         """:meth:`step` of a single env: one transition, one float."""
         values = self.step(
-            _batch_of_one(obs),
-            _batch_of_one(act),
-            _batch_of_one(next_obs),
+            batch_of_one(obs),
+            batch_of_one(act),
+            batch_of_one(next_obs),
             np.array([reward], dtype=np.float64),
             np.array([terminated]),
             np.array([truncated]),

@@ -27,6 +27,7 @@ import torch
 from stable_baselines3.common.utils import get_device
 
 from rewarddesign.mdp import TabularMDP, value_iteration
+from rewarddesign.rewards.wrappers import batch_length, batch_of_one, unbatch
 
 __all__ = [
     "Potential",
@@ -79,24 +80,11 @@ def _check_batch(values: Any, size: int, who: str) -> np.ndarray:
     return array
 
 
-def unbatch(obs: Any, size: int) -> list[Any]:
-    """Split a batch of observations (an array, or a dict of arrays) into ``size`` single ones."""
-    if isinstance(obs, dict):
-        return [{key: value[i] for key, value in obs.items()} for i in range(size)]
-    return [obs[i] for i in range(size)]
-
-
 def _sample(space: gym.Space) -> Any:
     """A sample of ``space`` drawn from a seeded copy, so the user's space RNG stays untouched."""
     space = copy.deepcopy(space)
     space.seed(0)
     return space.sample()
-
-
-def _batch_size(obs: Any) -> int:
-    if isinstance(obs, dict):
-        return len(next(iter(obs.values())))
-    return len(obs)
 
 
 class Potential(abc.ABC):
@@ -123,9 +111,9 @@ class Potential(abc.ABC):
 
     def batch(self, obs: Any, t: np.ndarray | None = None) -> np.ndarray:
         """``phi`` for a batch of observations (leading axis ``B``) and steps ``t [B]``: float ``[B]``."""
-        size = _batch_size(obs)
-        steps = np.zeros(size, dtype=np.int64) if t is None else np.asarray(t)
-        return np.array([self(o, int(k)) for o, k in zip(unbatch(obs, size), steps)], dtype=np.float64)
+        rows = unbatch(obs)
+        steps = np.zeros(len(rows), dtype=np.int64) if t is None else np.asarray(t)
+        return np.array([self(o, int(k)) for o, k in zip(rows, steps)], dtype=np.float64)
 
     def check_space(self, space: gym.Space, name: str = "env") -> None:
         """Raise if this potential cannot take observations of ``space``.
@@ -169,8 +157,7 @@ class CallablePotential(Potential):
 
     def __call__(self, obs: Any, t: int = 0) -> float:
         if self.batched:
-            batch = {k: np.asarray(v)[None] for k, v in obs.items()} if isinstance(obs, dict) else np.asarray(obs)[None]
-            return float(_check_batch(self._apply(batch, np.array([t])), 1, f"potential {self.fn!r}")[0])
+            return float(_check_batch(self._apply(batch_of_one(obs), np.array([t])), 1, f"potential {self.fn!r}")[0])
         return _scalar(self._apply(obs, t), obs, f"potential {self.fn!r}")
 
     def scalar_function(self) -> Callable[[Any, int], float]:
@@ -188,7 +175,7 @@ class CallablePotential(Potential):
 
     def batch(self, obs: Any, t: np.ndarray | None = None) -> np.ndarray:
         if self.batched:
-            size = _batch_size(obs)
+            size = batch_length(obs)
             steps = np.zeros(size, dtype=np.int64) if t is None else np.asarray(t)
             return _check_batch(self._apply(obs, steps), size, f"potential {self.fn!r}")
         return super().batch(obs, t)

@@ -30,7 +30,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign._validation import as_float_array, check_finite, check_gamma
-from rewarddesign.rewards.wrappers import Bools, DesignedReward, Floats, Info, Infos, RewardTerm, potential_difference
+from rewarddesign.rewards.wrappers import (
+    Bools,
+    DesignedReward,
+    Floats,
+    Info,
+    Infos,
+    RewardTerm,
+    potential_difference,
+    unbatch,
+)
 from rewarddesign.shaping.potentials import (
     ActionPotential,
     ActionPotentialLike,
@@ -38,7 +47,6 @@ from rewarddesign.shaping.potentials import (
     PotentialLike,
     as_action_potential,
     as_potential,
-    unbatch,
 )
 
 __all__ = [
@@ -163,14 +171,13 @@ class LookAheadAdviceTerm(RewardTerm):
     def step(
         self, obs: Any, act: Any, next_obs: Any, reward: Floats, terminated: Bools, truncated: Bools, infos: Infos
     ) -> Floats:
-        size = len(reward)
         return np.array(
             [
                 self.step_one(o, a, n, r, bool(d), bool(c), i)
                 for o, a, n, r, d, c, i in zip(
-                    unbatch(obs, size),
-                    unbatch(act, size),
-                    unbatch(next_obs, size),
+                    unbatch(obs),
+                    unbatch(act),
+                    unbatch(next_obs),
                     reward,
                     terminated,
                     truncated,
