@@ -300,12 +300,14 @@ def _distance(args: argparse.Namespace) -> int:
     _device(args.device)
     _writable_file(args.heatmap, "--heatmap")
     arrays = _read_rewards(file)
+    env = gym.make(args.env)
     try:
-        mdp, _ = from_gymnasium(gym.make(args.env), gamma=args.gamma)
+        mdp, _ = from_gymnasium(env, gamma=args.gamma)
     except TypeError as err:  # an env without a tabular model (env.unwrapped.P)
         raise CommandError(f"--env {args.env} is not a tabular env with a model: {err}") from None
+    appended = mdp.n_states == int(getattr(env.observation_space, "n", mdp.n_states)) + 1
     names = sorted(arrays)
-    rewards = np.stack([_pad_absorbing(mdp, arrays[name], name) for name in names])
+    rewards = np.stack([_pad_absorbing(mdp, arrays[name], name, appended) for name in names])
     matrix = distance_matrix(rewards, mdp, device=args.device, **metric)
     width = max(len(n) for n in names)
     print(f"{args.metric} distances on {args.env} (gamma {args.gamma})")
@@ -333,11 +335,15 @@ def _distance(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pad_absorbing(mdp: TabularMDP, reward: ArrayLike, name: str) -> NDArray[np.float64]:
-    """Rewards over the env's states, padded with 0 for an absorbing state that ``from_gymnasium`` appended."""
+def _pad_absorbing(mdp: TabularMDP, reward: ArrayLike, name: str, appended: bool) -> NDArray[np.float64]:
+    """Rewards over the env's states, padded with 0 for the absorbing state that ``from_gymnasium`` appended.
+
+    Only where it appended one (``appended``): a reward one state short of an env's own states is
+    refused by :meth:`~rewarddesign.mdp.TabularMDP.reward_array`, never padded.
+    """
     reward = np.asarray(reward, dtype=np.float64)
     n = mdp.n_states - 1
-    if mdp.terminal[-1] and reward.shape[:1] == (n,):
+    if appended and reward.shape[:1] == (n,):
         if reward.ndim == 3 and reward.shape == (n, mdp.n_actions, n):
             reward = np.pad(reward, ((0, 1), (0, 0), (0, 1)))
         elif reward.ndim in (1, 2):

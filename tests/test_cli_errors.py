@@ -166,3 +166,12 @@ def test_the_console_command_exits_2_with_one_line(tmp_path):
         f"rewarddesign distance: error: {tmp_path / 'objects.npy'} is not an .npz archive (or its end is cut off): "
         "give named reward arrays saved with numpy.savez"
     ]
+
+
+def test_a_reward_one_state_short_is_refused_not_padded(tmp_path, monkeypatch, capsys):
+    """FrozenLake's goal is terminal in its own model (no absorbing state appended): 15 rewards is an error."""
+    np.savez(tmp_path / "short.npz", a=np.zeros(15), b=np.ones(15))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["distance", "short.npz", *FROZEN]) == 2
+    line = error_line(capsys)
+    assert line.startswith("rewarddesign distance: error: a must have shape") and "got (15,)" in line, line
