@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import math
 from numbers import Real
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "check_gamma",
@@ -21,6 +24,8 @@ __all__ = [
     "check_probabilities",
     "sum_tolerance",
     "check_rng",
+    "check_real",
+    "check_device",
 ]
 
 _Array = TypeVar("_Array", bound=np.ndarray)
@@ -44,6 +49,93 @@ def check_gamma(gamma: object, name: str = "gamma", *, allow_zero: bool = False)
     if not math.isfinite(value) or not (low_ok and value <= 1.0):
         raise ValueError(f"{name} must lie in {interval}, got {gamma!r}")
     return value
+
+
+def check_real(
+    value: object,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Return ``value`` as a float after checking that it is a finite real number within the bounds.
+
+    ``low`` and ``high`` bound the value (either may be None: unbounded on that side); they are
+    included unless ``low_open`` or ``high_open``. Bools are refused; numpy scalars pass.
+
+    Example:
+        >>> check_real(0.5, "noise", low=0.0, high=1.0)
+        0.5
+        >>> check_real(0.0, "lr", low=0.0, low_open=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: lr must be a finite real number > 0, got 0.0
+
+    Raises:
+        TypeError: ``value`` is not a real number (named as ``name``).
+        ValueError: ``value`` is NaN, infinite or outside the bounds.
+    """
+    if low is not None and high is not None:
+        wanted = f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    elif low is not None:
+        wanted = f" {'>' if low_open else '>='} {low:g}"
+    elif high is not None:
+        wanted = f" {'<' if high_open else '<='} {high:g}"
+    else:
+        wanted = ""
+    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a finite real number{wanted}, got {value!r} of type {type(value).__name__}")
+    number = float(value)
+    too_low = low is not None and (number <= low if low_open else number < low)
+    too_high = high is not None and (number >= high if high_open else number > high)
+    if not math.isfinite(number) or too_low or too_high:
+        raise ValueError(f"{name} must be a finite real number{wanted}, got {value!r}")
+    return number
+
+
+def check_device(device: object, name: str = "device") -> torch.device:
+    """The torch device that ``device`` names, checked to exist on this machine.
+
+    Accepts ``"auto"`` (CUDA when available, else the CPU, as Stable-Baselines3 chooses),
+    ``"cpu"``, ``"cuda"``, ``"cuda:N"`` and ``torch.device``. Unlike Stable-Baselines3's
+    ``get_device``, an explicit CUDA request on a machine without CUDA is an error, not a silent
+    fall-back to the CPU.
+
+    Example:
+        >>> check_device("cpu")
+        device(type='cpu')
+
+    Raises:
+        TypeError: ``device`` is neither a string nor a ``torch.device`` (named as ``name``).
+        ValueError: ``device`` names no torch device, or one this machine does not have.
+    """
+    import torch  # here, not at the top: the tabular core does not need torch to import
+
+    accepted = "'auto', 'cpu', 'cuda' or 'cuda:N'"
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(device, (str, torch.device)):
+        kind = type(device).__name__
+        raise TypeError(f"{name} must be {accepted} (or a torch.device), got {device!r} of type {kind}")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{name} must be {accepted}, got {device!r}") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"{name} {device!r} asks for CUDA, but torch finds no CUDA device on this machine (CUDA is not "
+                f"available); use {name}='cpu', or 'auto' for CUDA when there is one"
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(f"{name} {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name} {device!r} asks for Apple's MPS, which torch does not find on this machine")
+    elif resolved.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{name} must be {accepted}, got {device!r}")
+    return resolved
 
 
 def check_positive_int(value: object, name: str) -> int:

@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign import offline
+from rewarddesign._validation import check_device
 from rewarddesign.bench import (
     SUITES,
     SweepInterrupted,
@@ -57,7 +58,6 @@ from rewarddesign.train import (
     evaluate,
     make_env_factory,
     register_dm_control,
-    resolve_device,
     save_policy,
     train,
 )
@@ -151,7 +151,7 @@ def _env_id(env_id: str) -> None:
 def _device(device: str | None) -> None:
     if device is not None:
         try:
-            resolve_device(device)
+            check_device(device)
         except ValueError as err:
             raise CommandError(f"--device: {err}") from None
 

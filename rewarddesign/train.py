@@ -35,11 +35,10 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.logger import configure
-from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import VecEnv
 
 from rewarddesign._seeding import GlobalRandomStream, isolated_global_random
-from rewarddesign._validation import check_gamma, check_positive_int
+from rewarddesign._validation import check_device, check_gamma, check_positive_int
 from rewarddesign.rollouts import episode_returns, rollout
 from rewarddesign.shaping import Potential, PotentialShaping, get_potential
 
@@ -53,7 +52,6 @@ __all__ = [
     "train",
     "Evaluation",
     "evaluate",
-    "resolve_device",
     "save_policy",
     "load_policy",
 ]
@@ -98,40 +96,6 @@ def _check_action_space(algo: AlgoName, action_space: gym.spaces.Space, env_id: 
     if not isinstance(action_space, accepted):
         names = " or ".join(cls.__name__ for cls in accepted)
         raise ValueError(f"algo {algo!r} needs a {names} action space, but {env_id} has {action_space}")
-
-
-def resolve_device(device: torch.device | str) -> torch.device:
-    """The torch device that ``device`` names, checked to exist: ``"auto"`` is CUDA when available, else CPU.
-
-    Unlike SB3's ``get_device``, an explicit ``"cuda"`` (or ``"cuda:1"``) without that CUDA device
-    is an error, not a silent fall-back to the CPU.
-
-    Example:
-        >>> resolve_device("cpu")
-        device(type='cpu')
-
-    Raises:
-        ValueError: ``device`` is no torch device, or names one this machine does not have.
-    """
-    if isinstance(device, str) and device == "auto":
-        return get_device("auto")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device {device!r} asks for CUDA, but torch finds no CUDA device on this machine; "
-                "use device='cpu', or 'auto' for CUDA when there is one"
-            )
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise ValueError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-    elif resolved.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {device!r} asks for Apple's MPS, which torch does not find on this machine")
-    elif resolved.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
-    return resolved
 
 
 def _check_seed(seed: object, name: str = "seed") -> int:
@@ -384,8 +348,8 @@ def train(
         shaping: A registered potential name, a potential, or None for the env's own reward.
         gamma: Discount of the algorithm and of the shaping.
         n_envs: Parallel envs (a ``DummyVecEnv``).
-        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"`` (an error where there is
-            no CUDA device; see :func:`resolve_device`).
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (an error
+            where there is no such CUDA device, not a fall-back to the CPU).
         log_dir: Where TensorBoard and CSV logs go (``progress.csv``, ``events.*``); None for no logs.
         eval_freq: Evaluate on the true reward every this many env steps (0: never).
         eval_episodes: Episodes per evaluation.
@@ -417,7 +381,7 @@ def train(
     seed = _check_seed(seed)
     gamma = check_gamma(gamma)
     kwargs = _algo_kwargs(algo_kwargs, gamma)
-    torch_device = resolve_device(device)
+    torch_device = check_device(device)
     train_kwargs = {**(env_kwargs or {}), **(design_kwargs or {})} or None
     # SB3 seeds and draws from the process's global generators: the run gets a stream of its own
     with GlobalRandomStream(seed).active():
@@ -624,7 +588,8 @@ def load_policy(
 
     Args:
         path: The directory :func:`save_policy` wrote.
-        device: Where the model lives (see :func:`resolve_device`).
+        device: Where the model lives: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (an error
+            where there is no such CUDA device).
         env_kwargs: Keyword arguments of ``gym.make`` for the saved env id.
         env: The env to build the model on, instead of the saved env id (for an env without one).
 
@@ -637,7 +602,7 @@ def load_policy(
     meta = _read_metadata(path)
     algorithm: Any = _algorithm(meta["algo"])  # a concrete algorithm, whose own arguments have defaults
     policy_kwargs = _decode_kwarg(meta.get("policy_kwargs") or {}, "policy_kwargs") or None
-    torch_device = resolve_device(device)
+    torch_device = check_device(device)
     if env is None:
         if not isinstance(meta.get("env_id"), str):
             raise ValueError(f"the policy at {path} names no env id: pass env")

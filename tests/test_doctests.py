@@ -6,6 +6,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "rewarddesign._validation",
     "rewarddesign.mdp._tabular",
     "rewarddesign.mdp._solve",
     "rewarddesign.mdp._gym",

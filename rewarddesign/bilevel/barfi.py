@@ -38,9 +38,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
-from stable_baselines3.common.utils import get_device
 
 from rewarddesign._seeding import seeded_torch
+from rewarddesign._validation import check_device
 from rewarddesign.bilevel.blend import BehaviorAlignedReward, BlendedReward, blended_rewards, flat_features
 from rewarddesign.bilevel.hypergradient import implicit_hypergradient
 from rewarddesign.bilevel.learners import (
@@ -171,7 +171,7 @@ class BehaviorAlignment:
         self.shaping, self.learn_blend = shaping, bool(learn_blend)
         self.neumann_steps, self.neumann_alpha = neumann_steps, float(neumann_alpha)
         self.phi_reg, self.gamma_reg, self.outer_gamma = float(phi_reg), float(gamma_reg), float(outer_gamma)
-        self.device = get_device(device)
+        self.device = check_device(device)
         self.seed = int(seed)
         self.inner_steps, self.warmup_steps, self.hessian_episodes = inner_steps, warmup_steps, hessian_episodes
         sample = np.asarray(probe.observation_space.sample(), dtype=np.float32).reshape(1, -1)

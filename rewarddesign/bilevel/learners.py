@@ -18,10 +18,8 @@ nothing of the primary return alone.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -29,7 +27,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from rewarddesign._validation import check_positive_int
+from rewarddesign._validation import check_positive_int, check_real
 from rewarddesign.rewards import check_rewards
 from rewarddesign.rollouts import Trajectory
 
@@ -246,8 +244,7 @@ class Reinforce:
     """
 
     def __init__(self, policy: PolicyNet, lr: float = 1e-2) -> None:
-        if isinstance(lr, bool) or not isinstance(lr, Real) or not (math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        lr = check_real(lr, "lr", low=0.0, low_open=True)
         self.policy = policy
         self.optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
 
@@ -281,9 +278,7 @@ class ActorCritic(Reinforce):
 
     def __init__(self, policy: PolicyNet, critic: nn.Module, lr: float = 1e-2, gae_lambda: float = 0.95) -> None:
         super().__init__(policy, lr)
-        if isinstance(gae_lambda, bool) or not isinstance(gae_lambda, Real) or not 0 <= gae_lambda <= 1:
-            raise ValueError(f"gae_lambda must be a number in [0, 1], got {gae_lambda!r}")
-        self.critic, self.gae_lambda = critic, float(gae_lambda)
+        self.critic, self.gae_lambda = critic, check_real(gae_lambda, "gae_lambda", low=0.0, high=1.0)
         self.critic_optimizer = torch.optim.Adam(critic.parameters(), lr=lr)
 
     def advantages(self, batch: Batch, rewards: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:

@@ -8,9 +8,8 @@ from typing import Any, Literal, TypeVar, overload
 import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
-from stable_baselines3.common.utils import get_device
 
-from rewarddesign._validation import as_float_array, check_finite, check_probabilities
+from rewarddesign._validation import as_float_array, check_device, check_finite, check_probabilities
 from rewarddesign.distances import _canonical as canon
 from rewarddesign.distances._canonical import Canonicalization, _numpy
 from rewarddesign.mdp import TabularMDP, as_policy_matrix, check_mdp
@@ -145,7 +144,7 @@ def _weights(weights: _NormWeights, mdp: TabularMDP) -> NDArray[np.float64] | No
 
 
 def _backend(device: _Device) -> torch.device | None:
-    return None if device is None else get_device(device)
+    return None if device is None else check_device(device)
 
 
 def _to(array: NDArray[np.float64], device: torch.device | None) -> Any:

@@ -26,14 +26,13 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.linalg import lu_factor, lu_solve
 
-from rewarddesign._validation import as_float_array, check_finite, check_positive_int
+from rewarddesign._validation import as_float_array, check_finite, check_positive_int, check_real
 from rewarddesign.games._normal_form import NormalFormGame, check_strategy, outcome_covariance
 
 __all__ = [
@@ -615,10 +614,7 @@ def risk_averse_equilibrium(
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     check_positive_int(iterations, "iterations")
-    if isinstance(tol, bool) or not isinstance(tol, Real):
-        raise TypeError(f"tol must be a finite number > 0, got {tol!r} of type {type(tol).__name__}")
-    if not (math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
+    tol = check_real(tol, "tol", low=0.0, low_open=True)
     _check_solver(solver)
     variance = _check_variance(game, payoff_variance)
     if method == "auto":

@@ -47,12 +47,12 @@ from pettingzoo.utils.env import ParallelEnv
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from rewarddesign._seeding import GlobalRandomStream
-from rewarddesign._validation import check_positive_int
+from rewarddesign._validation import check_device, check_positive_int, check_real
 from rewarddesign.games._normal_form import NormalFormGame
 from rewarddesign.games._rae import risk_averse_equilibrium
 from rewarddesign.games._solvers import nash_equilibria
 from rewarddesign.rollouts import rollout_parallel
-from rewarddesign.train import load_policy, resolve_device, save_policy
+from rewarddesign.train import load_policy, save_policy
 
 __all__ = ["PSRO", "PSROEvaluation", "RandomPolicy", "SB3Policy", "OpponentMixtureEnv"]
 
@@ -255,8 +255,7 @@ class PSRO:
     ) -> None:
         if meta_solver not in META_SOLVERS:
             raise ValueError(f"meta_solver must be one of {META_SOLVERS}, got {meta_solver!r}")
-        if not math.isfinite(risk_aversion) or risk_aversion < 0:
-            raise ValueError(f"risk_aversion must be >= 0, got {risk_aversion!r}")
+        risk_aversion = check_real(risk_aversion, "risk_aversion", low=0.0)
         check_positive_int(oracle_timesteps, "oracle_timesteps")
         check_positive_int(n_envs, "n_envs")
         if isinstance(eval_episodes, bool) or not isinstance(eval_episodes, (int, np.integer)) or eval_episodes < 2:
@@ -266,7 +265,7 @@ class PSRO:
         self.oracle_timesteps, self.eval_episodes, self.n_envs = oracle_timesteps, eval_episodes, n_envs
         self.ppo_kwargs = dict(ppo_kwargs or {})
         self.seed, self.device = seed, device
-        self._torch_device = resolve_device(device)
+        self._torch_device = check_device(device)
         if rae_method not in RAE_METHODS:
             raise ValueError(f"rae_method must be one of {RAE_METHODS}, got {rae_method!r}")
         self.rae_method: RAEMethod = rae_method

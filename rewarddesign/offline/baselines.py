@@ -23,11 +23,10 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 from stable_baselines3.common.torch_layers import create_mlp
-from stable_baselines3.common.utils import get_device
 from torch import nn
 
 from rewarddesign._seeding import seeded_torch
-from rewarddesign._validation import check_finite, check_positive_int
+from rewarddesign._validation import check_device, check_finite, check_positive_int
 from rewarddesign.offline.data import OfflineData
 from rewarddesign.offline.scaling import Scaling
 from rewarddesign.preferences import PreferenceDataset, RewardModel
@@ -95,7 +94,7 @@ class BehaviorCloning:
         _scaling: Scaling | None = None,
     ) -> None:
         self.scaling = _scaling or Scaling.fit(data)
-        self.device = get_device(device)
+        self.device = check_device(device)
         self.env_id = data.env_id if data is not None else None
         obs = data.observations if obs is None else np.asarray(obs, dtype=np.float32)
         acts = data.actions if acts is None else np.asarray(acts, dtype=np.float32)
@@ -222,7 +221,7 @@ class IQL:
         if normalize_rewards:
             learned = (learned - learned.mean()) / max(float(learned.std()), 1e-8)
         self.scaling = Scaling.fit(data)
-        self.device = get_device(device)
+        self.device = check_device(device)
         self.env_id = data.env_id
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.rng = np.random.default_rng(seed)
@@ -359,7 +358,7 @@ def _restore(cls: type, path: str | Path, device: torch.device | str) -> tuple[A
     state = torch.load(path / "policy.pt", map_location="cpu", weights_only=True)
     agent: Any = object.__new__(cls)
     agent.scaling = Scaling.from_state_dict(state["scaling"])
-    agent.device, agent.env_id, agent.steps = get_device(device), meta.get("env_id"), int(meta["steps"])
+    agent.device, agent.env_id, agent.steps = check_device(device), meta.get("env_id"), int(meta["steps"])
     agent.hidden_sizes = tuple(meta["hidden_sizes"])
     return agent, state
 

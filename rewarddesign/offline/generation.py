@@ -31,11 +31,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3 import SAC
-from stable_baselines3.common.utils import get_device
 
 from rewarddesign._references import D4RL_REFERENCE_SCORES
 from rewarddesign._seeding import GlobalRandomStream
-from rewarddesign._validation import check_finite, check_positive_int
+from rewarddesign._validation import check_device, check_finite, check_positive_int
 from rewarddesign.factors import factor_spec
 from rewarddesign.offline.data import OfflineData
 from rewarddesign.offline.recording import EpisodeRecorder
@@ -182,7 +181,7 @@ def generate_datasets(
             # swapped in around its construction and training (rollouts own their sampling draws)
             sac_random = GlobalRandomStream(seed)
             with sac_random.active():
-                model = SAC("MlpPolicy", recorder, seed=seed, device=get_device(device), **(algo_kwargs or {}))
+                model = SAC("MlpPolicy", recorder, seed=seed, device=check_device(device), **(algo_kwargs or {}))
             if medium_score is None:
                 say(f"SAC: {medium_steps} steps to the medium policy")
                 with sac_random.active():

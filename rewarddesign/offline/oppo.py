@@ -63,11 +63,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from numpy.typing import ArrayLike, NDArray
-from stable_baselines3.common.utils import get_device
 from torch import nn
 
 from rewarddesign._seeding import TorchStream
-from rewarddesign._validation import check_positive_int
+from rewarddesign._validation import check_device, check_positive_int
 from rewarddesign.offline.acting import ObservationWindow
 from rewarddesign.offline.data import OfflineData
 from rewarddesign.offline.scaling import Scaling
@@ -274,7 +273,7 @@ class OPPO:
         _scaling: Scaling | None = None,
     ) -> None:
         self.config = config = config or OPPOConfig()
-        self.device = get_device(device)
+        self.device = check_device(device)
         self.data = data
         self.seed = seed
         self.env_id = None if data is None else data.env_id

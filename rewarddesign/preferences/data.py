@@ -9,10 +9,8 @@ only, loaded with ``allow_pickle=False``), so a file from elsewhere cannot run c
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +22,6 @@ from rewarddesign.factors import stack_factors
 from rewarddesign.rollouts import Trajectory
 
 __all__ = ["Fragments", "PreferenceDataset"]
-
-
-def check_real(value: object, name: str, wanted: str, ok: Callable[[float], bool]) -> float:
-    """``value`` as a float after checking that it is a finite real number for which ``ok`` holds."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a finite real number {wanted}, got {value!r} of type {type(value).__name__}")
-    number = float(value)
-    if not (math.isfinite(number) and ok(number)):
-        raise ValueError(f"{name} must be a finite real number {wanted}, got {value!r}")
-    return number
 
 
 def fragment_indices(value: ArrayLike, name: str, n_fragments: int) -> NDArray[np.int64]:

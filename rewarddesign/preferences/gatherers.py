@@ -30,8 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rewarddesign._validation import check_finite, check_gamma
-from rewarddesign.preferences.data import Fragments, PreferenceDataset, check_real, fragment_indices
+from rewarddesign._validation import check_finite, check_gamma, check_real
+from rewarddesign.preferences.data import Fragments, PreferenceDataset, fragment_indices
 
 __all__ = ["hierarchical_labels", "HeronGatherer", "SyntheticGatherer", "random_pairs"]
 
@@ -171,8 +171,8 @@ class SyntheticGatherer:
     """
 
     def __init__(self, temperature: float = 1.0, noise: float = 0.0, discount: float = 1.0, seed: int = 0) -> None:
-        self.temperature = check_real(temperature, "temperature", ">= 0", lambda t: t >= 0)
-        self.noise = check_real(noise, "noise", "in [0, 1]", lambda q: 0 <= q <= 1)
+        self.temperature = check_real(temperature, "temperature", low=0.0)
+        self.noise = check_real(noise, "noise", low=0.0, high=1.0)
         self.discount = check_gamma(discount, "discount")
         self.rng = np.random.default_rng(seed)
 

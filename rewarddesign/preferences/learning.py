@@ -34,11 +34,10 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from rewarddesign._seeding import GlobalRandomStream
-from rewarddesign._validation import check_positive_int
+from rewarddesign._validation import check_device, check_positive_int
 from rewarddesign.distances import sample_epic_distance
 from rewarddesign.factors import require_factor_spec
 from rewarddesign.preferences.data import Fragments, PreferenceDataset
@@ -215,7 +214,7 @@ class PreferenceLearning:
             raise ValueError("need rounds >= 1, 0 < initial_fraction <= 1, 0 <= held_out < 1")
         self.gatherer, self.algo = gatherer, algo
         self.eval_env = self.make_env()  # the env the policy is rolled out on, for fragments and evaluation
-        self.device = get_device(device)
+        self.device = check_device(device)
         if reward_inputs == "factors" or isinstance(gatherer, HeronGatherer):
             what = "a factor reward model" if reward_inputs == "factors" else "HERON's gatherer"
             spec = require_factor_spec(self.eval_env, what)

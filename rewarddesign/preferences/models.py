@@ -28,13 +28,12 @@ import numpy as np
 import torch
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.torch_layers import create_mlp
-from stable_baselines3.common.utils import get_device
 from torch import nn
 from torch.nn import functional as F
 
 from rewarddesign._seeding import seeded_torch
-from rewarddesign._validation import check_positive_int
-from rewarddesign.preferences.data import Fragments, PreferenceDataset, check_real
+from rewarddesign._validation import check_device, check_positive_int, check_real
+from rewarddesign.preferences.data import Fragments, PreferenceDataset
 from rewarddesign.rewards import MLPRewardNet
 
 __all__ = [
@@ -92,7 +91,7 @@ class RewardModel(nn.Module):
                 assert observation_space is not None and action_space is not None  # checked above
                 self.net = MLPRewardNet(observation_space, action_space, hidden_sizes=hidden_sizes, device="cpu")
         self.normalizer = RunningMeanStd(shape=())
-        self.to(get_device(device))
+        self.to(check_device(device))
 
     @property
     def device(self) -> torch.device:
@@ -205,8 +204,8 @@ def train_reward_model(
     """
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    lr = check_real(lr, "lr", "> 0", lambda x: x > 0)
-    weight_decay = check_real(weight_decay, "weight_decay", ">= 0", lambda x: x >= 0)
+    lr = check_real(lr, "lr", low=0.0, low_open=True)
+    weight_decay = check_real(weight_decay, "weight_decay", low=0.0)
     if len(dataset) == 0:
         raise ValueError("dataset is empty: it holds no labelled pairs")
     rng = np.random.default_rng(seed)
@@ -260,7 +259,7 @@ def aggregate_members(values: Any, aggregate: Aggregate = "mean", uwo_penalty: f
     """
     if aggregate not in AGGREGATES:
         raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
-    uwo_penalty = check_real(uwo_penalty, "uwo_penalty", ">= 0", lambda x: x >= 0)
+    uwo_penalty = check_real(uwo_penalty, "uwo_penalty", low=0.0)
     if aggregate == "wco":
         return values.min(0) if isinstance(values, np.ndarray) else values.min(0).values
     mean = values.mean(0)

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from stable_baselines3.common.preprocessing import get_flattened_obs_dim, preprocess_obs
 from stable_baselines3.common.torch_layers import create_mlp
-from stable_baselines3.common.utils import get_device
 from torch import nn
 
+from rewarddesign._validation import check_device
 from rewarddesign.mdp import TabularMDP, broadcast_reward
 
 __all__ = ["RewardFunction", "TabularReward", "RewardNet", "MLPRewardNet", "check_rewards"]
@@ -178,7 +178,7 @@ class MLPRewardNet(RewardNet):
         act_dim = get_flattened_obs_dim(action_space)
         input_dim = sum(size for size, used in zip((obs_dim, act_dim, obs_dim, 1), self.use) if used)
         self.mlp = nn.Sequential(*create_mlp(input_dim, 1, [int(w) for w in sizes], activation))
-        self.to(get_device(device))
+        self.to(check_device(device))
 
     def forward(self, obs: torch.Tensor, act: torch.Tensor, next_obs: torch.Tensor, done: torch.Tensor) -> torch.Tensor:
         inputs = [x for x, used in zip((obs, act, next_obs, done.reshape(-1, 1)), self.use) if used]

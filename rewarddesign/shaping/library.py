@@ -24,15 +24,13 @@ Built in:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from numbers import Real
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from rewarddesign._validation import as_float_array
+from rewarddesign._validation import as_float_array, check_real
 from rewarddesign.mdp import from_gymnasium
 from rewarddesign.shaping.potentials import CallablePotential, Potential, TabularPotential, optimal_value_potential
 
@@ -130,8 +128,7 @@ def mountaincar_energy(obs: np.ndarray, gravity: float = 0.0025) -> np.ndarray:
     obs = as_float_array(obs, "obs")
     if obs.ndim == 0 or obs.shape[-1] != 2:
         raise ValueError(f"obs must be MountainCar states [..., 2] (position, velocity), got shape {obs.shape}")
-    if isinstance(gravity, bool) or not isinstance(gravity, Real) or not (math.isfinite(gravity) and gravity > 0):
-        raise ValueError(f"gravity must be a finite number > 0, got {gravity!r}")
+    gravity = check_real(gravity, "gravity", low=0.0, low_open=True)
     position, velocity = obs[..., 0], obs[..., 1]
     return np.sin(3 * position) / 3 + 0.5 * velocity**2 / gravity
 

@@ -24,8 +24,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from stable_baselines3.common.utils import get_device
 
+from rewarddesign._validation import check_device
 from rewarddesign.mdp import TabularMDP, value_iteration
 from rewarddesign.rewards.wrappers import batch_length, batch_of_one, unbatch
 
@@ -270,7 +270,7 @@ class TorchPotential(Potential):
     def __init__(self, module: torch.nn.Module, device: torch.device | str = "auto") -> None:
         if not isinstance(module, torch.nn.Module):
             raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
-        self.device = get_device(device)
+        self.device = check_device(device)
         self.module = module.to(self.device)
 
     def batch(self, obs: Any, t: np.ndarray | None = None) -> np.ndarray:

@@ -27,11 +27,10 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 from stable_baselines3.common.torch_layers import create_mlp
-from stable_baselines3.common.utils import get_device
 from torch import nn
 
 from rewarddesign._seeding import seeded_torch
-from rewarddesign._validation import check_positive_int
+from rewarddesign._validation import check_device, check_positive_int
 from rewarddesign.rollouts import Trajectory, rollout
 from rewarddesign.submodular._functions import BaseSetFunction
 from rewarddesign.submodular.wrappers import Credit, Element, SubmodularReward
@@ -156,7 +155,7 @@ class SubPO:
         self.n_states, self.n_actions = int(env.observation_space.n), int(env.action_space.n)
         self.episodes_per_update, self.natural = episodes_per_update, natural
         self.max_kl, self.cg_iterations, self.damping = max_kl, cg_iterations, damping
-        self.device = get_device(device)
+        self.device = check_device(device)
         self.rng = np.random.default_rng(seed)
         input_dim = self.n_states + horizon + (set_function.n_items if policy == "history" else 0)
         self.input_dim = input_dim
