@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -13,6 +11,7 @@ from rewarddesign._validation import (
     check_gamma,
     check_positive_int,
     check_probabilities,
+    check_real,
     check_rng,
     sum_tolerance,
 )
@@ -219,10 +218,7 @@ def random_mdp(
     branching = n_states if branching is None else branching
     if isinstance(branching, bool) or not isinstance(branching, (int, np.integer)) or not 1 <= branching <= n_states:
         raise ValueError(f"branching must be an integer in [1, n_states={n_states}], got {branching!r}")
-    if isinstance(concentration, bool) or not isinstance(concentration, (int, float, np.integer, np.floating)):
-        raise TypeError(f"concentration must be a positive real number, got {concentration!r}")
-    if not (math.isfinite(concentration) and concentration > 0):
-        raise ValueError(f"concentration must be positive and finite, got {concentration!r}")
+    concentration = check_real(concentration, "concentration", low=0.0, low_open=True)
     rng = check_rng(rng)
     transitions = np.zeros((n_states, n_actions, n_states))
     for s in range(n_states):

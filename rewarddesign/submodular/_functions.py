@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.linalg import get_blas_funcs
 
-from rewarddesign._validation import as_float_array, check_finite, check_positive_int
+from rewarddesign._validation import as_float_array, check_finite, check_positive_int, check_real
 
 __all__ = [
     "BaseSetFunction",
@@ -455,9 +455,7 @@ class LogDetDesign(BaseSetFunction):
         smallest = float(np.linalg.eigvalsh(k).min())
         if smallest < -1e-8 * (1 + np.abs(k).max()):
             raise ValueError(f"kernel must be positive semi-definite, its smallest eigenvalue is {smallest:.3g}")
-        if not noise > 0 or not math.isfinite(noise):
-            raise ValueError(f"noise must be a positive number, got {noise!r}")
-        self.kernel, self.noise, self.n_items = k, float(noise), k.shape[0]
+        self.kernel, self.noise, self.n_items = k, check_real(noise, "noise", low=0.0, low_open=True), k.shape[0]
 
     def state(self) -> SetState[LogDetDesign]:
         return _LogDetState(self)
