@@ -36,7 +36,7 @@ def test_canonicalizations_are_the_literal_and_all_accepted():
     reward = np.random.default_rng(0).normal(size=(3, 2, 3))
     for method in CANONICALIZATIONS:
         assert canonicalize(reward, mdp, method).shape == (3, 2, 3)
-    with pytest.raises(ValueError, match="canonicalization"):
+    with pytest.raises(ValueError, match="method must be one of"):
         canonicalize(reward, mdp, "l2")  # type: ignore[arg-type]
 
 

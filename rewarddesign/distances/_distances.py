@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, cast, overload
 
 import numpy as np
 import torch
@@ -314,7 +314,7 @@ def _starc_parts(
     norm_p: NormOrder,
     weights: _NormWeights,
     device: _Device,
-    **kw: ArrayLike | None,
+    **kw: Any,  # state_dist, action_dist, policy: passed on to _canonicalize
 ) -> tuple[Any, NDArray[np.float64] | None, torch.device | None]:
     _order(norm_p, "norm")
     w = _weights(weights, mdp)
@@ -423,7 +423,7 @@ def pearson_distance(rho: _Rho) -> _Rho:
     inside = (r >= -1.0) & (r <= 1.0) if isinstance(r, (np.ndarray, torch.Tensor)) else -1.0 <= r <= 1.0
     if not bool(inside.all() if isinstance(inside, (np.ndarray, torch.Tensor)) else inside):
         raise ValueError(f"rho must be a correlation in [-1, 1], got {rho!r}")
-    return ((1.0 - r) / 2.0) ** 0.5
+    return cast(_Rho, ((1.0 - r) / 2.0) ** 0.5)
 
 
 def _pearson_rows(
