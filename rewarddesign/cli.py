@@ -37,6 +37,7 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+import rewarddesign
 from rewarddesign import offline
 from rewarddesign._validation import check_device
 from rewarddesign.bench import (
@@ -439,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rewarddesign", description="Reward design for Gymnasium and Stable-Baselines3."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {rewarddesign.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     train_parser = sub.add_parser("train", help="train an SB3 agent on a designed reward")
