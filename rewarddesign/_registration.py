@@ -18,6 +18,9 @@ ENTRY_POINTS: dict[str, tuple[str, int | None]] = {
     "rewarddesign/AntCoverage-v0": ("rewarddesign.envs.submodular_grids:ant_coverage", None),
     "rewarddesign/TrustDilemma-v0": ("rewarddesign.envs.games:TrustDilemmaEnv", None),
     "rewarddesign/ContinuousGrid-v0": ("rewarddesign.envs.alignment:ContinuousGridWorld", 50),
+    "rewarddesign/OfficeWorld-v0": ("rewarddesign.envs.office_world:office_world", 1000),
+    "rewarddesign/CraftWorld-v0": ("rewarddesign.envs.craft_world:craft_world", 1000),
+    "rewarddesign/LabelledPoint-v0": ("rewarddesign.envs.labelled_point:labelled_point", 200),
 }
 
 
