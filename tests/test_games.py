@@ -55,6 +55,89 @@ def test_known_equilibria():
     assert rock_paper_scissors().exploitability([[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]]) == pytest.approx(0.5)
 
 
+# ---------------------------------------------------------------- Nash solvers: native, and Gambit when installed
+
+
+def _as_set(equilibria):
+    return sorted((tuple(np.round(x, 6)), tuple(np.round(y, 6))) for x, y in equilibria)
+
+
+def _bimatrix_games():
+    """Random games (generic) and games with integer payoffs in {0, 1, 2} (degenerate: ties), 2 to 6 actions."""
+    rng = np.random.default_rng(7)
+    games = [stag_hunt(), chicken(), prisoners_dilemma(), NormalFormGame.bimatrix(np.ones((2, 3)), np.ones((2, 3)))]
+    for m, n in [(2, 2), (3, 3), (2, 5), (4, 4), (6, 3)]:
+        games.append(NormalFormGame.bimatrix(rng.normal(size=(m, n)), rng.normal(size=(m, n))))
+        games.append(NormalFormGame.bimatrix(rng.integers(0, 3, (m, n)).astype(float), rng.integers(0, 3, (m, n))))
+    return games
+
+
+@pytest.fixture
+def without_gambit(monkeypatch):
+    """pygambit made unimportable, as in an install without the gambit extra."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pygambit", None)
+
+
+def test_native_enumeration_finds_the_known_extreme_equilibria():
+    found = nash_equilibria(stag_hunt(), "enumerate", backend="native")
+    assert _as_set(found) == _as_set(
+        [([1, 0], [1, 0]), ([0, 1], [0, 1]), ([0.75, 0.25], [0.75, 0.25])]
+    )  # stag, hare and the mixed one
+    (eq,) = nash_equilibria(matching_pennies(), "enumerate", backend="native")
+    np.testing.assert_allclose(eq, [[0.5, 0.5], [0.5, 0.5]])
+    # every profile is an equilibrium of the constant game: its extreme ones are the pure profiles
+    flat = nash_equilibria(NormalFormGame.bimatrix(np.ones((2, 3)), np.ones((2, 3))), "enumerate", backend="native")
+    assert len(flat) == 6 and all(set(x) | set(y) <= {0.0, 1.0} for x, y in flat)
+
+
+@pytest.mark.parametrize("game", _bimatrix_games(), ids=lambda g: "x".join(map(str, g.n_actions)))
+def test_native_solvers_return_equilibria(game):
+    for method in ("enumerate", "lemke-howson"):
+        found = nash_equilibria(game, method, backend="native")
+        assert found and all(game.nash_conv(e) <= 1e-6 for e in found)
+    # each pure equilibrium (found by checking every profile) is an extreme one
+    u1, u2 = game.payoffs
+    pure = {(a, b) for a, b in np.ndindex(*game.n_actions) if u1[a, b] >= u1[:, b].max() and u2[a, b] >= u2[a].max()}
+    listed = {
+        (int(x.argmax()), int(y.argmax()))
+        for x, y in nash_equilibria(game, "enumerate", backend="native")
+        if x.max() == 1 and y.max() == 1
+    }
+    assert pure == listed
+
+
+@pytest.mark.parametrize("game", _bimatrix_games(), ids=lambda g: "x".join(map(str, g.n_actions)))
+def test_native_and_gambit_enumerate_the_same_equilibria(game):
+    pytest.importorskip("pygambit")
+    native = nash_equilibria(game, "enumerate", backend="native")
+    gambit = nash_equilibria(game, "enumerate", backend="gambit")
+    assert _as_set(native) == _as_set(gambit)
+    listed = [(tuple(np.round(x, 6)), tuple(np.round(y, 6))) for x, y in nash_equilibria(game, "enumerate")]
+    assert listed == [(tuple(np.round(x, 6)), tuple(np.round(y, 6))) for x, y in gambit]  # auto: Gambit's order
+
+
+def test_without_gambit_auto_is_native_and_gambit_names_the_extra(without_gambit):
+    from rewarddesign.games._solvers import gambit_available
+
+    assert not gambit_available()
+    game = _bimatrix_games()[5]
+    assert _as_set(nash_equilibria(game)) == _as_set(nash_equilibria(game, backend="native"))
+    ((x, y),) = nash_equilibria(game, "lemke-howson")
+    assert game.nash_conv([x, y]) <= 1e-6
+    with pytest.raises(ImportError, match=r"pip install 'rewarddesign\[gambit\]'"):
+        nash_equilibria(game, "enumerate", backend="gambit")
+    assert nash_equilibria(matching_pennies(), "lp", backend="gambit")  # the LP needs no Gambit
+
+
+def test_nash_backend_is_validated():
+    with pytest.raises(ValueError, match="backend must be one of"):
+        nash_equilibria(stag_hunt(), backend="nashpy")  # pyright: ignore[reportArgumentType]
+    with pytest.raises(TypeError, match="game must be a NormalFormGame"):
+        nash_equilibria(np.ones((2, 2, 2)))  # pyright: ignore[reportArgumentType]
+
+
 def test_risk_dominance_of_the_stag_hunt():
     assert risk_dominant_equilibrium(stag_hunt()) == (1, 1)
     assert risk_dominant_equilibrium(stag_hunt(stag=10.0)) == (0, 0)  # now stag risk-dominates too
