@@ -15,6 +15,12 @@ spec with :func:`rewarddesign.factors.factor_spec`:
 | ``Hopper-v5`` | forward progress, control cost, health | higher, lower, higher | ``f0 - f1 + f2`` |
 | ``Walker2d-v5`` | forward progress, control cost, health | higher, lower, higher | ``f0 - f1 + f2`` |
 
+HERON's reference code (Bukharin et al., classic control) ranks and compares these same factors;
+:data:`HERON_REFERENCE` holds its hierarchy for Pendulum and MountainCarContinuous (ranking and
+margins) beside the weights of the env's own reward and the reference's hand-weighted baseline.
+The reference defines no progress factor for MountainCarContinuous: the goal indicator and the
+action cost are its only factors.
+
 Example:
     >>> import gymnasium as gym
     >>> from rewarddesign.factors import factor_spec
@@ -31,14 +37,16 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from rewarddesign.factors import FactorSpec, RewardFactors
+from rewarddesign.preferences import HeronGatherer
 
-__all__ = ["REWARD_FACTORS", "with_reward_factors"]
+__all__ = ["REWARD_FACTORS", "HERON_REFERENCE", "HeronReference", "with_reward_factors"]
 
 
 def _pendulum(env: gym.Env, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool, info: dict):
@@ -74,6 +82,40 @@ REWARD_FACTORS: dict[str, FactorSpec] = {
     "Walker2d-v5": FactorSpec(
         ("forward", "control cost", "health"), (1.0, -1.0, 1.0), _locomotion("reward_forward", "reward_survive")
     ),
+}
+
+
+@dataclass(frozen=True)
+class HeronReference:
+    """HERON's hierarchy for one task as its reference code sets it, and the task's reward weights.
+
+    Attributes:
+        ranking: Factor indices from the most to the least important.
+        sigmas: Per level (in ranking order): the margin of a level is ``sigma`` times the standard
+            deviation of its factor over the compared steps; 0 makes any difference decide.
+        true_weights: The env's own reward as a weighted factor sum ``sum_k w_k s_k f_k`` (``s_k``
+            the factor's sign, :class:`~rewarddesign.factors.FactorWeightedReward`'s convention):
+            these weights give the env's reward exactly.
+        heuristic_weights: The reference's hand-weighted baseline (its ``--heuristic`` reward).
+    """
+
+    ranking: tuple[int, ...]
+    sigmas: tuple[float, ...]
+    true_weights: tuple[float, ...]
+    heuristic_weights: tuple[float, ...]
+
+    def gatherer(self, signs: tuple[float, ...], discount: float = 1.0) -> HeronGatherer:
+        """The :class:`~rewarddesign.preferences.HeronGatherer` of this hierarchy, ``signs`` indexed by factor."""
+        return HeronGatherer(list(self.ranking), list(signs), list(self.sigmas), discount)
+
+
+#: HERON's reference hierarchies: Pendulum compares angle, then velocity, then torque, each level
+#: deciding beyond one standard deviation; MountainCarContinuous compares reaching the goal (any
+#: difference decides), then the action cost (beyond one standard deviation). The reference's
+#: hand-weighted baselines: ``-(f0 + 0.5 f1 + 0.25 f2)`` and ``f0 - f1``.
+HERON_REFERENCE: dict[str, HeronReference] = {
+    "Pendulum-v1": HeronReference((0, 1, 2), (1.0, 1.0, 1.0), (1.0, 0.1, 0.001), (1.0, 0.5, 0.25)),
+    "MountainCarContinuous-v0": HeronReference((0, 1), (0.0, 1.0), (100.0, 0.1), (1.0, 1.0)),
 }
 
 

@@ -84,6 +84,9 @@ class Fragments:
     def from_trajectories(cls, trajectories: Sequence[Trajectory], length: int, rng: np.random.Generator) -> Fragments:
         """Fragments of ``length`` steps cut at random offsets, ``max(1, T // length)`` from each trajectory.
 
+        With ``length=1`` (single-transition comparisons, as HERON's reference compares steps)
+        every step of every trajectory is a fragment, once each, in order.
+
         The observations are those the actions were taken in (``obs[:-1]``), the rewards the
         trajectories' (the env's) rewards. Reward factors come from the steps'
         ``info["reward_factors"]`` when every step of every trajectory has them (an env that
@@ -111,8 +114,10 @@ class Fragments:
             if total < length:
                 raise ValueError(f"an episode of {total} steps is shorter than the fragment length {length}")
             steps = stack_factors(t.infos) if with_factors and t.infos is not None else None
-            for _ in range(max(1, total // length)):
-                start = int(rng.integers(total - length + 1))
+            starts = (
+                range(total) if length == 1 else [int(rng.integers(total - length + 1)) for _ in range(total // length)]
+            )
+            for start in starts:
                 window = slice(start, start + length)
                 obs.append(t.obs[window])
                 acts.append(t.acts[window])

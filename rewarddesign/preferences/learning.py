@@ -37,7 +37,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from rewarddesign._seeding import GlobalRandomStream
-from rewarddesign._validation import check_device, check_positive_int
+from rewarddesign._validation import check_device, check_positive_int, check_real
 from rewarddesign.distances import sample_epic_distance
 from rewarddesign.factors import require_factor_spec
 from rewarddesign.preferences.data import Fragments, PreferenceDataset
@@ -45,6 +45,7 @@ from rewarddesign.preferences.gatherers import HeronGatherer, random_pairs
 from rewarddesign.preferences.models import (
     Aggregate,
     RewardEnsemble,
+    RewardInputs,
     RewardModel,
     preference_accuracy,
     train_reward_model,
@@ -88,6 +89,8 @@ class RoundRecord:
         learned_fragment_return: Mean learned return of those episodes' fragments.
         accuracy: Held-out accuracy of the reward model (NaN before any pair is held out).
         epic: Sample EPIC distance of an ``obs_act`` model to ``true_reward`` (None when not computed).
+        labels: Labels kept so far, training and held-out (fewer than ``comparisons`` where a
+            gatherer leaves pairs undecided and they are not redrawn).
     """
 
     timesteps: int
@@ -96,6 +99,7 @@ class RoundRecord:
     learned_fragment_return: float
     accuracy: float
     epic: float | None = None
+    labels: int = 0
 
 
 class RandomFragmenter:
@@ -147,9 +151,12 @@ class PreferenceLearning:
             :func:`rewarddesign.envs.with_reward_factors` for the project's tasks.
         gatherer: A :class:`~rewarddesign.preferences.gatherers.HeronGatherer` or
             :class:`~rewarddesign.preferences.gatherers.SyntheticGatherer`.
-        reward_inputs: ``"obs_act"`` (the model sees observations and actions) or ``"factors"``.
+        reward_inputs: ``"obs_act"`` (the model sees observations and actions), ``"factors"`` or
+            ``"obs_factors"`` (the observation the action was taken in and the step's factors, as
+            HERON's reference model on classic control).
         algo: ``"sac"``, ``"ppo"``, ``"td3"`` or ``"a2c"``.
-        fragment_length: Steps per fragment.
+        fragment_length: Steps per fragment; 1 compares single transitions (every step of the
+            round's episodes is a fragment), as HERON's reference does.
         ensemble_size: 1 for one model, more for an ensemble aggregated by ``aggregate``; the
             members differ by seed (``seed + k``) and are trained on the same pairs.
         aggregate: ``"mean"``, ``"wco"``, ``"uwo"`` (mean minus the variance over members) or
@@ -161,6 +168,12 @@ class PreferenceLearning:
         episodes_per_round: Episodes rolled out per round to cut fragments from.
         reward_epochs: Epochs of reward training per round.
         held_out: Share of each round's pairs kept out of training to measure accuracy.
+        redraw_undecided: Replace the pairs a gatherer leaves undecided (HERON's, where no factor
+            differs by more than its margin) by fresh pairs until the round holds its number of
+            labels (at most 20 redraws), so that learners compare at equal label budgets; by
+            default undecided pairs are dropped and the round holds fewer labels.
+        reward_hidden_sizes: Hidden widths of the reward model (of each member).
+        reward_lr: Adam's learning rate for the reward model.
         true_reward: The true reward as a batched ``(obs, act, next_obs, done)`` function, to log the
             sample EPIC distance of ``obs_act`` models to it.
         algo_kwargs: Further keyword arguments of the SB3 algorithm.
@@ -183,7 +196,7 @@ class PreferenceLearning:
         env: str | Callable[[], gym.Env],
         gatherer: Gatherer,
         *,
-        reward_inputs: Literal["obs_act", "factors"] = "obs_act",
+        reward_inputs: RewardInputs = "obs_act",
         algo: Literal["sac", "ppo", "td3", "a2c"] = "sac",
         fragment_length: int = 25,
         ensemble_size: int = 1,
@@ -194,6 +207,9 @@ class PreferenceLearning:
         episodes_per_round: int = 10,
         reward_epochs: int = 20,
         held_out: float = 0.1,
+        redraw_undecided: bool = False,
+        reward_hidden_sizes: Sequence[int] = (64, 64),
+        reward_lr: float = 1e-3,
         true_reward: RewardFunction | None = None,
         algo_kwargs: dict[str, Any] | None = None,
         device: str = "auto",
@@ -206,8 +222,10 @@ class PreferenceLearning:
             self.make_env = env
         else:
             raise TypeError(f"env must be an env id or a function that makes the env, got {type(env).__name__}")
-        if reward_inputs not in ("obs_act", "factors"):
-            raise ValueError(f'reward_inputs must be "obs_act" or "factors", got {reward_inputs!r}')
+        if reward_inputs not in ("obs_act", "factors", "obs_factors"):
+            raise ValueError(f'reward_inputs must be "obs_act", "factors" or "obs_factors", got {reward_inputs!r}')
+        self.reward_lr = check_real(reward_lr, "reward_lr", low=0.0, low_open=True)
+        self.redraw_undecided = bool(redraw_undecided)
         if algo not in ALGORITHMS:
             raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {algo!r}")
         if rounds < 1 or not 0 < initial_fraction <= 1 or not 0 <= held_out < 1:
@@ -215,19 +233,26 @@ class PreferenceLearning:
         self.gatherer, self.algo = gatherer, algo
         self.eval_env = self.make_env()  # the env the policy is rolled out on, for fragments and evaluation
         self.device = check_device(device)
-        if reward_inputs == "factors" or isinstance(gatherer, HeronGatherer):
-            what = "a factor reward model" if reward_inputs == "factors" else "HERON's gatherer"
+        if reward_inputs != "obs_act" or isinstance(gatherer, HeronGatherer):
+            what = "a factor reward model" if reward_inputs != "obs_act" else "HERON's gatherer"
             spec = require_factor_spec(self.eval_env, what)
             if isinstance(gatherer, HeronGatherer) and len(gatherer.ranking) != len(spec.names):
                 raise ValueError(
                     f"gatherer ranks {len(gatherer.ranking)} factors; the env publishes {len(spec.names)}: {spec.names}"
                 )
+        hidden = tuple(reward_hidden_sizes)
         if reward_inputs == "factors":
-            base = RewardModel(n_factors=len(spec.names), device=self.device, seed=seed)
+            base = RewardModel(n_factors=len(spec.names), hidden_sizes=hidden, device=self.device, seed=seed)
+        elif reward_inputs == "obs_factors":
+            base = RewardModel(
+                self.eval_env.observation_space, n_factors=len(spec.names), hidden_sizes=hidden, device=self.device,
+                seed=seed,
+            )  # fmt: skip
         else:
             base = RewardModel(
-                self.eval_env.observation_space, self.eval_env.action_space, device=self.device, seed=seed
-            )
+                self.eval_env.observation_space, self.eval_env.action_space, hidden_sizes=hidden, device=self.device,
+                seed=seed,
+            )  # fmt: skip
         self.model: RewardModel | RewardEnsemble = (
             base if ensemble_size == 1 else RewardEnsemble.of(base, ensemble_size, aggregate, seed=seed)
         )
@@ -248,6 +273,7 @@ class PreferenceLearning:
         self.dataset: PreferenceDataset | None = None
         self.test_set: PreferenceDataset | None = None
         self.timesteps = 0
+        self.labels = 0
         self.untrained_return = float("nan")  # of the first round's random-action episodes
         self.history: list[RoundRecord] = []
 
@@ -264,6 +290,19 @@ class PreferenceLearning:
         fragments, returns = self._fragments(policy, self.episodes_per_round)
         first, second = self.fragmenter(fragments, n_pairs, self.model, self.rng)
         labelled = self.gatherer(fragments, first, second)
+        for _ in range(20 if self.redraw_undecided else 0):
+            missing = n_pairs - len(labelled)
+            if missing <= 0:
+                break
+            first, second = self.fragmenter(fragments, 2 * missing, self.model, self.rng)
+            more = self.gatherer(fragments, first, second)
+            labelled = PreferenceDataset(
+                fragments,
+                np.concatenate([labelled.first, more.first])[:n_pairs],
+                np.concatenate([labelled.second, more.second])[:n_pairs],
+                np.concatenate([labelled.labels, more.labels])[:n_pairs],
+            )
+        self.labels += len(labelled)
         train, test = labelled.split(self.held_out, self.rng)
         self.dataset = train if self.dataset is None else self.dataset.extend(train)
         if len(test):
@@ -273,9 +312,9 @@ class PreferenceLearning:
     def _train_reward(self) -> None:
         assert self.dataset is not None
         if isinstance(self.model, RewardEnsemble):
-            self.model.train_members(self.dataset, seed=self.seed, epochs=self.reward_epochs)
+            self.model.train_members(self.dataset, seed=self.seed, epochs=self.reward_epochs, lr=self.reward_lr)
         else:
-            train_reward_model(self.model, self.dataset, epochs=self.reward_epochs, seed=self.seed)
+            train_reward_model(self.model, self.dataset, epochs=self.reward_epochs, seed=self.seed, lr=self.reward_lr)
 
     def train(
         self, total_timesteps: int, total_comparisons: int, callback: Callable[[RoundRecord], object] | None = None
@@ -327,4 +366,5 @@ class PreferenceLearning:
             learned_fragment_return=learned,
             accuracy=preference_accuracy(self.model, self.test_set) if self.test_set is not None else float("nan"),
             epic=epic,
+            labels=self.labels,
         )

@@ -1,8 +1,9 @@
 """Reward models learned from preferences: the Bradley-Terry loss, ensembles, normalisation.
 
 A :class:`RewardModel` scores each step of a fragment, from observations and actions (an
-:class:`~rewarddesign.rewards.MLPRewardNet`) or from reward factors (an MLP on the factor
-vector); a fragment's predicted return is the sum of its steps' scores, and the Bradley-Terry
+:class:`~rewarddesign.rewards.MLPRewardNet`), from reward factors (an MLP on the factor vector)
+or from the observation and the factors (an MLP on both, HERON's reference model); a fragment's
+predicted return is the sum of its steps' scores, and the Bradley-Terry
 model says ``P(i preferred to j) = sigmoid(R_i - R_j)``. :class:`RewardEnsemble` trains several
 models that differ in their seed (initial weights and minibatch order) on the same pairs, as
 Coste et al. (ICLR 2024) do, or on bootstrap resamples of the pairs, and aggregates them by the
@@ -47,6 +48,8 @@ __all__ = [
 
 AGGREGATES = ("mean", "wco", "uwo", "uwo-std")
 Aggregate = Literal["mean", "wco", "uwo", "uwo-std"]
+#: What a :class:`RewardModel` scores: ``(obs, act)``, the reward factors, or the observation and the factors.
+RewardInputs = Literal["obs_act", "factors", "obs_factors"]
 
 
 def bradley_terry_loss(returns_first: torch.Tensor, returns_second: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -57,10 +60,20 @@ def bradley_terry_loss(returns_first: torch.Tensor, returns_second: torch.Tensor
 class RewardModel(nn.Module):
     """A per-step reward learned from preferences.
 
+    Three kinds of input, chosen by the arguments given (:attr:`inputs` says which):
+
+    - ``observation_space`` and ``action_space``: ``"obs_act"``, the step's observation and action;
+    - ``n_factors`` alone: ``"factors"``, the step's reward-factor vector ``[K]``;
+    - ``observation_space`` and ``n_factors``: ``"obs_factors"``, the flattened observation the
+      action was taken in followed by the step's factors (HERON's reference model on classic
+      control, where the factors carry the action's effect).
+
     Args:
-        observation_space: With ``action_space``: score ``(obs, act)`` steps.
+        observation_space: With ``action_space``: score ``(obs, act)`` steps; with ``n_factors``:
+            score ``(obs, factors)`` steps (a ``Box`` space, flattened).
         action_space: The env's action space.
-        n_factors: Instead of spaces: score the reward-factor vector ``[K]`` of each step.
+        n_factors: Alone: score the reward-factor vector ``[K]`` of each step; with
+            ``observation_space``: the observation and the factors.
         hidden_sizes: Widths of the hidden layers.
         device: ``"auto"`` (CUDA when there is one), ``"cpu"``, ...
         seed: Fixes the initial weights. They are drawn from a fork of torch's CPU generator seeded
@@ -79,13 +92,29 @@ class RewardModel(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        if (observation_space is None) == (n_factors is None) or (observation_space is None) != (action_space is None):
-            raise ValueError("give either observation_space and action_space, or n_factors")
+        if action_space is not None and (observation_space is None or n_factors is not None):
+            raise ValueError(
+                "give either observation_space and action_space, n_factors, or observation_space and n_factors"
+            )
+        if observation_space is None and n_factors is None:
+            raise ValueError(
+                "give either observation_space and action_space, n_factors, or observation_space and n_factors"
+            )
+        if n_factors is not None:
+            n_factors = check_positive_int(n_factors, "n_factors")
         self.n_factors = n_factors
+        self.obs_dim = 0
+        self.inputs: RewardInputs = "obs_act" if action_space is not None else "factors"
+        if n_factors is not None and observation_space is not None:
+            if not isinstance(observation_space, gym.spaces.Box):
+                raise TypeError(
+                    f"observation_space must be a gymnasium Box for an (obs, factors) model, got {observation_space!r}"
+                )
+            self.inputs, self.obs_dim = "obs_factors", int(gym.spaces.flatdim(observation_space))
         with seeded_torch(seed):  # built on the CPU, so the CPU generator draws every weight
             if n_factors is not None:
                 self.net: nn.Sequential | MLPRewardNet = nn.Sequential(
-                    *create_mlp(int(n_factors), 1, list(hidden_sizes), nn.ReLU)
+                    *create_mlp(self.obs_dim + n_factors, 1, list(hidden_sizes), nn.ReLU)
                 )
             else:
                 assert observation_space is not None and action_space is not None  # checked above
@@ -106,11 +135,20 @@ class RewardModel(nn.Module):
                 got = None if fragments.factors is None else fragments.factors.shape[2]
                 raise ValueError(f"the model scores {self.n_factors} reward factors, the fragments have {got}")
             x = torch.as_tensor(fragments.factors[index], dtype=torch.float32, device=self.device)
-            return self.net(x.reshape(n * length, -1)).reshape(n, length)
+            x = x.reshape(n * length, -1)
+            if self.obs_dim:
+                obs = torch.as_tensor(fragments.obs[index], dtype=torch.float32, device=self.device)
+                x = torch.cat([self._check_obs(obs.reshape(n * length, -1)), x], dim=1)
+            return self.net(x).reshape(n, length)
         obs = fragments.obs[index].reshape(n * length, *fragments.obs.shape[2:])
         acts = fragments.acts[index].reshape(n * length, *fragments.acts.shape[2:])
         net = self._obs_act_net()
         return net(*net.preprocess(obs, acts, obs, np.zeros(n * length))).reshape(n, length)
+
+    def _check_obs(self, obs: torch.Tensor) -> torch.Tensor:
+        if obs.shape[1] != self.obs_dim:
+            raise ValueError(f"obs must hold {self.obs_dim} values per step for this model, got {obs.shape[1]}")
+        return obs
 
     def _obs_act_net(self) -> MLPRewardNet:
         assert isinstance(self.net, MLPRewardNet)  # an (obs, act) model
@@ -139,11 +177,28 @@ class RewardModel(nn.Module):
             out = net(*net.preprocess(obs, act, obs, np.zeros(len(obs)))).cpu().numpy().astype(np.float64)
         return self.normalize(out) if normalized else out
 
-    def predict_factors(self, factors: Any, *, normalized: bool = True) -> np.ndarray:
-        """Rewards ``[B]`` of factor vectors ``[B, K]`` (for factor models)."""
+    def predict_factors(self, factors: Any, obs: Any = None, *, normalized: bool = True) -> np.ndarray:
+        """Rewards ``[B]`` of factor vectors ``[B, K]`` (for factor models and ``(obs, factors)`` models).
+
+        Args:
+            factors: ``[B, K]`` reward factors of the steps.
+            obs: ``[B, ...]`` the observations the steps' actions were taken in; needed by an
+                ``"obs_factors"`` model, ignored by a ``"factors"`` one.
+            normalized: Standardise by the running statistics of the training steps.
+
+        Raises:
+            TypeError: The model scores ``(obs, act)`` (use :meth:`predict`).
+            ValueError: An ``"obs_factors"`` model is given no ``obs``, or ``obs`` and ``factors``
+                differ in their number of steps.
+        """
         if self.n_factors is None:
             raise TypeError("this model scores (obs, act): use predict")
         x = torch.as_tensor(np.asarray(factors, dtype=np.float32), device=self.device).reshape(-1, self.n_factors)
+        if self.obs_dim:
+            if obs is None:
+                raise ValueError("obs is required: this model scores the observation with the factors")
+            o = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device).reshape(len(x), -1)
+            x = torch.cat([self._check_obs(o), x], dim=1)
         with torch.no_grad():
             out = self.net(x).reshape(-1).cpu().numpy().astype(np.float64)
         return self.normalize(out) if normalized else out
@@ -342,8 +397,8 @@ class RewardEnsemble(nn.Module):
     ) -> np.ndarray:
         return self._combine(np.stack([m.predict(obs, act, normalized=normalized) for m in self._models()]))
 
-    def predict_factors(self, factors: Any, *, normalized: bool = True) -> np.ndarray:
-        return self._combine(np.stack([m.predict_factors(factors, normalized=normalized) for m in self._models()]))
+    def predict_factors(self, factors: Any, obs: Any = None, *, normalized: bool = True) -> np.ndarray:
+        return self._combine(np.stack([m.predict_factors(factors, obs, normalized=normalized) for m in self._models()]))
 
     def train_members(
         self, dataset: PreferenceDataset, seed: int = 0, bootstrap: bool = False, **kwargs: Any

@@ -4,7 +4,8 @@ The learned reward replaces the env's reward (``mode="replace"``) or is added to
 (``mode="add"``); ``info["original_reward"]`` keeps the env's own reward, so a ``Monitor`` inside
 the wrapper reports the true return, and ``info["learned_reward"]`` holds the (scaled) model's
 reward. Models on ``(obs, act)`` score the observation the action was taken in; models on reward
-factors read ``info["reward_factors"]`` of the step.
+factors read ``info["reward_factors"]`` of the step (and models on the observation and the
+factors both).
 
 The reward is :class:`LearnedRewardTerm`, a term of the reward-wrapper family
 (:mod:`rewarddesign.rewards.wrappers`), one batched model call per step:
@@ -70,7 +71,7 @@ class LearnedRewardTerm(RewardTerm):
         self, obs: Any, act: Any, next_obs: Any, reward: Floats, terminated: Bools, truncated: Bools, infos: Infos
     ) -> Floats:
         if self._factors:
-            return self.scale * np.asarray(self.model.predict_factors(stack_factors(infos)), dtype=np.float64)
+            return self.scale * np.asarray(self.model.predict_factors(stack_factors(infos), obs), dtype=np.float64)
         return self.scale * np.asarray(self.model.predict(np.asarray(obs), np.asarray(act)), dtype=np.float64)
 
 
