@@ -71,10 +71,11 @@ def probe(env_id: str, kind: str, variant: str, seed: int, steer: bool, data) ->
     torch.manual_seed(0)
     row = {"variant": variant, "context": oppo.config.context, "seed": seed}
     with torch.no_grad():
-        (obs, acts, valid), contexts = oppo.sample_windows(2000)
+        (obs, acts, valid, timesteps), contexts = oppo.sample_windows(2000)
         z = oppo.encoder(*contexts)
         for name, context in (("own", z), ("other", z[torch.randperm(len(z))]), ("z*", oppo.z_star.expand_as(z))):
-            row[name] = float(reconstruction_loss(oppo.policy(obs, context, valid), acts, valid))
+            predicted = oppo.policy(obs, context, valid, acts, timesteps)
+            row[name] = float(reconstruction_loss(predicted, acts, valid))
         row["variance"] = float(acts[valid].var(0).mean())
         if steer:
             scores = data.normalized_score(data.episode_returns())
@@ -99,7 +100,7 @@ def refit(data, seed: int, horizon: int, unit: bool, env_id: str) -> tuple[float
     oppo = OPPO.load(run, data, preference_pairs(data, 20, 500, seed=seed, horizon=horizon), device="cpu")
     oppo.encoder.eval()
     oppo.policy.eval()
-    obs, acts, better, worse = oppo.pairs
+    obs, acts, better, worse, _ = oppo.pairs
     with torch.no_grad():
         z_better, z_worse = oppo.encoder(obs[better], acts[better]), oppo.encoder(obs[worse], acts[worse])
         torch.manual_seed(seed)

@@ -15,6 +15,8 @@ from rewarddesign.offline import (
     IQL,
     OPPO,
     BehaviorCloning,
+    ContextualPolicy,
+    ObservationWindow,
     OfflineData,
     OPPOConfig,
     dataset_id,
@@ -104,7 +106,7 @@ def test_dataset_round_trip_offline(tmp_path, monkeypatch):
 def test_generate_datasets_makes_every_kind(tmp_path):
     ids = generate_datasets(
         lambda: with_reward_factors(gym.make("Pendulum-v1")),
-        kinds=("random", "medium", "medium-replay", "medium-expert"),
+        kinds=("random", "medium", "medium-replay", "medium-expert", "mixed"),
         medium_steps=400,
         expert_steps=600,
         n_transitions=200,
@@ -117,8 +119,11 @@ def test_generate_datasets_makes_every_kind(tmp_path):
         ids["medium-replay"] == dataset_id("Pendulum-v1", "medium-replay") == "rewarddesign/pendulum/medium-replay-v0"
     )
     sizes = {kind: len(load_dataset(identifier, root=tmp_path)) for kind, identifier in ids.items()}
-    assert sizes == {"random": 200, "medium": 200, "medium-replay": 400, "medium-expert": 400}
+    assert sizes == {"random": 200, "medium": 200, "medium-replay": 400, "medium-expert": 400, "mixed": 600}
     medium = load_dataset(ids["medium"], root=tmp_path)
+    mixed = load_dataset(ids["mixed"], root=tmp_path)  # random, medium, expert episodes in that order
+    np.testing.assert_array_equal(mixed.actions[:200], load_dataset(ids["random"], root=tmp_path).actions)
+    np.testing.assert_array_equal(mixed.actions[200:400], medium.actions)
     assert medium.ref_scores == (-1500.0, -150.0) and medium.factor_signs == (-1.0, -1.0, -1.0)
     assert medium.factors.shape == (200, 3)
     with pytest.raises(FileExistsError, match="overwrite"):
@@ -261,9 +266,10 @@ def test_oppo_loss_terms_on_a_hand_built_batch():
     # OPPO's total is recon + pref_weight * triplet + norm_weight * norm
     data = _toy()
     oppo = OPPO(data, preference_pairs(data, 8, 20), TINY, device="cpu")
-    (obs, acts, valid), _ = oppo.sample_windows(4)
+    windows, _ = oppo.sample_windows(4)
+    obs, acts = windows[:2]
     segments = (obs[:2], acts[:2])
-    terms = oppo.losses((obs, acts, valid), segments, (obs[2:], acts[2:]))
+    terms = oppo.losses(windows, segments, (obs[2:], acts[2:]))
     total = terms["recon"] + TINY.pref_weight * terms["triplet"] + TINY.norm_weight * terms["norm"]
     assert terms["total"].item() == pytest.approx(total.item())
 
@@ -276,7 +282,7 @@ def test_oppo_learns_the_preferred_behaviour_and_z_star_moves_to_it():
     z_before = oppo.z_star.detach().clone()
     history = oppo.train(300, log_every=50)
     assert history[-1]["recon"] < 0.5 * history[0]["recon"]
-    obs, acts, better, worse = oppo.pairs
+    obs, acts, better, worse, _ = oppo.pairs
     with torch.no_grad():
         z_good = oppo.encoder(obs[better], acts[better]).mean(0)
         z_bad = oppo.encoder(obs[worse], acts[worse]).mean(0)
@@ -299,7 +305,7 @@ def test_oppo_z_star_norm_holds_z_star_on_the_contexts_sphere():
         config = OPPOConfig(**{**TINY.__dict__, "batch_size": 32, "z_lr": 3e-2, "z_star_norm": z_star_norm})
         oppo = OPPO(data, pairs, config, seed=0, device="cpu")
         oppo.train(300, log_every=50)
-        obs, acts, better, worse = oppo.pairs
+        obs, acts, better, worse, _ = oppo.pairs
         with torch.no_grad():
             z_good = oppo.encoder(obs[better], acts[better]).mean(0)
             z_bad = oppo.encoder(obs[worse], acts[worse]).mean(0)
@@ -333,7 +339,7 @@ def test_oppo_episode_contexts_cannot_copy_the_window():
     for context in ("window", "episode", "adjacent"):
         config = OPPOConfig(**{**TINY.__dict__, "z_dim": 8, "embed_dim": 32, "batch_size": 32, "lr": 3e-3})
         oppo = OPPO(data, pairs, OPPOConfig(**{**config.__dict__, "context": context}), seed=0, device="cpu")
-        (w_obs, _, _), (c_obs, _, c_valid) = oppo.sample_windows(64)
+        (w_obs, *_), (c_obs, _, c_valid, _) = oppo.sample_windows(64)
         same_episode = w_obs[:, -1:, 0] == c_obs[:, :, 0]
         assert bool(same_episode[c_valid].all())
         assert torch.equal(w_obs, c_obs) == (context == "window")
@@ -397,6 +403,79 @@ def test_oppo_refuses_bad_preferences():
         OPPOConfig(embed_dim=10, n_heads=3)
     with pytest.raises(ValueError, match="context must be one of"):
         OPPOConfig(context="trajectory")
+
+
+def test_oppo_norm_and_tie_options_known_answers():
+    """The paper's code has two variants: (|z| - 1)^2 and dropped ties (scripted labels), ReLU(|z| - 1)
+    and a margin-0 triplet term on ties (human labels)."""
+    z = torch.tensor([[3.0, 4.0], [0.3, 0.4]])  # norms 5 and 0.5
+    assert norm_loss(z, "squared").item() == pytest.approx((16 + 0.25) / 2)
+    assert norm_loss(z, "relu").item() == pytest.approx(4 / 2)  # inside the sphere costs nothing
+    anchor = torch.zeros(2, 2)
+    positive = torch.tensor([[1.0, 0.0], [2.0, 0.0]])
+    negative = torch.tensor([[3.0, 0.0], [1.0, 0.0]])
+    # per-pair margins: max(0, 1 - 3 + 1) = 0 and max(0, 2 - 1 + 0) = 1
+    assert triplet_loss(anchor, positive, negative, torch.tensor([1.0, 0.0])).item() == pytest.approx(0.5, abs=1e-5)
+    both = triplet_loss(anchor, positive, negative, torch.tensor([1.0, 1.0]))
+    assert both.item() == pytest.approx(triplet_loss(anchor, positive, negative, 1.0).item(), abs=1e-6)
+    data = _toy()
+    labelled = PreferenceDataset(sample_segments(data, 8, 8, np.random.default_rng(0)), [0, 2, 4, 6], [1, 3, 5, 7],
+                                 [1.0, 0.5, 0.0, 0.5])  # fmt: skip
+    dropped = OPPO(data, labelled, TINY, device="cpu").pairs
+    kept = OPPO(data, labelled, OPPOConfig(**{**TINY.__dict__, "ties": "triplet"}), device="cpu").pairs
+    assert dropped is not None and kept is not None
+    assert dropped[2].tolist() == [0, 5] and dropped[3].tolist() == [1, 4]  # the preferred, then the other
+    assert kept[2].tolist() == [0, 2, 5, 6] and kept[3].tolist() == [1, 3, 4, 7]  # a tie: the first is positive
+    assert kept[4].tolist() == [1.0, 0.0, 1.0, 0.0]
+    oppo = OPPO(data, labelled, OPPOConfig(**{**TINY.__dict__, "ties": "triplet", "norm": "relu"}), device="cpu")
+    assert np.isfinite(oppo.train(3)[-1]["total"])
+    with pytest.raises(ValueError, match="norm must be one of"):
+        OPPOConfig(norm="cubic")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="ties must be one of"):
+        OPPOConfig(ties="keep")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="policy_inputs must be one of"):
+        OPPOConfig(policy_inputs="actions")  # type: ignore[arg-type]
+
+
+def test_history_policy_reads_past_actions_and_timesteps_but_not_the_current_action():
+    config = OPPOConfig(**{**TINY.__dict__, "policy_inputs": "history", "max_timestep": 50})
+    policy = ContextualPolicy(3, 2, config).eval()
+    gen = torch.Generator().manual_seed(0)
+    obs, z = torch.randn(1, 8, 3, generator=gen), torch.randn(1, 4, generator=gen)
+    acts, steps = torch.rand(1, 8, 2, generator=gen) * 2 - 1, torch.arange(10, 18)[None]
+    base = policy(obs, z, None, acts, steps)
+    later = acts.clone()
+    later[:, 5:] = 0.0  # the actions of steps 5, 6, 7
+    changed = policy(obs, z, None, later, steps)
+    torch.testing.assert_close(changed[:, :6], base[:, :6])  # step 5's prediction does not see step 5's action
+    assert not torch.allclose(changed[:, 6:], base[:, 6:])  # later steps read it
+    assert not torch.allclose(policy(obs, z, None, acts, steps + 1), base)  # the timestep embedding is read
+    torch.testing.assert_close(
+        policy(obs, z, None, acts, steps + 100)[:, -1], policy(obs, z, None, acts, steps * 0 + 49)[:, -1]
+    )
+    with pytest.raises(ValueError, match="acts and timesteps"):
+        policy(obs, z)
+    assert not hasattr(ContextualPolicy(3, 2, TINY), "embed_act")  # "states": states and context only
+
+
+def test_history_oppo_acts_through_its_window_with_actions_and_timesteps():
+    data = _pendulum(600)
+    config = OPPOConfig(**{**TINY.__dict__, "policy_inputs": "history", "max_timestep": 200})
+    oppo = OPPO(data, preference_pairs(data, 8, 40), config, seed=0, device="cpu")
+    oppo.train(20)
+    windows = oppo.windows_at([0, 5, 250])
+    assert windows[3].tolist()[1] == [0, 0, 0, 1, 2, 3, 4, 5] and windows[3][2, -1] == 50  # padding counts as 0
+    env = oppo.wrap_env(gym.make("Pendulum-v1", max_episode_steps=12))
+    assert isinstance(env, ObservationWindow) and env.observation_space.shape == (8, 3 + 1 + 2)
+    (trajectory,) = rollout(oppo, env, n_episodes=1, seed=0, deterministic=True, record_infos=False)
+    assert len(trajectory) == 12
+    # the window of step 10 holds steps 3-10, their actions (but step 10's, not taken yet) and timesteps
+    window = trajectory.obs[10]
+    np.testing.assert_allclose(window[:-1, 3], trajectory.acts[3:10, 0], rtol=1e-6)
+    assert window[-1, 3] == 0 and window[:, 4].tolist() == list(range(3, 11)) and window[:, -1].all()
+    np.testing.assert_allclose(trajectory.acts, oppo.act(trajectory.obs[:-1]), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="windows must have shape"):
+        oppo.act(np.zeros((8, 4), np.float32))
 
 
 # --- baselines --------------------------------------------------------------------------------

@@ -48,29 +48,52 @@ class ObservationWindow(gym.ObservationWrapper):
 
     The observation is float32 ``[length, obs_dim + 1]``: row ``i`` holds an observation and a last
     column of 1, oldest first and the current one last; at an episode's start the window is
-    left-padded with rows of zeros (last column 0).
+    left-padded with rows of zeros (last column 0). With ``history=True`` each row also holds the
+    action taken at that step (zeros for the current step, not taken yet) and the step's index in
+    the episode: ``[length, obs_dim + act_dim + 2]``, columns observation, action, timestep, mark.
 
     Args:
-        env: An env with flat ``Box`` observations.
+        env: An env with flat ``Box`` observations (and, with ``history``, flat ``Box`` actions).
         length: Steps in the window.
+        history: Add the steps' actions and timesteps.
     """
 
-    def __init__(self, env: gym.Env, length: int) -> None:
+    def __init__(self, env: gym.Env, length: int, history: bool = False) -> None:
         super().__init__(env)
         space = env.observation_space
         if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
             raise ValueError(f"ObservationWindow needs flat Box observations, got {space}")
         self.length = check_positive_int(length, "length")
-        self._shape = (self.length, space.shape[0] + 1)
+        self.history = bool(history)
+        self._obs_dim = space.shape[0]
+        self._act_dim = 0
+        if self.history:
+            actions = env.action_space
+            if not isinstance(actions, gym.spaces.Box) or len(actions.shape) != 1:
+                raise ValueError(f"ObservationWindow(history=True) needs flat Box actions, got {actions}")
+            self._act_dim = actions.shape[0] + 1  # the action and the timestep
+        self._shape = (self.length, self._obs_dim + self._act_dim + 1)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, self._shape, np.float32)
         self._history: deque[NDArray[np.float32]] = deque(maxlen=self.length)
+        self._t = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         self._history.clear()
+        self._t = 0
         return super().reset(seed=seed, options=options)
 
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        if self.history and self._history:  # the current row's action, now taken
+            self._history[-1][self._obs_dim : self._obs_dim + self._act_dim - 1] = np.asarray(action).reshape(-1)
+        return super().step(action)
+
     def observation(self, observation: Any) -> NDArray[np.float32]:
-        self._history.append(np.asarray(observation, dtype=np.float32).reshape(-1))
+        row = np.zeros(self._shape[1] - 1, dtype=np.float32)
+        row[: self._obs_dim] = np.asarray(observation, dtype=np.float32).reshape(-1)
+        if self.history:
+            row[-1] = self._t
+        self._t += 1
+        self._history.append(row)
         window = np.zeros(self._shape, dtype=np.float32)
         window[self.length - len(self._history) :, :-1] = np.stack(self._history)
         window[self.length - len(self._history) :, -1] = 1.0

@@ -10,7 +10,9 @@ SAC briefly and saves
   about a third of the expert's), checked every ``check_every`` steps up to ``medium_steps``;
 - ``medium-replay``: every episode SAC saw while it trained up to the medium policy;
 - ``expert``: the policy after ``expert_steps``;
-- ``medium-expert``: ``medium`` and ``expert`` together.
+- ``medium-expert``: ``medium`` and ``expert`` together;
+- ``mixed``: ``random``, ``medium`` and ``expert`` together (a mixed-quality dataset, where
+  learning from the reward can beat imitating every episode).
 
 Each kind is a Minari dataset ``rewarddesign/<env>/<kind>-v0`` (:func:`dataset_id`;
 :mod:`rewarddesign.offline.storage`) with its reference scores: D4RL's random and expert returns
@@ -44,10 +46,10 @@ from rewarddesign.rollouts import PolicyLike, Trajectory, episode_returns, rollo
 __all__ = ["DatasetKind", "KINDS", "D4RL_REFERENCE_SCORES", "dataset_id", "generate_datasets"]
 
 #: A dataset kind of :func:`generate_datasets`.
-DatasetKind = Literal["random", "medium", "medium-replay", "expert", "medium-expert"]
+DatasetKind = Literal["random", "medium", "medium-replay", "expert", "medium-expert", "mixed"]
 
 #: The dataset kinds :func:`generate_datasets` makes, in the order it makes them.
-KINDS: tuple[DatasetKind, ...] = ("random", "medium", "medium-replay", "expert", "medium-expert")
+KINDS: tuple[DatasetKind, ...] = ("random", "medium", "medium-replay", "expert", "medium-expert", "mixed")
 
 
 def dataset_id(env_id: str, kind: DatasetKind) -> str:
@@ -95,7 +97,8 @@ def generate_datasets(
         medium_steps: SAC steps to the medium policy (and the extent of ``medium-replay``); with
             ``medium_score``, the most steps.
         expert_steps: SAC steps to the expert policy (only for ``expert`` and ``medium-expert``).
-        n_transitions: Transitions of each rolled-out dataset (``medium-expert`` has twice as many).
+        n_transitions: Transitions of each rolled-out dataset (``medium-expert`` has twice as many,
+            ``mixed`` three times).
         seed: Seeds SAC and the rollouts; the caller's global generators (which SB3 seeds and draws
             from) are left as they were, and the datasets depend on ``seed`` alone.
         root: Minari's dataset root (default: ``MINARI_DATASETS_PATH`` or ``~/.minari/datasets``).
@@ -126,7 +129,7 @@ def generate_datasets(
     check_positive_int(medium_steps, "medium_steps")
     check_positive_int(expert_steps, "expert_steps")
     check_positive_int(n_transitions, "n_transitions")
-    needs_expert = any(kind in ("expert", "medium-expert") for kind in kinds)
+    needs_expert = any(kind in ("expert", "medium-expert", "mixed") for kind in kinds)
     if needs_expert and expert_steps <= medium_steps:
         raise ValueError(f"expert_steps ({expert_steps}) must exceed medium_steps ({medium_steps})")
     check_positive_int(check_every, "check_every")
@@ -170,7 +173,7 @@ def generate_datasets(
             return rollout(policy, make_env(), n_steps=n_transitions, seed=seed, deterministic=False)
 
         made: dict[str, list[Trajectory]] = {}
-        if "random" in kinds or measure_refs:
+        if "random" in kinds or "mixed" in kinds or measure_refs:
             say(f"random: {n_transitions} transitions")
             made["random"] = collect(None, seed)
         wants_sac = any(kind != "random" for kind in kinds) or measure_refs
@@ -206,7 +209,7 @@ def generate_datasets(
                 )
             made["medium-replay"] = list(recorder.trajectories)
 
-            if "medium" in kinds or "medium-expert" in kinds:
+            if any(kind in ("medium", "medium-expert", "mixed") for kind in kinds):
                 say(f"medium: {n_transitions} transitions")
                 made["medium"] = collect(model, seed + 1)
             if needs_expert or measure_refs:
@@ -219,6 +222,8 @@ def generate_datasets(
             recorder.close()
         if "medium-expert" in kinds:
             made["medium-expert"] = made["medium"] + made["expert"]
+        if "mixed" in kinds:
+            made["mixed"] = made["random"] + made["medium"] + made["expert"]
         if not measure_refs:
             source = "D4RL's random and expert returns" if env_id in D4RL_REFERENCE_SCORES else "given"
         else:

@@ -79,12 +79,25 @@ ContextSource = Literal["window", "episode", "adjacent"]
 #: The values of :data:`ContextSource`.
 CONTEXTS: tuple[ContextSource, ...] = get_args(ContextSource)
 
-#: ``(obs [B, K, obs_dim], acts [B, K, act_dim], valid [B, K])``: windows of the dataset, as tensors.
-Windows = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+#: How the norm term keeps contexts near the unit sphere (:attr:`OPPOConfig.norm`).
+NormLoss = Literal["squared", "relu"]
+
+#: What the triplet loss does with tied pairs (:attr:`OPPOConfig.ties`).
+TieHandling = Literal["drop", "triplet"]
+
+#: What the contextual policy reads besides the context (:attr:`OPPOConfig.policy_inputs`).
+PolicyInputs = Literal["states", "history"]
+
+#: ``(obs [B, K, obs_dim], acts [B, K, act_dim], valid [B, K], timesteps [B, K])``: windows of the
+#: dataset, as tensors (``timesteps``: each step's index in its episode).
+Windows = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 __all__ = [
     "CONTEXTS",
     "ContextSource",
+    "NormLoss",
+    "TieHandling",
+    "PolicyInputs",
     "Windows",
     "OPPOConfig",
     "ContextEncoder",
@@ -115,6 +128,19 @@ class OPPOConfig:
             either at random where both fit; episodes too short for either fall back to
             ``"episode"``). The last two cannot pass the window's actions to the policy (see the
             module's notes).
+        norm: The norm term on the contexts: ``"squared"``, ``(||z|| - 1)^2`` (the paper's code for
+            scripted labels); ``"relu"``, ``max(0, ||z|| - 1)`` (its code for human labels), which
+            only keeps contexts from growing past the unit sphere.
+        ties: Tied pairs (label 0.5): ``"drop"``, left out (the paper's code for scripted labels);
+            ``"triplet"``, kept in the triplet loss with margin 0, the first segment as the positive
+            (its code for human labels): a tie then asks that ``z*`` be no nearer the second
+            segment's context than the first's. Batches draw from all pairs, strict and tied.
+        policy_inputs: ``"states"``: the policy reads the window's states and the context;
+            ``"history"`` (the paper): also each step's previous action within the window and a
+            learned embedding of the step's index in its episode (the paper's decoder reads the
+            window's states, actions and timesteps); its env is then
+            ``ObservationWindow(env, K, history=True)``.
+        max_timestep: Size of the timestep embedding (``"history"``); later steps share its last row.
         z_star_norm: ``None`` (the paper): ``z*`` moves freely; a number: after each of its steps
             ``z*`` is scaled back to this norm (1: the sphere near which the norm term keeps the
             contexts). Where no context separates the preferred segments from the others, the
@@ -138,13 +164,20 @@ class OPPOConfig:
     grad_clip: float = 0.25
     context: ContextSource = "window"
     z_star_norm: float | None = None
+    norm: NormLoss = "squared"
+    ties: TieHandling = "drop"
+    policy_inputs: PolicyInputs = "states"
+    max_timestep: int = 1000
 
     def __post_init__(self) -> None:
         if self.context not in CONTEXTS:
             raise ValueError(f"context must be one of {', '.join(CONTEXTS)}, got {self.context!r}")
+        for name, kind in (("norm", NormLoss), ("ties", TieHandling), ("policy_inputs", PolicyInputs)):
+            if getattr(self, name) not in get_args(kind):
+                raise ValueError(f"{name} must be one of {', '.join(get_args(kind))}, got {getattr(self, name)!r}")
         if self.z_star_norm is not None and not self.z_star_norm > 0:
             raise ValueError(f"z_star_norm must be positive or None, got {self.z_star_norm!r}")
-        for name in ("context_length", "z_dim", "embed_dim", "n_layers", "n_heads", "batch_size"):
+        for name in ("context_length", "z_dim", "embed_dim", "n_layers", "n_heads", "batch_size", "max_timestep"):
             check_positive_int(getattr(self, name), name)
         if self.embed_dim % self.n_heads:
             raise ValueError(f"embed_dim ({self.embed_dim}) must be divisible by n_heads ({self.n_heads})")
@@ -196,8 +229,15 @@ class ContextEncoder(nn.Module):
         self.body = _Transformer(config, causal=False)
         self.head = nn.Linear(config.embed_dim, config.z_dim)
 
-    def forward(self, obs: torch.Tensor, acts: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-        """``obs [B, H, obs_dim]``, ``acts [B, H, act_dim]``, ``valid [B, H]`` -> ``z [B, z_dim]``."""
+    def forward(
+        self,
+        obs: torch.Tensor,
+        acts: torch.Tensor,
+        valid: torch.Tensor | None = None,
+        timesteps: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``obs [B, H, obs_dim]``, ``acts [B, H, act_dim]``, ``valid [B, H]`` -> ``z [B, z_dim]``
+        (``timesteps`` is accepted, so that :data:`Windows` unpack into it, and not read)."""
         if valid is None:
             valid = torch.ones(obs.shape[:2], dtype=torch.bool, device=obs.device)
         x = self.body(self.embed(torch.cat([obs, acts], dim=-1)), valid)
@@ -206,20 +246,48 @@ class ContextEncoder(nn.Module):
 
 
 class ContextualPolicy(nn.Module):
-    """``pi(a_t | s_{<=t}, z)``: a causal transformer over state tokens plus the context, actions in ``[-1, 1]``."""
+    """``pi(a_t | s_{<=t}, z)``: a causal transformer over state tokens plus the context, actions in ``[-1, 1]``.
+
+    With ``config.policy_inputs == "history"`` the token of step ``t`` also holds the action of step
+    ``t - 1`` in the window (zero at the window's first step) and an embedding of ``t``'s index in
+    its episode, so the policy reads past states, past actions and timesteps, as the paper's decoder.
+    """
 
     def __init__(self, obs_dim: int, act_dim: int, config: OPPOConfig) -> None:
         super().__init__()
+        self.history = config.policy_inputs == "history"
+        self.max_timestep = config.max_timestep
         self.embed_obs = nn.Linear(obs_dim, config.embed_dim)
         self.embed_z = nn.Linear(config.z_dim, config.embed_dim)
+        if self.history:
+            self.embed_act = nn.Linear(act_dim, config.embed_dim)
+            self.embed_time = nn.Embedding(config.max_timestep, config.embed_dim)
         self.body = _Transformer(config, causal=True)
         self.head = nn.Linear(config.embed_dim, act_dim)
 
-    def forward(self, obs: torch.Tensor, z: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-        """``obs [B, K, obs_dim]``, ``z [B, z_dim]``, ``valid [B, K]`` -> actions ``[B, K, act_dim]``."""
+    def forward(
+        self,
+        obs: torch.Tensor,
+        z: torch.Tensor,
+        valid: torch.Tensor | None = None,
+        acts: torch.Tensor | None = None,
+        timesteps: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``obs [B, K, obs_dim]``, ``z [B, z_dim]``, ``valid [B, K]`` -> actions ``[B, K, act_dim]``.
+
+        ``acts [B, K, act_dim]`` (in ``[-1, 1]``) and ``timesteps [B, K]`` are needed with
+        ``"history"`` inputs (the prediction at step ``t`` reads the actions before ``t`` only).
+        """
         if valid is None:
             valid = torch.ones(obs.shape[:2], dtype=torch.bool, device=obs.device)
         tokens = self.embed_obs(obs) + self.embed_z(z).unsqueeze(1)
+        if self.history:
+            if acts is None or timesteps is None:
+                raise ValueError("a policy with 'history' inputs needs the window's acts and timesteps")
+            previous = torch.cat([torch.zeros_like(acts[:, :1]), acts[:, :-1]], dim=1)
+            previous = previous * valid[..., None].to(acts.dtype)
+            steps = timesteps.long().clamp(0, self.max_timestep - 1)
+            tokens = tokens + self.embed_act(previous) + self.embed_time(steps)
         return torch.tanh(self.head(self.body(tokens, valid)))
 
 
@@ -229,14 +297,28 @@ def reconstruction_loss(predicted: torch.Tensor, target: torch.Tensor, valid: to
     return (error * valid).sum() / valid.sum().clamp_min(1)
 
 
-def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, margin: float) -> torch.Tensor:
-    """``mean(max(0, ||a - p|| - ||a - n|| + margin))`` (torch's triplet margin loss, Euclidean)."""
-    return F.triplet_margin_loss(anchor, positive, negative, margin=margin, p=2.0)
+def triplet_loss(
+    anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, margin: float | torch.Tensor
+) -> torch.Tensor:
+    """``mean(max(0, ||a - p|| - ||a - n|| + margin))`` (torch's triplet margin loss, Euclidean).
+
+    ``margin`` is a number or one per row ``[B]`` (0 for tied pairs, :attr:`OPPOConfig.ties`).
+    """
+    if not isinstance(margin, torch.Tensor):
+        return F.triplet_margin_loss(anchor, positive, negative, margin=margin, p=2.0)
+    gap = F.pairwise_distance(anchor, positive, p=2.0) - F.pairwise_distance(anchor, negative, p=2.0)
+    return torch.clamp_min(gap + margin, 0.0).mean()
 
 
-def norm_loss(z: torch.Tensor) -> torch.Tensor:
-    """``mean((||z|| - 1)^2)``: keeps contexts near the unit sphere."""
-    return ((z.norm(dim=-1) - 1.0) ** 2).mean()
+def norm_loss(z: torch.Tensor, kind: NormLoss = "squared") -> torch.Tensor:
+    """``mean((||z|| - 1)^2)`` (``"squared"``) or ``mean(max(0, ||z|| - 1))`` (``"relu"``): keeps
+    contexts near (or inside) the unit sphere."""
+    gap = z.norm(dim=-1) - 1.0
+    if kind == "squared":
+        return (gap**2).mean()
+    if kind == "relu":
+        return torch.relu(gap).mean()
+    raise ValueError(f"kind must be one of {', '.join(get_args(NormLoss))}, got {kind!r}")
 
 
 class OPPO:
@@ -249,7 +331,8 @@ class OPPO:
     Args:
         data: The dataset (its rewards are not used).
         preferences: Labelled pairs of segments (:func:`~rewarddesign.offline.preference_pairs`);
-            ties and segments longer than ``config.context_length`` are refused.
+            segments longer than ``config.context_length`` are refused; ties are dropped or kept
+            as ``config.ties`` says (at least one strict label is needed).
         config: :class:`OPPOConfig`.
         seed: Seeds the networks, ``z*``, the batches and the training's dropout (all owned by this
             OPPO: the process's generators are neither read nor changed).
@@ -297,7 +380,9 @@ class OPPO:
         self.z_optimizer = torch.optim.Adam([self.z_star], lr=config.z_lr)
         self.rng = np.random.default_rng(seed)
         self.steps = 0
-        self.pairs: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        #: ``(obs, acts)`` of the labelled segments, the preferred and other segment of each kept pair,
+        #: and each pair's triplet margin (0 for kept ties).
+        self.pairs: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         if data is not None:
             self._prepare(data, preferences)
 
@@ -307,6 +392,7 @@ class OPPO:
         self._acts = torch.as_tensor(self.scaling.to_unit(data.actions), device=self.device)
         self._episode_of = np.repeat(data.episode_starts, data.episode_lengths)
         self._episode_length_of = np.repeat(data.episode_lengths, data.episode_lengths)
+        self._timesteps = torch.as_tensor(np.arange(len(data)) - self._episode_of, device=self.device)
         if preferences is None:
             return
         if preferences.fragments.obs.shape[2:] != data.observations.shape[1:]:
@@ -321,13 +407,16 @@ class OPPO:
         strict = preferences.labels != 0.5
         if not np.any(strict):
             raise ValueError("the preferences hold no strict label (all ties): nothing to learn from")
-        first, second = preferences.first[strict], preferences.second[strict]
-        first_wins = preferences.labels[strict] == 1.0
+        kept = strict if self.config.ties == "drop" else np.ones_like(strict)
+        first, second = preferences.first[kept], preferences.second[kept]
+        first_wins = preferences.labels[kept] != 0.0  # a kept tie: the first segment is the positive
         better, worse = np.where(first_wins, first, second), np.where(first_wins, second, first)
+        margins = np.where(strict[kept], self.config.margin, 0.0).astype(np.float32)
         fragments = preferences.fragments
         obs = torch.as_tensor(self.scaling.obs(fragments.obs), device=self.device)
         acts = torch.as_tensor(self.scaling.to_unit(fragments.acts.astype(np.float32)), device=self.device)
-        self.pairs = (obs, acts, torch.as_tensor(better), torch.as_tensor(worse))
+        margin_t = torch.as_tensor(margins, device=self.device)
+        self.pairs = (obs, acts, torch.as_tensor(better), torch.as_tensor(worse), margin_t)
 
     def sample_windows(self, size: int) -> tuple[Windows, Windows]:
         """``size`` windows of the dataset ending at uniformly drawn steps (from :attr:`rng`), and the
@@ -358,7 +447,8 @@ class OPPO:
             raise ValueError(f"ends must be rows of the dataset (0 to {len(self._episode_of) - 1}), got {ends}")
         rows, valid = window_index(ends, self._episode_of[ends], self.config.context_length)
         rows_t = torch.as_tensor(rows, device=self.device)
-        return self._obs[rows_t], self._acts[rows_t], torch.as_tensor(valid, device=self.device)
+        valid_t = torch.as_tensor(valid, device=self.device)
+        return self._obs[rows_t], self._acts[rows_t], valid_t, self._timesteps[rows_t] * valid_t
 
     def _need_data(self) -> None:
         if self.data is None:
@@ -371,19 +461,22 @@ class OPPO:
         positive: tuple[torch.Tensor, torch.Tensor],
         negative: tuple[torch.Tensor, torch.Tensor],
         contexts: Windows | None = None,
+        margins: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """The loss terms on one batch (inputs already normalised, actions in ``[-1, 1]``).
 
         Args:
-            windows: ``(obs [B, K, obs_dim], acts [B, K, act_dim], valid [B, K])`` for reconstruction.
+            windows: ``(obs [B, K, obs_dim], acts [B, K, act_dim], valid [B, K], timesteps [B, K])``
+                for reconstruction.
             positive: ``(obs, acts)`` ``[P, H, ...]`` of the preferred segments; negative: of the others.
             contexts: The windows the reconstruction's contexts are encoded from, shaped as ``windows``
                 (default: ``windows`` themselves).
+            margins: ``[P]`` the triplet margin of each pair (default: ``config.margin`` for all).
 
         Returns:
             ``recon``, ``triplet`` (anchor ``z*`` held fixed), ``norm`` and their weighted ``total``.
         """
-        return self._terms(windows, positive, negative, contexts)[0]
+        return self._terms(windows, positive, negative, contexts, margins)[0]
 
     def _terms(
         self,
@@ -391,20 +484,24 @@ class OPPO:
         positive: tuple[torch.Tensor, torch.Tensor],
         negative: tuple[torch.Tensor, torch.Tensor],
         contexts: Windows | None = None,
+        margins: torch.Tensor | None = None,
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-        obs, acts, valid = windows
+        obs, acts, valid, timesteps = windows
         z = self.encoder(*(windows if contexts is None else contexts))
-        recon = reconstruction_loss(self.policy(obs, z, valid), acts, valid)
+        recon = reconstruction_loss(self.policy(obs, z, valid, acts, timesteps), acts, valid)
         z_pos, z_neg = self.encoder(*positive), self.encoder(*negative)
         anchor = self.z_star.detach().expand_as(z_pos)
-        triplet = triplet_loss(anchor, z_pos, z_neg, self.config.margin)
-        norm = norm_loss(torch.cat([z, z_pos, z_neg]))
+        triplet = triplet_loss(anchor, z_pos, z_neg, self.config.margin if margins is None else margins)
+        norm = norm_loss(torch.cat([z, z_pos, z_neg]), self.config.norm)
         total = recon + self.config.pref_weight * triplet + self.config.norm_weight * norm
         return {"total": total, "recon": recon, "triplet": triplet, "norm": norm}, z_pos, z_neg
 
-    def z_star_loss(self, z_pos: torch.Tensor, z_neg: torch.Tensor) -> torch.Tensor:
+    def z_star_loss(
+        self, z_pos: torch.Tensor, z_neg: torch.Tensor, margins: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The triplet loss as a function of ``z*`` alone, the contexts ``[P, z_dim]`` held fixed."""
-        return triplet_loss(self.z_star.expand_as(z_pos), z_pos.detach(), z_neg.detach(), self.config.margin)
+        margin = self.config.margin if margins is None else margins
+        return triplet_loss(self.z_star.expand_as(z_pos), z_pos.detach(), z_neg.detach(), margin)
 
     def train_step(self) -> dict[str, float]:
         """One step of encoder and policy, then one of ``z*``; returns the loss terms."""
@@ -417,19 +514,20 @@ class OPPO:
         assert self.pairs is not None
         self.encoder.train()
         self.policy.train()
-        obs, acts, better, worse = self.pairs
+        obs, acts, better, worse, margins = self.pairs
         picks = torch.as_tensor(self.rng.integers(len(better), size=self.config.batch_size))
         positive = (obs[better[picks]], acts[better[picks]])
         negative = (obs[worse[picks]], acts[worse[picks]])
+        margin = margins[picks.to(margins.device)] if self.config.ties == "triplet" else None
         windows, contexts = self.sample_windows(self.config.batch_size)
-        terms, z_pos, z_neg = self._terms(windows, positive, negative, contexts)
+        terms, z_pos, z_neg = self._terms(windows, positive, negative, contexts, margin)
         self.optimizer.zero_grad()
         terms["total"].backward()
         nn.utils.clip_grad_norm_([*self.encoder.parameters(), *self.policy.parameters()], self.config.grad_clip)
         self.optimizer.step()
         # z* steps on this batch's contexts (the paper's code encodes them again after the step above:
         # one step of lag, for a third less encoder work)
-        z_loss = self.z_star_loss(z_pos, z_neg)
+        z_loss = self.z_star_loss(z_pos, z_neg, margin)
         self.z_optimizer.zero_grad()
         z_loss.backward()
         self.z_optimizer.step()
@@ -480,8 +578,9 @@ class OPPO:
 
     # --- acting ---------------------------------------------------------------------------
     def wrap_env(self, env: gym.Env) -> ObservationWindow:
-        """``env`` as OPPO acts in it: observations become windows of the last ``context_length`` steps."""
-        return ObservationWindow(env, self.config.context_length)
+        """``env`` as OPPO acts in it: observations become windows of the last ``context_length`` steps
+        (with the steps' actions and timesteps for ``"history"`` inputs)."""
+        return ObservationWindow(env, self.config.context_length, history=self.config.policy_inputs == "history")
 
     @torch.no_grad()
     def act(self, windows: ArrayLike, z: torch.Tensor | None = None) -> NDArray[np.float32]:
@@ -490,7 +589,8 @@ class OPPO:
         Args:
             windows: ``[B, context_length, obs_dim + 1]`` or one ``[context_length, obs_dim + 1]``:
                 :class:`~rewarddesign.offline.ObservationWindow`'s observations (a last column of 1
-                marks the steps, 0 the padding).
+                marks the steps, 0 the padding); with ``"history"`` inputs ``obs_dim + act_dim + 2``
+                columns (observation, the step's action, its timestep, the mark).
             z: A context ``[z_dim]`` (or ``[B, z_dim]``) to act on instead of ``z*``.
 
         Returns:
@@ -499,16 +599,23 @@ class OPPO:
         windows = np.asarray(windows, dtype=np.float32)
         single = windows.ndim == 2
         batch = windows[None] if single else windows
-        expected = (self.config.context_length, self.obs_dim + 1)
+        history = self.config.policy_inputs == "history"
+        columns = self.obs_dim + (self.act_dim + 2 if history else 1)
+        expected = (self.config.context_length, columns)
         if batch.ndim != 3 or batch.shape[1:] != expected:
             raise ValueError(f"windows must have shape [B, {expected[0]}, {expected[1]}], got {windows.shape}")
         self.policy.eval()
         valid = batch[..., -1] > 0.5
-        obs = np.where(valid[..., None], self.scaling.obs(batch[..., :-1]), 0.0).astype(np.float32)
+        obs = np.where(valid[..., None], self.scaling.obs(batch[..., : self.obs_dim]), 0.0).astype(np.float32)
         context = (self.z_star if z is None else z).to(self.device).reshape(-1, self.config.z_dim)
         context = context.expand(len(batch), -1)
         valid_t = torch.as_tensor(valid, device=self.device)
-        unit = self.policy(torch.as_tensor(obs, device=self.device), context, valid_t)[:, -1]
+        acts_t = steps_t = None
+        if history:
+            acts = self.scaling.to_unit(batch[..., self.obs_dim : self.obs_dim + self.act_dim])
+            acts_t = torch.as_tensor(np.where(valid[..., None], acts, 0.0).astype(np.float32), device=self.device)
+            steps_t = torch.as_tensor(np.rint(batch[..., -2]).astype(np.int64), device=self.device)
+        unit = self.policy(torch.as_tensor(obs, device=self.device), context, valid_t, acts_t, steps_t)[:, -1]
         actions = self.scaling.from_unit(unit.cpu().numpy())
         return actions[0] if single else actions
 
