@@ -21,6 +21,7 @@ learners may do since the env's dynamics do not depend on the machine state.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +115,7 @@ def q_learning(
     epsilon: float = 0.1,
     q_init: float = 1.0,
     shaping_gamma: float | None = None,
+    shaping_labels: Iterable[Iterable[str]] | None = None,
     eval_env: gym.Env | None = None,
     eval_every: int = 1000,
     eval_horizon: int = 1000,
@@ -138,6 +140,7 @@ def q_learning(
         epsilon: Exploration rate, in [0, 1].
         q_init: Initial action values (the default 1 is optimistic for rewards in [0, 1]).
         shaping_gamma: Discount of the value iteration on the machine (default ``gamma``).
+        shaping_labels: The label sets the env can produce, for the potential (:func:`machine_potential`).
         eval_env: The env the greedy policy is evaluated on (default: no evaluation curve).
         eval_every: Evaluate every this many steps (and at step 0).
         eval_horizon: Longest evaluation episode.
@@ -165,7 +168,7 @@ def q_learning(
     terminal = [u in machine.terminal for u in machine.states]
     live = [k for k in range(n_u) if not terminal[k]]
     phi = (
-        machine_potential(machine, gamma if shaping_gamma is None else shaping_gamma).tolist()
+        machine_potential(machine, gamma if shaping_gamma is None else shaping_gamma, shaping_labels).tolist()
         if shaping
         else [0.0] * n_u
     )

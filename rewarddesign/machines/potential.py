@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import gymnasium as gym
@@ -44,7 +45,12 @@ def _check_machine(machine: Any) -> RewardMachine:
     return machine
 
 
-def machine_values(machine: RewardMachine, gamma: float = 0.9, tol: float = 1e-10) -> NDArray[np.float64]:
+def machine_values(
+    machine: RewardMachine,
+    gamma: float = 0.9,
+    labels: Iterable[Iterable[str]] | None = None,
+    tol: float = 1e-10,
+) -> NDArray[np.float64]:
     """Optimal values ``v [U]`` of the machine as an MDP over its edges (order of ``machine.states``).
 
     ``v(u) = max over label sets L of r(u, L) + gamma * v(u'(u, L))``, ``v`` = 0 at terminal states.
@@ -52,6 +58,10 @@ def machine_values(machine: RewardMachine, gamma: float = 0.9, tol: float = 1e-1
     Args:
         machine: The reward machine.
         gamma: The discount of the value iteration, in (0, 1).
+        labels: The label sets the env can produce (a grid world with one object per cell never
+            shows two labels at once); None: every subset of the machine's names. A machine made
+            by :func:`~rewarddesign.machines.from_ltlf` has edges for label sets the env may never
+            produce (``coffee & office``), and the values should not count on them.
         tol: Stop when values change by less.
 
     Raises:
@@ -63,9 +73,17 @@ def machine_values(machine: RewardMachine, gamma: float = 0.9, tol: float = 1e-1
     if gamma >= 1.0:
         raise ValueError(f"gamma must lie in (0, 1) for value iteration on the machine, got {gamma!r}")
     index = machine.index
-    moves = {
-        u: [(index(v), r) for _, v, r in machine.successors(u)] for u in machine.states if u not in machine.terminal
-    }
+    if labels is None:
+        live = [u for u in machine.states if u not in machine.terminal]
+        options = {u: [(v, r) for _, v, r in machine.successors(u)] for u in live}
+    else:
+        if isinstance(labels, (str, bytes)):
+            raise TypeError(f"labels must be a collection of label sets, got the string {labels!r}")
+        sets = {frozenset(x) & machine.names for x in labels}
+        if not sets:
+            raise ValueError("labels must hold at least one label set")
+        options = {u: [machine.step(u, x) for x in sets] for u in machine.states if u not in machine.terminal}
+    moves = {u: [(index(v), r) for v, r in options[u]] for u in machine.states if u not in machine.terminal}
     values = np.zeros(machine.n_states)
     while True:
         new = values.copy()
@@ -76,7 +94,9 @@ def machine_values(machine: RewardMachine, gamma: float = 0.9, tol: float = 1e-1
         values = new
 
 
-def machine_potential(machine: RewardMachine, gamma: float = 0.9) -> NDArray[np.float64]:
+def machine_potential(
+    machine: RewardMachine, gamma: float = 0.9, labels: Iterable[Iterable[str]] | None = None
+) -> NDArray[np.float64]:
     """The shaping potential ``phi [U] = -v`` of :func:`machine_values` (0 at terminal states).
 
     Example:
@@ -84,7 +104,7 @@ def machine_potential(machine: RewardMachine, gamma: float = 0.9) -> NDArray[np.
         >>> [round(float(p), 3) for p in machine_potential(from_ltlf("F a"), 0.9)]
         [-1.0, 0.0]
     """
-    return -machine_values(machine, gamma) + 0.0  # + 0.0: no negative zeros
+    return -machine_values(machine, gamma, labels) + 0.0  # + 0.0: no negative zeros
 
 
 class MachinePotential(Potential):
@@ -97,13 +117,20 @@ class MachinePotential(Potential):
     Args:
         machine: The reward machine of the wrapper.
         gamma: The discount of the value iteration on the machine (:func:`machine_values`).
+        labels: The label sets the env can produce (:func:`machine_values`).
         values: Potentials ``[U]`` to use instead (finite); ``gamma`` is then unused.
     """
 
-    def __init__(self, machine: RewardMachine, gamma: float = 0.9, values: Any = None) -> None:
+    def __init__(
+        self,
+        machine: RewardMachine,
+        gamma: float = 0.9,
+        labels: Iterable[Iterable[str]] | None = None,
+        values: Any = None,
+    ) -> None:
         self.machine = _check_machine(machine)
         if values is None:
-            array = machine_potential(machine, gamma)
+            array = machine_potential(machine, gamma, labels)
         else:
             array = np.asarray(values, dtype=np.float64)
             if array.shape != (machine.n_states,) or not np.all(np.isfinite(array)):
