@@ -1,0 +1,357 @@
+"""HERON in its paper's classic-control setting: single-transition comparisons, an (obs, factors) reward model, TD3.
+
+Reproduce (one process; Pendulum about 15 CPU-minutes, MountainCarContinuous not run here)::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/heron_classic_control.py --env Pendulum-v1
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/heron_classic_control.py --env MountainCarContinuous-v0
+
+Writes ``benchmarks/results/heron_classic_control_ENV.md`` and ``.png``; each run's record lands in
+``benchmarks/results/heron_classic_control/ENV/runs/`` when it finishes (a rerun skips finished
+runs; ``--report-only`` tabulates them, ``--pilot`` runs seed 0 into a temporary directory).
+
+The reference (HERON's code, folder ClassicControl: cleanrl DDPG with a reward model)
+----------------------------------------------------------------------------------------
+- Factors: Pendulum ``(angle^2, angular velocity^2, torque^2)`` of the state the action is taken in,
+  each better when lower; MountainCarContinuous ``(goal reached, action^2)``, higher and lower. No
+  progress factor. (The project's ``rewarddesign.envs.reward_factors`` publishes the same.)
+- Ranking in stored order; margins ``sigma * std`` of each factor over every transition so far,
+  ``sigma = 1`` on each Pendulum level; on MountainCarContinuous the goal level decides on any
+  difference (margin 0) and the action level beyond one standard deviation
+  (:data:`rewarddesign.envs.reward_factors.HERON_REFERENCE`).
+- Comparisons of single transitions: every 400 steps after step 1,000, 16 minibatches of 16
+  transitions drawn from all transitions so far, all 120 pairs within each minibatch labelled by
+  the hierarchy (undecided pairs skipped), Bradley-Terry loss; about 1,900 pairs per update.
+- Reward model: an MLP(256, 256) on the observation followed by the step's factors, Adam (learning
+  rate 1e-4 on Pendulum, 1e-3 on MountainCarContinuous), not normalised; the agent's replay buffer
+  stores the model's reward at the time of the step.
+- Agent: DDPG (one critic, policy and target updates every 2 steps, Gaussian exploration noise 0.1
+  of the action range, 256x256 networks, batch 256, gamma 0.99, tau 0.005); Pendulum 50,000 steps
+  of which 25,000 uniformly random, learning rate 5e-4; MountainCarContinuous 15,000 steps of which
+  5,000 random, learning rate 1e-3; 3 seeds.
+- Baselines: DDPG on the env reward; the hand-weighted ``--heuristic`` rewards
+  ``-(f0 + 0.5 f1 + 0.25 f2)`` (Pendulum) and ``f0 - f1`` (MountainCarContinuous); and "ensembles":
+  one DDPG agent per factor, each trained on that factor alone, whose actions are averaged (or
+  weighted ``alpha^k``). The reference's ensembles are policy ensembles, a baseline; HERON itself
+  trains one reward model.
+
+Protocol (fixed before the first full run)
+------------------------------------------
+- Task: Pendulum-v1, seeds 0-9. MountainCarContinuous-v0 is configured at the reference's budget
+  (15,000 steps, 5,000 random) but not run: the benchmark's CPU budget (about 60 core-minutes on a
+  shared 2-core machine) holds the Pendulum runs only. Pilot (seed 0, about a third of a core
+  each): ground truth 79 s, HERON 97 s of wall time, about 100 CPU-seconds per seed for the three
+  trained learners, 17 CPU-minutes for the ten seeds. The pilot's seed-0 scores (ground truth -122,
+  HERON -469) were seen before this protocol was committed; nothing was changed after them.
+- Agent: SB3 TD3 (the reference's DDPG plus twin critics and target smoothing) at a reduced budget:
+  6,000 steps, the first 1,000 uniformly random, networks 64x64, batch 128, learning rate 1e-3,
+  Gaussian exploration noise 0.1 of the action range, gamma 0.99, tau 0.005, policy delay 2.
+- Learners, all on the same agent settings:
+  ``random`` (uniformly random actions: the naive baseline, no training);
+  ``ground_truth`` (the env's reward; it is also the hand-weighted sum with the true reward's own
+  weights ``(1, 0.1, 0.001)``, which reproduces the env's reward exactly, see
+  ``tests/test_heron_reference.py``, so one set of runs stands for both; ``--learners
+  hand_weighted`` runs the sum through ``FactorWeightedReward`` separately);
+  ``heron`` (the reference setting: 6 rounds; each round rolls out 2 episodes of the current
+  policy, the first round uniformly random actions, every step a fragment; random pairs labelled by
+  the reference hierarchy with margins over the round's transitions, undecided pairs redrawn until
+  the round keeps 1,000 labels, 6,000 in all; an MLP(256, 256) on (observation, factors), Adam
+  1e-4, 5 epochs over all labels after each round; the agent trains 1,000 steps per round on the
+  model's normalised reward);
+  ``bradley_terry`` (the same loop and label count, labels from the true per-step reward: the
+  better transition, ties 0.5).
+  Stage 2, only if stage 1 (the four learners above) has finished with time to spare before the
+  deadline: ``heron_fragments`` on the same seeds (the library's default setting: 25-step fragments
+  of 8 episodes per round, an (obs, act) model; the same hierarchy, labels and agent), to decide
+  whether the fragment setting stays the default; reported as not run otherwise.
+  ``hand_weighted`` exists as an option and is not part of this run.
+- Score: the final deterministic policy's true return, mean of 10 episodes (env seed 10,000 + seed).
+- Statistics (``rewarddesign.bench.stats``): IQM and mean over seeds with stratified-bootstrap 95%
+  intervals (2,000 replicates, seed 0), probability of improvement with its interval, per-seed
+  values, learning curves (5 deterministic episodes after each round) as a PNG.
+- Discrimination check: the ground truth's mean interval lies above the random policy's.
+- Targets: (1) HERON at least the hand-weighted sum with the true weights (here the ground-truth
+  runs): the 95% interval of P(HERON > hand-weighted) reaches 0.5; (2) HERON's IQM lies inside the
+  ground truth's IQM interval. A target not met is reported as not met; no seeds are added.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.noise import NormalActionNoise
+
+from rewarddesign.bench import Experiment, RunOutput, RunRecord, run_experiment, stats
+from rewarddesign.envs.reward_factors import HERON_REFERENCE, REWARD_FACTORS, with_reward_factors
+from rewarddesign.factors import FactorWeightedReward
+from rewarddesign.preferences import PreferenceLearning, SyntheticGatherer
+from rewarddesign.rollouts import episode_returns, rollout
+from rewarddesign.train import evaluate, train
+
+RESULTS = Path(__file__).resolve().parent / "results"
+LEARNERS = ("random", "ground_truth", "hand_weighted", "heron", "bradley_terry", "heron_fragments")
+PROTOCOL = ("random", "ground_truth", "heron", "bradley_terry")  # the learners of the committed protocol
+
+
+@dataclass(frozen=True)
+class Config:
+    """One task's budget and agent settings (TD3 in place of the reference's DDPG)."""
+
+    timesteps: int
+    learning_starts: int
+    agent_lr: float
+    noise: float  # exploration noise, in units of the action range's half-width
+    net_arch: tuple[int, ...]
+    batch_size: int
+    rounds: int  # reward-model updates (and evaluations) over the run
+    labels: int  # labels over the run, for every preference learner
+    episodes_per_round: int
+    reward_lr: float
+    reward_hidden_sizes: tuple[int, ...]
+    reward_epochs: int
+
+
+CONFIGS: dict[str, Config] = {
+    "Pendulum-v1": Config(6_000, 1_000, 1e-3, 0.1, (64, 64), 128, 6, 6_000, 2, 1e-4, (256, 256), 5),
+    "MountainCarContinuous-v0": Config(15_000, 5_000, 1e-3, 0.1, (64, 64), 128, 10, 10_000, 1, 1e-3, (256, 256), 5),
+}
+
+
+def _agent_kwargs(config: Config, env: gym.Env) -> dict[str, Any]:
+    high = np.asarray(env.action_space.high, dtype=np.float64)  # pyright: ignore[reportAttributeAccessIssue]
+    return {
+        "learning_starts": config.learning_starts,
+        "learning_rate": config.agent_lr,
+        "batch_size": config.batch_size,
+        "action_noise": NormalActionNoise(np.zeros_like(high), config.noise * high),
+        "policy_kwargs": {"net_arch": list(config.net_arch)},
+    }
+
+
+def run(seed: int, env: str, learner: str, device: str = "cpu") -> RunOutput:
+    """One learner on one task: the final deterministic policy's true return over 10 episodes."""
+    config, reference, signs = CONFIGS[env], HERON_REFERENCE[env], REWARD_FACTORS[env].signs
+    make = lambda: with_reward_factors(gym.make(env))  # noqa: E731
+    probe = gym.make(env)
+    agent_kwargs = _agent_kwargs(config, probe)
+    curve: list[list[float]] = []
+    data: dict[str, Any] = {}
+    if learner == "random":
+        returns = episode_returns(rollout(None, probe, n_episodes=10, seed=10_000 + seed))
+        return RunOutput(_metrics(returns), data={"device": "cpu"})
+    if learner in ("heron", "bradley_terry", "heron_fragments"):
+        gatherer = reference.gatherer(signs) if learner != "bradley_terry" else SyntheticGatherer(0.0, seed=seed)
+        fragments = learner == "heron_fragments"
+        learning = PreferenceLearning(
+            make,
+            gatherer,
+            reward_inputs="obs_act" if fragments else "obs_factors",
+            algo="td3",
+            fragment_length=25 if fragments else 1,
+            rounds=config.rounds,
+            initial_fraction=1.0 / config.rounds,
+            episodes_per_round=config.episodes_per_round * (4 if fragments else 1),
+            reward_epochs=config.reward_epochs,
+            redraw_undecided=True,
+            reward_hidden_sizes=config.reward_hidden_sizes,
+            reward_lr=config.reward_lr,
+            algo_kwargs=agent_kwargs,
+            device=device,
+            seed=seed,
+        ).train(config.timesteps, config.labels)
+        model = learning.agent
+        curve = [[row.timesteps, row.true_return] for row in learning.history]
+        data["history"] = [asdict(row) for row in learning.history]
+    else:
+        weights = reference.true_weights
+        wrappers = (
+            [lambda e: FactorWeightedReward(with_reward_factors(e), weights)] if learner == "hand_weighted" else []
+        )
+        result = train(
+            env,
+            "td3",
+            config.timesteps,
+            seed=seed,
+            device=device,
+            wrappers=wrappers,
+            eval_freq=config.timesteps // config.rounds,
+            eval_episodes=5,
+            algo_kwargs=agent_kwargs,
+        )
+        model = result.model
+        curve = [[step, mean] for step, mean, _, _ in result.evaluations]
+    returns = evaluate(model, env, n_episodes=10, seed=10_000 + seed).returns
+    data["device"] = str(model.device)
+    return RunOutput(_metrics(returns), curves={"true_return": curve}, data=data)
+
+
+def _metrics(returns: np.ndarray) -> dict[str, float]:
+    # MountainCarContinuous: a return above 0 means the goal was reached (100 for the goal, at most
+    # 99.9 of action cost in 999 steps); without the goal the return is -0.1 sum a^2 <= 0.
+    return {"true_return": float(np.mean(returns)), "success": float(np.mean(returns > 0))}
+
+
+def experiment(env: str, seeds: int, learners: tuple[str, ...] = LEARNERS) -> Experiment:
+    """The benchmark's runs on ``env``; the fingerprint covers the configuration and the reference hierarchy."""
+    grid = tuple({"env": env, "learner": learner} for learner in learners)
+    return Experiment(
+        "heron_classic_control",
+        run,
+        grid,
+        tuple(range(seeds)),
+        definition=(CONFIGS[env], HERON_REFERENCE[env], _agent_kwargs, _metrics),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--env", default="Pendulum-v1", choices=sorted(CONFIGS))
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--learners", nargs="+", default=list(PROTOCOL), choices=LEARNERS)
+    parser.add_argument("--pilot", action="store_true", help="seed 0 of the given learners into a temporary directory")
+    parser.add_argument("--report-only", action="store_true", help="tabulate the finished runs, train nothing")
+    args = parser.parse_args()
+    if args.pilot:
+        with tempfile.TemporaryDirectory() as out:
+            records = run_experiment(experiment(args.env, 1, tuple(args.learners)), out, progress=False, device="cpu")
+        for r in records:
+            print(f"pilot {r.key}: {r.seconds:.0f} s, {r.metrics}")
+        return
+    full = experiment(args.env, args.seeds, tuple(args.learners))
+    out = RESULTS / "heron_classic_control" / args.env
+    if args.report_only:
+        paths = [out / "runs" / f"{run.key}.json" for run in full.runs()]
+        records = [RunRecord.read(path) for path in paths if path.exists()]
+    else:
+        records = run_experiment(full, out, workers=1, device="cpu")
+    report(args.env, records)
+
+
+NAMES = {
+    "random": "random policy (naive baseline)",
+    "ground_truth": "ground truth (env reward)",
+    "hand_weighted": "hand-weighted sum, true weights",
+    "heron": "HERON, reference setting",
+    "bradley_terry": "Bradley-Terry, equal labels",
+    "heron_fragments": "HERON, fragment setting",
+}
+
+
+def report(env: str, records: list[RunRecord]) -> None:
+    """Write ``results/heron_classic_control_ENV.md`` and ``.png`` from the finished runs."""
+    config = CONFIGS[env]
+    values = {
+        learner: np.array([r.metrics["true_return"] for r in records if r.params["learner"] == learner])
+        for learner in LEARNERS
+    }
+    success = {
+        learner: np.array([r.metrics["success"] for r in records if r.params["learner"] == learner])
+        for learner in LEARNERS
+    }
+    values = {k: v for k, v in values.items() if len(v)}
+    summary = {k: stats.summarize_seeds(v) for k, v in values.items()}
+    seconds = {k: np.mean([r.seconds for r in records if r.params["learner"] == k]) for k in values}
+    lines = [
+        f"# HERON in the reference's classic-control setting: {env}",
+        "",
+        f"`OMP_NUM_THREADS=1 python benchmarks/heron_classic_control.py --env {env}` "
+        f"(TD3, {config.timesteps:,} steps, {config.learning_starts:,} of them uniformly random; preference learners: "
+        f"{config.labels:,} labels in {config.rounds} rounds; one process). True return of the final deterministic "
+        "policy over 10 episodes per seed; IQM and mean over seeds with stratified-bootstrap 95% intervals "
+        "(`rewarddesign.bench.stats`, 2000 replicates, seed 0); success: share of evaluation episodes that reach "
+        "the goal (MountainCarContinuous; a return above 0).",
+        "",
+        "| learner | seeds | IQM [95% CI] | mean [95% CI] | success | per seed | s/run |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for k, summ in summary.items():
+        per_seed = ", ".join(f"{v:.0f}" for v in values[k])
+        lines.append(
+            f"| {NAMES[k]} | {summ.n} | {summ.iqm.format(0)} | {summ.mean.format(0)} | "
+            f"{success[k].mean():.2f} | {per_seed} | {seconds[k]:.0f} |"
+        )
+    lines += ["", "## Discrimination check and targets (fixed before the run)", ""]
+
+    def improvement(x: str, y: str) -> str:
+        value, low, high = stats.improvement_estimate([values[x]], [values[y]])
+        return f"P({x} > {y}) = {value:.2f} [{low:.2f}, {high:.2f}]"
+
+    verdicts = {}
+    if {"ground_truth", "random"} <= set(summary):
+        gt, rnd = summary["ground_truth"].mean, summary["random"].mean
+        verdicts["discrimination"] = gt.low > rnd.high
+        lines.append(
+            f"- Discrimination (ground truth's mean interval above the random policy's): "
+            f"{gt.format(0)} vs {rnd.format(0)}: **{'holds' if verdicts['discrimination'] else 'does not hold'}**."
+        )
+    hand = "hand_weighted" if "hand_weighted" in summary else "ground_truth"  # the same reward (true weights)
+    if {"heron", hand} <= set(summary):
+        _, _, high = stats.improvement_estimate([values["heron"]], [values[hand]])
+        verdicts["vs_hand"] = high >= 0.5
+        lines.append(
+            f"- HERON at least the hand-weighted sum with the true weights (the interval of P(HERON > {hand}) "
+            f"reaches 0.5; {hand} runs stand for the sum): {improvement('heron', hand)}: "
+            f"**{'met' if verdicts['vs_hand'] else 'not met'}**."
+        )
+    if {"heron", "ground_truth"} <= set(summary):
+        gt = summary["ground_truth"].iqm
+        inside = gt.low <= summary["heron"].iqm.value <= gt.high
+        verdicts["vs_truth"] = inside
+        lines.append(
+            f"- HERON within the ground truth's interval (HERON's IQM {summary['heron'].iqm.value:.0f} inside "
+            f"[{gt.low:.0f}, {gt.high:.0f}]): **{'met' if inside else 'not met'}**; "
+            f"{improvement('heron', 'ground_truth')}."
+        )
+    if env.startswith("MountainCar") and "heron" in success:
+        verdicts["solves"] = success["heron"].mean() >= 0.9
+        lines.append(
+            f"- HERON solves the task (mean success >= 0.9): {success['heron'].mean():.2f}: "
+            f"**{'met' if verdicts['solves'] else 'not met'}**."
+        )
+    for other in ("bradley_terry", "heron_fragments"):
+        if {"heron", other} <= set(summary):
+            lines.append(f"- {improvement('heron', other)} (reported, no target).")
+    lines.append("")
+    for k in ("heron", "bradley_terry", "heron_fragments"):
+        mine = [r for r in records if r.params["learner"] == k]
+        if mine and "history" in mine[0].data:
+            kept = np.mean([r.data["history"][-1]["labels"] for r in mine])
+            accuracy = np.nanmean([r.data["history"][-1]["accuracy"] for r in mine])
+            lines.append(f"- {NAMES[k]}: {kept:.0f} labels kept per run; held-out accuracy at the end {accuracy:.2f}.")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"heron_classic_control_{env}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for i, k in enumerate(LEARNERS):
+        curves = [r.curves.get("true_return") for r in records if r.params["learner"] == k]
+        curves = [c for c in curves if c]
+        if not curves:
+            if k in summary:
+                ax.axhline(summary[k].iqm.value, color=f"C{i}", linestyle=":", label=f"{NAMES[k]} (IQM)")
+            continue
+        length = min(len(c) for c in curves)
+        x = np.array([c[j][0] for j, c in [(j, curves[0]) for j in range(length)]])
+        y = np.array([[c[j][1] for j in range(length)] for c in curves])
+        ax.plot(x, np.median(y, 0), color=f"C{i}", marker="o", markersize=3, label=NAMES[k])
+        ax.fill_between(x, np.percentile(y, 25, 0), np.percentile(y, 75, 0), color=f"C{i}", alpha=0.15)
+    ax.set_title(f"{env}: median and interquartile range over seeds")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("true return (5 episodes)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(RESULTS / f"heron_classic_control_{env}.png", dpi=120)
+
+
+if __name__ == "__main__":
+    main()
