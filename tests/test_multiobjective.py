@@ -144,7 +144,7 @@ def test_morl_baselines_numbers_where_installed():
         front = pareto_front(points)
         assert sparsity(front) == pytest.approx(indicators.sparsity(list(front)))
         weights = simplex_weights(k, 4)
-        assert expected_utility(front, weights) == pytest.approx(indicators.eum(list(front), weights))
+        assert expected_utility(front, weights) == pytest.approx(indicators.expected_utility(list(front), weights))
 
 
 # --- vector rewards and scalarisations -----------------------------------------------------------
