@@ -1,4 +1,4 @@
-# Set-up and everyday commands. `make test` and `make demo` each create .venv and install everything.
+# Set-up and everyday commands. `make test` and `make demo` each create .venv and install what they need.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -6,16 +6,20 @@ STAMP  := $(VENV)/.installed
 export MUJOCO_GL ?= egl
 
 LINTED := rewarddesign envs tests benchmarks docs/griffe_extensions.py
+# What the tests, the docs and the benchmarks need: every extra but gambit (pygambit compiles C++ on
+# Linux; the games use the project's own solvers without it, and its tests skip).
+EXTRAS := dev,docs,control,games,offline,ray
 
-.PHONY: setup lint layers test demo bench gpu-check docs clean
+.PHONY: setup lint layers test demo bench gpu-check docs package clean
 
 setup: $(STAMP)
 
+# torch first, at the pinned version; then the package in editable form with the extras above.
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev,docs,ray,offline]'
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 lint: setup
@@ -62,5 +66,10 @@ gpu-check: setup
 docs: setup
 	$(VENV)/bin/mkdocs build --strict
 
+# The wheel and the sdist (python -m build: the wheel is built from the sdist), installed into a
+# clean virtualenv with the core dependencies only, where the command and every module must work.
+package: setup
+	PYTHON=$(PY) bash .ci/package
+
 clean:
-	rm -rf $(VENV) site build *.egg-info
+	rm -rf $(VENV) site build dist *.egg-info
