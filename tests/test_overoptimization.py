@@ -4,6 +4,7 @@ KL of the reference to itself, Monte-Carlo agreement, mitigations and the comman
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,7 +32,7 @@ from rewarddesign.overoptimization import (
 from rewarddesign.rollouts import rollout
 
 
-def _problem(seed: int = 0, n_states: int = 8, n_actions: int = 3, gamma: float = 0.9, **kwargs):
+def _problem(seed: int = 0, n_states: int = 8, n_actions: int = 3, gamma: float = 0.9, **kwargs: Any):
     rng = np.random.default_rng(seed)
     mdp = random_mdp(n_states, n_actions, gamma=gamma, rng=rng, **kwargs)
     reward = rng.normal(size=(n_states, n_actions))
@@ -131,7 +132,7 @@ def test_terminal_states():
     np.testing.assert_allclose(solution.v[0], value_iteration(mdp, reward).v, atol=1e-10)
     np.testing.assert_allclose(solution.v[1], policy_evaluation(mdp, reward, reference)[0], atol=1e-10)
     returns = policy_returns(mdp, reward[None], solution.policy)[:, 0]
-    kl = policy_kl(mdp, solution.policy, reference)
+    kl = np.asarray(policy_kl(mdp, solution.policy, reference))
     assert returns[2] - 0.3 * kl[2] == pytest.approx(solution.objective[2], abs=1e-10)
 
 
@@ -253,7 +254,7 @@ def test_cuda_matches_cpu():
     np.testing.assert_allclose(kl_regularized_policy(mdp, reward, reference, betas, device="cuda"), cpu, atol=1e-10)
 
 
-def test_command(capsys):
+def test_command(capsys: pytest.CaptureFixture[str]):
     from rewarddesign.cli import main
 
     assert main(["overopt", "--states", "6", "--actions", "2", "--labels", "20", "--betas", "5"]) == 0
