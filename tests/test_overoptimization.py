@@ -261,3 +261,30 @@ def test_command(capsys: pytest.CaptureFixture[str]):
     assert "normalised gold" in capsys.readouterr().out
     assert main(["overopt", "--gamma", "1.0"]) == 2
     assert "--gamma" in capsys.readouterr().err
+
+
+def test_kl_penalty_term_in_sb3_vec_env():
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from rewarddesign.overoptimization import KLPenaltyTerm, action_log_prob
+    from rewarddesign.rewards import VecDesignedReward
+
+    reference = PPO("MlpPolicy", "CartPole-v1", seed=0, device="cpu")
+    learner = PPO("MlpPolicy", "CartPole-v1", seed=1, device="cpu")
+    term = KLPenaltyTerm(reference, beta=0.5)
+    venv = VecDesignedReward(make_vec_env("CartPole-v1", n_envs=2, seed=0), term)
+    obs = venv.reset()
+    with pytest.raises(RuntimeError, match="set_policy"):
+        venv.step(np.array([0, 1]))
+    term.set_policy(learner)
+    obs = venv.reset()
+    actions = np.array([0, 1])
+    _, rewards, _, infos = venv.step(actions)
+    expected = -0.5 * (action_log_prob(learner, obs, actions) - action_log_prob(reference, obs, actions))
+    np.testing.assert_allclose([info["kl_penalty"] for info in infos], expected, rtol=1e-6)
+    np.testing.assert_allclose(rewards, 1.0 + expected, rtol=1e-5)
+    with pytest.raises(TypeError, match="reference"):
+        KLPenaltyTerm(object(), beta=1.0)
+    with pytest.raises(ValueError, match="beta"):
+        KLPenaltyTerm(reference, beta=-1.0)

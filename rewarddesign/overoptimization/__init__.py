@@ -12,7 +12,8 @@ returns against the KL (with :func:`best_of_n_curve` and Gao et al.'s fits besid
     curve.table(); curve.plot(); curve.fit()
 
 Mitigations: ensembles (:func:`ensemble_proxy`) and constrained composite rewards with learned
-Lagrange multipliers (:func:`constrained_composite`); predictors: :func:`proxy_distances`.
+Lagrange multipliers (:func:`constrained_composite`); predictors: :func:`proxy_distances`. For deep
+RL, :class:`KLPenaltyTerm` adds ``-beta (log pi - log ref)`` to each step's reward in any env form.
 """
 
 from rewarddesign.overoptimization._curves import (
@@ -24,6 +25,7 @@ from rewarddesign.overoptimization._curves import (
     fit_gao,
     overoptimization_curve,
 )
+from rewarddesign.overoptimization._deep import KLPenaltyTerm, action_log_prob
 from rewarddesign.overoptimization._mitigations import (
     ConstrainedCurve,
     component_returns,
@@ -73,4 +75,6 @@ __all__ = [
     "ConstrainedCurve",
     "component_returns",
     "proxy_distances",
+    "KLPenaltyTerm",
+    "action_log_prob",
 ]
