@@ -50,13 +50,13 @@ def test_unknown_names_are_refused_with_the_known_ones_listed():
     assert cli.main(["bench", "--suite", "tiny-not-there"]) == 2
 
 
-def test_the_control_suite_covers_mujoco_and_dm_control_with_a_posture_potential():
-    suite = bench.SUITES["control"].validate()
+def test_the_control_full_suite_covers_mujoco_and_dm_control_with_a_posture_potential():
+    suite = bench.SUITES["control-full"].validate()
     assert {spec.design.name for spec in suite.runs()} == {"original", "posture"}
-    assert len(suite.runs()) == 7 * 2 * 5
+    assert len(suite.runs()) == 7 * 2 * 10
     assert set(suite.env_ids) == set(suite.reference_scores)
     small = suite.subset(envs=["Hopper-v5"], designs=["posture"], seeds=[3])
-    assert [spec.key for spec in small.runs()] == ["control__Hopper-v5__posture__ppo__s3"]
+    assert [spec.key for spec in small.runs()] == ["control-full__Hopper-v5__posture__sac__s3"]
 
 
 def test_control_postures_read_the_right_observations():
@@ -291,7 +291,8 @@ def test_the_cli_runs_a_subset_of_a_suite_with_the_report(tmp_path, capsys):
 
 def test_a_tiny_control_sweep_trains_dm_control_with_the_posture_potential(tmp_path):
     suite = dataclasses.replace(
-        bench.SUITES["control"].subset(envs=["dm_control/walker-walk-v0"], seeds=[0]),
+        bench.SUITES["control-full"].subset(envs=["dm_control/walker-walk-v0"], seeds=[0]),
+        algos=("ppo",),
         timesteps=256,
         eval_freq=256,
         eval_episodes=1,

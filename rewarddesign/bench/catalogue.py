@@ -1,11 +1,49 @@
-"""The built-in suites (``quick``, ``control``, ``shaping``) and the reference scores that normalise them."""
+"""The built-in suites (``quick``, ``control``, ``control-full``, ``shaping``) and their reference scores.
+
+``control`` is sized for a laptop: tasks and a budget at which the original-reward baseline
+reaches a published level on 2 CPU cores, 10 seeds, about an hour for the whole suite.
+``control-full`` keeps the locomotion tasks at RL Zoo's budgets, for a cluster
+(``--executor ray``) or a GPU.
+
+Protocol of ``control`` (fixed before its first run): PPO with RL Zoo's tuned Pendulum-v1
+hyperparameters (:data:`CONTROL_PPO`; 4 envs, discount 0.9) for 100,000 steps on
+``Pendulum-v1``, ``InvertedPendulum-v5`` and ``Reacher-v5``; seeds 0-9; designs ``original``
+(the env reward), ``upright`` (potential shaping with ``control_upright``, see
+:func:`rewarddesign.bench.designs.control_upright`) and, on Pendulum, ``heron`` (a reward model
+learned from HERON's hierarchical labels, ``pendulum_heron``). The true return is evaluated every
+20,000 steps and after training, 10 deterministic episodes each; the score is the last
+evaluation, normalised by :data:`CONTROL_REFERENCE_SCORES` (0: the uniform random policy, 1:
+the published level). Target: the ``original`` baseline's interquartile mean reaches 1 on each
+task (its stratified-bootstrap 95% interval reported beside it); the designs are compared with
+the baseline by the probability of improvement and its interval (``rewarddesign bench report``).
+
+Sources of the reference levels:
+
+- RL Zoo: the rl-baselines3-zoo benchmark table (``benchmark.md``, one run per task), with the
+  hyperparameters of its ``hyperparams/ppo.yml`` and ``hyperparams/sac.yml``.
+- Gymnasium: the ``reward_threshold`` each task registers (``gymnasium.spec(env_id).reward_threshold``).
+- D4RL: the random and expert returns of Fu et al. (2020).
+- dm-control (Tassa et al. 2018): each step's reward lies in [0, 1], so an episode of 1000 steps
+  earns 0 to 1000.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rewarddesign._references import D4RL_REFERENCE_SCORES
 from rewarddesign.bench.schema import Design, Suite
 
-__all__ = ["SUITES", "REFERENCE_SCORES", "CONTROL_TIMESTEPS"]
+__all__ = [
+    "SUITES",
+    "REFERENCE_SCORES",
+    "CONTROL_REFERENCE_SCORES",
+    "CONTROL_FULL_REFERENCE_SCORES",
+    "CONTROL_TIMESTEPS",
+    "CONTROL_PPO",
+    "CONTROL_FULL_TIMESTEPS",
+    "CONTROL_FULL_SAC",
+]
 
 _MAZE_PPO = {"n_steps": 128, "batch_size": 128, "n_epochs": 4, "ent_coef": 0.01}
 _MAZE = ("rewarddesign/GridMaze-v0",)
@@ -14,7 +52,11 @@ _TRUST = ("rewarddesign/TrustDilemma-v0",)
 _GRID = ("rewarddesign/ContinuousGrid-v0",)
 _PENDULUM = ("Pendulum-v1",)
 
-_CONTROL = (
+#: The ``control`` suite's tasks.
+_CONTROL = ("Pendulum-v1", "InvertedPendulum-v5", "Reacher-v5")
+
+#: The ``control-full`` suite's tasks: Gymnasium MuJoCo locomotion and dm-control (through shimmy).
+_CONTROL_FULL = (
     "HalfCheetah-v5",
     "Hopper-v5",
     "Walker2d-v5",
@@ -24,16 +66,52 @@ _CONTROL = (
     "dm_control/walker-walk-v0",
 )
 
-#: ``(low, high)`` returns that normalise each task's score to ``[0, 1]``: D4RL's random and expert
-#: references for the Gymnasium MuJoCo tasks (Fu et al. 2020), 0 and the most a 1000-step episode
-#: can earn for dm-control.
-REFERENCE_SCORES: dict[str, tuple[float, float]] = {
-    **D4RL_REFERENCE_SCORES,
-    **{env_id: (0.0, 1000.0) for env_id in _CONTROL if env_id.startswith("dm_control/")},
+#: ``(low, high)`` returns of the ``control`` suite: 0 is the uniform random policy's mean return
+#: (100 episodes of ``rewarddesign.rollouts.rollout(None, env)``, seed 0), 1 the published level
+#: the baseline is expected to reach: RL Zoo's PPO on Pendulum-v1 at 100,000 steps (-172.2, with
+#: the hyperparameters the suite uses), and Gymnasium's registered ``reward_threshold`` for
+#: InvertedPendulum-v5 (950) and Reacher-v5 (-3.75).
+CONTROL_REFERENCE_SCORES: dict[str, tuple[float, float]] = {
+    "Pendulum-v1": (-1253.141, -172.225),
+    "InvertedPendulum-v5": (5.44, 950.0),
+    "Reacher-v5": (-42.939, -3.75),
 }
 
-#: The control suite's budget per run: what two CPU cores train 70 runs in within about 50 minutes.
-CONTROL_TIMESTEPS = 30_000
+#: ``(low, high)`` returns of the ``control-full`` suite: D4RL's random and expert references for
+#: the Gymnasium MuJoCo tasks (Fu et al. 2020), 0 and the most a 1000-step episode can earn for dm-control.
+CONTROL_FULL_REFERENCE_SCORES: dict[str, tuple[float, float]] = {
+    **D4RL_REFERENCE_SCORES,
+    **{env_id: (0.0, 1000.0) for env_id in _CONTROL_FULL if env_id.startswith("dm_control/")},
+}
+
+#: Every built-in suite's reference scores by env id.
+REFERENCE_SCORES: dict[str, tuple[float, float]] = {**CONTROL_FULL_REFERENCE_SCORES, **CONTROL_REFERENCE_SCORES}
+
+#: The ``control`` suite's budget per run: RL Zoo's budget for PPO on Pendulum-v1 (SB3 rounds it up
+#: to whole rollouts of 4 x 1024 steps: 102,400).
+CONTROL_TIMESTEPS = 100_000
+
+#: RL Zoo's tuned PPO hyperparameters for Pendulum-v1 (``hyperparams/ppo.yml``; 4 envs, discount
+#: 0.9, given as the suite's ``n_envs`` and ``gamma``), used for every task of the ``control`` suite
+#: (a suite has one setting per algorithm).
+CONTROL_PPO: dict[str, Any] = {
+    "n_steps": 1024,
+    "gae_lambda": 0.95,
+    "n_epochs": 10,
+    "ent_coef": 0.0,
+    "learning_rate": 1e-3,
+    "clip_range": 0.2,
+    "use_sde": True,
+    "sde_sample_freq": 4,
+}
+
+#: The ``control-full`` suite's budget per run: RL Zoo's SAC budget for the MuJoCo tasks.
+CONTROL_FULL_TIMESTEPS = 1_000_000
+
+#: RL Zoo's SAC hyperparameters for the MuJoCo tasks (``hyperparams/sac.yml``: SB3's defaults and
+#: 10,000 random steps first); RL Zoo's SAC reaches HalfCheetah 9535, Hopper 2326, Walker2d 3863
+#: at 1M steps (``benchmark.md``, the v3 tasks).
+CONTROL_FULL_SAC: dict[str, Any] = {"learning_starts": 10_000}
 
 #: Built-in suites by name.
 SUITES: dict[str, Suite] = {
@@ -61,14 +139,34 @@ SUITES: dict[str, Suite] = {
     "control": Suite(
         name="control",
         env_ids=_CONTROL,
-        designs=(Design("original"), Design("posture", "control_posture")),
+        designs=(
+            Design("original"),
+            Design("upright", "control_upright"),
+            Design("heron", wrapper="pendulum_heron", envs=_PENDULUM),
+        ),
         algos=("ppo",),
-        seeds=(0, 1, 2, 3, 4),
+        seeds=tuple(range(10)),
         timesteps=CONTROL_TIMESTEPS,
-        eval_freq=CONTROL_TIMESTEPS // 5,
-        eval_episodes=2,
+        eval_freq=20_000,
+        eval_episodes=10,
+        n_envs=4,
+        gamma=0.9,
+        solved_at={env_id: high for env_id, (_, high) in CONTROL_REFERENCE_SCORES.items()},
+        algo_kwargs={"ppo": CONTROL_PPO},
+        reference_scores=CONTROL_REFERENCE_SCORES,
+    ),
+    "control-full": Suite(
+        name="control-full",
+        env_ids=_CONTROL_FULL,
+        designs=(Design("original"), Design("posture", "control_posture")),
+        algos=("sac",),
+        seeds=tuple(range(10)),
+        timesteps=CONTROL_FULL_TIMESTEPS,
+        eval_freq=50_000,
+        eval_episodes=10,
         n_envs=1,
-        reference_scores=REFERENCE_SCORES,
+        algo_kwargs={"sac": CONTROL_FULL_SAC},
+        reference_scores=CONTROL_FULL_REFERENCE_SCORES,
     ),
     "shaping": Suite(
         name="shaping",
