@@ -8,7 +8,7 @@ export MUJOCO_GL ?= egl
 LINTED := rewarddesign envs tests benchmarks docs/griffe_extensions.py
 # What the tests, the docs and the benchmarks need: every extra but gambit (pygambit compiles C++ on
 # Linux; the games use the project's own solvers without it, and its tests skip).
-EXTRAS := dev,docs,control,games,offline,ray
+EXTRAS := dev,docs,control,games,offline,ray,multiobjective
 
 .PHONY: setup lint layers test demo bench gpu-check docs package clean
 
