@@ -260,7 +260,13 @@ class RewardMachineWrapper(DesignedReward):
         self._n = machine.n_states
         self._index = {state: machine.index(state) for state in machine.states}
         self._live = tuple(state for state in machine.states if state not in machine.terminal)
+        self._live_index = np.array([self._index[state] for state in self._live], dtype=np.int64)
+        self._terminal = machine.terminal
+        self._effects: dict[frozenset[str], tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_]]] = {}
+        self._dict = observation == "dict"
         space = env.observation_space
+        self._discrete = isinstance(space, gym.spaces.Discrete)
+        self._box = isinstance(space, gym.spaces.Box)
         if observation == "dict":
             self.observation_space = gym.spaces.Dict({"obs": space, "machine": gym.spaces.Discrete(self._n)})
         else:
@@ -273,13 +279,10 @@ class RewardMachineWrapper(DesignedReward):
             low = np.concatenate([flat.low.astype(np.float32).ravel(), np.zeros(self._n, np.float32)])
             high = np.concatenate([flat.high.astype(np.float32).ravel(), np.ones(self._n, np.float32)])
             self.observation_space = gym.spaces.Box(low, high, dtype=np.float32)
+            self._d = int(flat.shape[0])
+            self._width = self._d + self._n
             self._eye = np.eye(self._n, dtype=np.float32)
-            self._discrete = isinstance(space, gym.spaces.Discrete)
-            self._box = isinstance(space, gym.spaces.Box)
-            if self._discrete:
-                assert isinstance(space, gym.spaces.Discrete)
-                self._start = int(space.start)
-                self._env_eye = np.eye(int(space.n), dtype=np.float32)
+            self._start = int(space.start) if isinstance(space, gym.spaces.Discrete) else 0
         self._raw: Any = None
 
     @property
@@ -287,26 +290,37 @@ class RewardMachineWrapper(DesignedReward):
         """The machine's current state."""
         return self.term.states[0]
 
+    def _flat(self, obs: Any) -> NDArray[np.float32]:
+        """The env observation, flattened to float32 (``observation="flat"``)."""
+        if self._box:
+            return np.asarray(obs, dtype=np.float32).reshape(-1)
+        return np.asarray(gym.spaces.flatten(self.env.observation_space, obs), dtype=np.float32)
+
     def augment(self, obs: Any, state: State) -> Any:
         """The wrapper's observation for the env observation ``obs`` with the machine in ``state``."""
         index = self._index[state]
-        if self.mode == "dict":
+        if self._dict:
             return {"obs": obs, "machine": index}
-        if self._box:
-            return np.concatenate((np.asarray(obs, dtype=np.float32).ravel(), self._eye[index]))
+        out = np.zeros(self._width, dtype=np.float32)
         if self._discrete:
-            return np.concatenate((self._env_eye[int(obs) - self._start], self._eye[index]))
-        flat = gym.spaces.flatten(self.env.observation_space, obs)
-        return np.concatenate((np.asarray(flat, dtype=np.float32), self._eye[index]))
+            out[int(obs) - self._start] = 1.0
+        else:
+            out[: self._d] = self._flat(obs)
+        out[self._d + index] = 1.0
+        return out
 
-    def _batch(self, obs: Any, states: Iterable[State]) -> Any:
-        rows = [self.augment(obs, s) for s in states]
-        if self.mode == "dict":
-            return {
-                "obs": np.stack([np.asarray(r["obs"]) for r in rows]),
-                "machine": np.array([r["machine"] for r in rows], dtype=np.int64),
-            }
-        return np.stack(rows)
+    def _batch(self, obs: Any, indices: NDArray[np.int64]) -> Any:
+        """Observations ``[K, ...]`` of one env observation with the machine states of ``indices [K]``."""
+        k = len(indices)
+        if self._dict:
+            return {"obs": np.repeat(np.asarray(obs)[None], k, axis=0), "machine": indices}
+        out = np.zeros((k, self._width), dtype=np.float32)
+        if self._discrete:
+            out[:, int(obs) - self._start] = 1.0
+        else:
+            out[:, : self._d] = self._flat(obs)
+        out[:, self._d :] = self._eye[indices]
+        return out
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         obs, info = super().reset(seed=seed, options=options)
@@ -316,31 +330,38 @@ class RewardMachineWrapper(DesignedReward):
         return self.augment(obs, state), info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        previous_obs, previous_state = self._raw, self.term.states[0]
-        obs, reward, terminated, truncated, info = super().step(action)
+        previous = self._raw
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        value = self._step_one(previous, action, obs, reward, terminated, truncated, info)  # pyright: ignore[reportArgumentType]
         self._raw = obs
-        state = self.term.states[0]
+        term = self.term
+        state = term.states[0]
+        info["original_reward"] = reward
+        info["machine_reward"] = value
         info["machine_state"] = state
-        info["machine_labels"] = self.term.labels[0]
-        ended = state in self.machine.terminal
+        info["machine_labels"] = term.labels[0]
         if self.counterfactual:
-            info["counterfactual"] = self._counterfactuals(previous_obs, obs, bool(terminated), previous_state)
-        return self.augment(obs, state), reward, bool(terminated) or ended, truncated, info
+            info["counterfactual"] = self._counterfactuals(previous, obs, bool(terminated))
+        return self.augment(obs, state), value, bool(terminated) or state in self._terminal, truncated, info
 
-    def _counterfactuals(self, obs: Any, next_obs: Any, env_terminated: bool, real: State) -> Counterfactuals:
+    def _counterfactuals(self, obs: Any, next_obs: Any, env_terminated: bool) -> Counterfactuals:
         labels = self.term.labels[0]
-        targets, rewards, ended = [], [], []
-        for state in self._live:
-            target, value = self.machine.step(state, labels)
-            targets.append(target)
-            rewards.append(value)
-            ended.append(env_terminated or target in self.machine.terminal)
+        effect = self._effects.get(labels)
+        if effect is None:
+            moves = [self.machine.step(state, labels) for state in self._live]
+            effect = (
+                np.array([self._index[v] for v, _ in moves], dtype=np.int64),
+                np.array([r for _, r in moves], dtype=np.float64),
+                np.array([v in self._terminal for v, _ in moves], dtype=bool),
+            )
+            self._effects[labels] = effect
+        targets, rewards, ended = effect
         return Counterfactuals(
             states=self._live,
-            obs=self._batch(obs, self._live),
+            obs=self._batch(obs, self._live_index),
             next_obs=self._batch(next_obs, targets),
-            rewards=np.array(rewards, dtype=np.float64),
-            terminated=np.array(ended, dtype=bool),
+            rewards=rewards.copy(),
+            terminated=ended | env_terminated,
         )
 
 
