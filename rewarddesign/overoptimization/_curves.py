@@ -113,6 +113,12 @@ def fit_gao(d: ArrayLike, gain: ArrayLike, form: Literal["bon", "rl"]) -> GaoFit
     return GaoFit(form, float(alpha), float(beta), r2)
 
 
+def normalize_gold(gold: NDArray[np.float64], reference_gold: float, optimal_gold: float) -> NDArray[np.float64]:
+    """``(gold - reference) / (optimal - reference)``; the plain gain where the reference is already optimal."""
+    span = optimal_gold - reference_gold
+    return (gold - reference_gold) / (span if span > 0 else 1.0)
+
+
 @dataclass(frozen=True)
 class OveroptimizationCurve:
     """Exact proxy and gold returns of the KL-regularised optima, one point per beta, in order of rising KL.
@@ -145,8 +151,7 @@ class OveroptimizationCurve:
     @property
     def normalized_gold(self) -> NDArray[np.float64]:
         """``(gold - reference) / (optimal - reference)``: 0 at the reference, 1 at a gold-optimal policy."""
-        span = self.optimal_gold - self.reference_gold
-        return (self.gold_return - self.reference_gold) / (span if span > 0 else 1.0)
+        return normalize_gold(self.gold_return, self.reference_gold, self.optimal_gold)
 
     @property
     def peak(self) -> int:

@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign._validation import as_float_array, check_device, check_positive_int, check_real
 from rewarddesign.mdp import TabularMDP, check_mdp, value_iteration
-from rewarddesign.overoptimization._curves import curve_returns
+from rewarddesign.overoptimization._curves import curve_returns, normalize_gold
 from rewarddesign.overoptimization._solve import (
     _check_gamma_below_one,
     _check_reference,
@@ -82,8 +82,8 @@ class ConstrainedCurve:
 
     @property
     def normalized_gold(self) -> NDArray[np.float64]:
-        span = self.optimal_gold - self.reference_gold
-        return (self.gold_return - self.reference_gold) / (span if span > 0 else 1.0)
+        """``(gold - reference) / (optimal - reference)``, as :attr:`OveroptimizationCurve.normalized_gold`."""
+        return normalize_gold(self.gold_return, self.reference_gold, self.optimal_gold)
 
 
 def component_returns(
