@@ -339,3 +339,27 @@ def test_from_ltlf_reward_and_errors() -> None:
         from_ltlf("F a", reward=np.inf)
     with pytest.raises(TypeError):
         from_ltlf(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rewarddesign.machines",
+        "rewarddesign.machines.formula",
+        "rewarddesign.machines.machine",
+        "rewarddesign.machines.ltlf",
+        "rewarddesign.machines.wrappers",
+        "rewarddesign.machines.potential",
+        "rewarddesign.machines.product",
+        "rewarddesign.envs.office_world",
+        "rewarddesign.envs.craft_world",
+        "rewarddesign.envs.labelled_point",
+    ],
+)
+def test_docstring_examples(name: str) -> None:
+    import doctest
+    import importlib
+
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0

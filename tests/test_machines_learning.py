@@ -397,3 +397,27 @@ def test_labelled_point_task_by_hand() -> None:
             if (target == (0.8, 0.2) and info["machine_state"] == 1) or terminated:
                 break
     assert total == 1.0 and terminated
+
+
+def test_guide_examples_train_with_sb3() -> None:
+    """The guide's two SB3 examples run: DQN through train.make_vec_env, SAC with CRM on the labelled point."""
+    from stable_baselines3 import DQN, SAC
+
+    from rewarddesign import train
+
+    rm = from_ltlf("F(mail & F office) & G !plant")
+    venv = train.make_vec_env(
+        "rewarddesign/OfficeWorld-v0", 2, seed=0, wrappers=[machine_wrapper(rm, observation="flat")]
+    )
+    DQN("MlpPolicy", venv, learning_starts=20, buffer_size=200, seed=0).learn(40)
+    venv = train.make_vec_env(
+        "rewarddesign/LabelledPoint-v0",
+        1,
+        seed=0,
+        env_kwargs={"task": "a_then_b", "observation": "flat", "counterfactual": True},
+    )
+    model = SAC(
+        "MlpPolicy", venv, replay_buffer_class=CounterfactualReplayBuffer, learning_starts=30, buffer_size=500, seed=0
+    )
+    model.learn(40)
+    assert model.replay_buffer is not None and model.replay_buffer.size() == 2 * 40  # two live machine states
