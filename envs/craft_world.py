@@ -25,12 +25,11 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import gymnasium as gym
 import numpy as np
 
-from rewarddesign.machines import RewardMachine, RewardMachineWrapper, from_ltlf
+from rewarddesign.envs._labelled_grid import LabelledGrid
+from rewarddesign.machines import RewardMachineWrapper
 
 __all__ = ["CraftWorld", "CRAFT_TASKS", "CRAFT_MAP", "craft_world"]
 
@@ -90,7 +89,7 @@ CRAFT_TASKS: dict[str, str] = {
 _MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))  # up, right, down, left (row, column)
 
 
-class CraftWorld(gym.Env):
+class CraftWorld(LabelledGrid):
     """The craft world (see the module docs): labels in ``info["labels"]``, reward 0.
 
     Args:
@@ -114,8 +113,6 @@ class CraftWorld(gym.Env):
         height, width = len(rows), len(rows[0])
         self.shape = (height, width)
         n = height * width
-        self.observation_space = gym.spaces.Discrete(n)
-        self.action_space = gym.spaces.Discrete(4)
         self.render_mode = render_mode
         self.next_state = np.zeros((n, 4), dtype=np.int64)
         labels = []
@@ -131,27 +128,8 @@ class CraftWorld(gym.Env):
                     inside = 0 <= nr < height and 0 <= nc < width and rows[nr][nc] != "X"
                     self.next_state[s, a] = nr * width + nc if inside and ch != "X" else s
         self.state_labels: tuple[frozenset[str], ...] = tuple(labels)
-        self._moves = self.next_state.tolist()
         self.tasks = dict(CRAFT_TASKS)
-        self.state = self.start
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-        super().reset(seed=seed)
-        self.state = self.start
-        return self.state, {"labels": self.state_labels[self.state]}
-
-    def step(self, action: Any) -> tuple[int, float, bool, bool, dict[str, Any]]:
-        try:
-            self.state = self._moves[self.state][action]
-        except (IndexError, TypeError):
-            if not self.action_space.contains(action):
-                raise ValueError(f"action must be in {self.action_space}, got {action!r}") from None
-            self.state = self._moves[self.state][int(action)]
-        return self.state, 0.0, False, False, {"labels": self.state_labels[self.state]}
-
-    def machine(self, task: str) -> RewardMachine:
-        """The reward machine of a task of :data:`CRAFT_TASKS` (by name) or of an LTLf formula."""
-        return from_ltlf(self.tasks.get(task, task))
+        self._ready()
 
     def render(self) -> str | None:
         if self.render_mode != "ansi":

@@ -39,12 +39,11 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import gymnasium as gym
 import numpy as np
 
-from rewarddesign.machines import RewardMachine, RewardMachineWrapper, from_ltlf
+from rewarddesign.envs._labelled_grid import LabelledGrid
+from rewarddesign.machines import RewardMachineWrapper
 from rewarddesign.mdp import TabularMDP
 
 __all__ = ["OfficeWorld", "OFFICE_TASKS", "OFFICE_OBJECTS", "office_world"]
@@ -102,7 +101,7 @@ def _blocked() -> set[tuple[int, int, int]]:
     return walls
 
 
-class OfficeWorld(gym.Env):
+class OfficeWorld(LabelledGrid):
     """The office world (see the module docs): labels in ``info["labels"]``, reward 0.
 
     Attributes:
@@ -114,8 +113,6 @@ class OfficeWorld(gym.Env):
     metadata = {"render_modes": ["ansi"]}
 
     def __init__(self, render_mode: str | None = None) -> None:
-        self.observation_space = gym.spaces.Discrete(WIDTH * HEIGHT)
-        self.action_space = gym.spaces.Discrete(4)
         self.render_mode = render_mode
         walls = _blocked()
         self.next_state = np.zeros((WIDTH * HEIGHT, 4), dtype=np.int64)
@@ -130,28 +127,9 @@ class OfficeWorld(gym.Env):
             else frozenset()
             for s in range(WIDTH * HEIGHT)
         )
-        self._moves = self.next_state.tolist()
         self.tasks = dict(OFFICE_TASKS)
         self.start = START[1] * WIDTH + START[0]
-        self.state = self.start
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-        super().reset(seed=seed)
-        self.state = self.start
-        return self.state, {"labels": self.state_labels[self.state]}
-
-    def step(self, action: Any) -> tuple[int, float, bool, bool, dict[str, Any]]:
-        try:
-            self.state = self._moves[self.state][action]
-        except (IndexError, TypeError):
-            if not self.action_space.contains(action):
-                raise ValueError(f"action must be in {self.action_space}, got {action!r}") from None
-            self.state = self._moves[self.state][int(action)]
-        return self.state, 0.0, False, False, {"labels": self.state_labels[self.state]}
-
-    def machine(self, task: str) -> RewardMachine:
-        """The reward machine of a task of :data:`OFFICE_TASKS` (by name) or of an LTLf formula."""
-        return from_ltlf(self.tasks.get(task, task))
+        self._ready()
 
     def model(self, gamma: float = 0.9) -> TabularMDP:
         """The tabular model (deterministic moves from the start cell)."""

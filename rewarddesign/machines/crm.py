@@ -21,7 +21,7 @@ learners may do since the env's dynamics do not depend on the machine state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -262,11 +262,27 @@ def _rows(infos: list[dict[str, Any]]) -> list[Any] | None:
     return rows
 
 
-def _timeouts(infos: list[dict[str, Any]], rows: list[Any], k: int) -> list[dict[str, bool]]:
-    return [
-        {"TimeLimit.truncated": bool(info.get("TimeLimit.truncated", False)) and not bool(row.terminated[k])}
-        for info, row in zip(infos, rows)
-    ]
+def _stack(batches: list[Any], k: int) -> Any:
+    """Row ``k`` of each env's batch, stacked over envs (a dict of such arrays for dict observations)."""
+    if isinstance(batches[0], dict):
+        return {key: np.stack([batch[key][k] for batch in batches]) for key in batches[0]}
+    return np.stack([batch[k] for batch in batches])
+
+
+def _add_rows(add: Callable[..., None], action: np.ndarray, infos: list[dict[str, Any]], rows: list[Any]) -> None:
+    """Add every env's counterfactual row ``k``, for each ``k``, with SB3's ``add``."""
+    truncated = np.array([bool(info.get("TimeLimit.truncated", False)) for info in infos])
+    for k in range(len(rows[0].states)):
+        ended = np.array([row.terminated[k] for row in rows])
+        timeouts = [{"TimeLimit.truncated": bool(t and not e)} for t, e in zip(truncated, ended)]
+        add(
+            _stack([row.obs for row in rows], k),
+            _stack([row.next_obs for row in rows], k),
+            action,
+            np.array([row.rewards[k] for row in rows], dtype=np.float32),
+            ended | truncated,
+            timeouts,
+        )
 
 
 class CounterfactualReplayBuffer(ReplayBuffer):
@@ -293,17 +309,7 @@ class CounterfactualReplayBuffer(ReplayBuffer):
         if rows is None:
             super().add(obs, next_obs, action, reward, done, infos)
             return
-        truncated = np.array([bool(info.get("TimeLimit.truncated", False)) for info in infos])
-        for k in range(len(rows[0].states)):
-            ended = np.array([row.terminated[k] for row in rows])
-            super().add(
-                np.stack([row.obs[k] for row in rows]),
-                np.stack([row.next_obs[k] for row in rows]),
-                action,
-                np.array([row.rewards[k] for row in rows], dtype=np.float32),
-                ended | truncated,
-                _timeouts(infos, rows, k),
-            )
+        _add_rows(super().add, action, infos, rows)
 
 
 class CounterfactualDictReplayBuffer(DictReplayBuffer):
@@ -322,14 +328,4 @@ class CounterfactualDictReplayBuffer(DictReplayBuffer):
         if rows is None:
             super().add(obs, next_obs, action, reward, done, infos)
             return
-        truncated = np.array([bool(info.get("TimeLimit.truncated", False)) for info in infos])
-        for k in range(len(rows[0].states)):
-            ended = np.array([row.terminated[k] for row in rows])
-            super().add(
-                {key: np.stack([row.obs[key][k] for row in rows]) for key in rows[0].obs},
-                {key: np.stack([row.next_obs[key][k] for row in rows]) for key in rows[0].next_obs},
-                action,
-                np.array([row.rewards[k] for row in rows], dtype=np.float32),
-                ended | truncated,
-                _timeouts(infos, rows, k),
-            )
+        _add_rows(super().add, action, infos, rows)  # type: ignore[arg-type]
