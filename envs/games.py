@@ -262,9 +262,11 @@ class TrustDilemmaEnv(gym.Env):
         partner_stag: The partner's probability of hunting stag.
         risk_aversion: ``lambda >= 0`` of the reward.
         game: A symmetric two-player 2 x 2 game; the stag hunt by default.
+        render_mode: ``"rgb_array"`` (the 2 x 2 table of joint actions, the last one marked, 16
+            pixels a cell; SB3's ``make_vec_env`` asks for it) or None.
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
@@ -272,7 +274,11 @@ class TrustDilemmaEnv(gym.Env):
         partner_stag: float = 0.8,
         risk_aversion: float = 0.0,
         game: NormalFormGame | None = None,
+        render_mode: str | None = None,
     ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        self.render_mode = render_mode
         self.game = game or stag_hunt()
         if self.game.n_actions != (2, 2):
             raise ValueError(f"TrustDilemmaEnv needs a 2 x 2 game, got {self.game.n_actions}")
@@ -307,3 +313,12 @@ class TrustDilemmaEnv(gym.Env):
         reward = float(payoff - self.risk_aversion * (payoff - self._mu[a]) ** 2)
         self._last, self._t = (a, b), self._t + 1
         return self._obs(), reward, False, self._t >= self.rounds, {"payoff": payoff, "partner": b}
+
+    def render(self) -> np.ndarray | None:
+        """The 2 x 2 table of joint actions (own action the row), the last one marked; None without a render mode."""
+        if self.render_mode is None:
+            return None
+        cells = np.full((2, 2, 3), 235, np.uint8)
+        if self._last is not None:
+            cells[self._last] = (200, 60, 60)
+        return np.kron(cells, np.ones((16, 16, 1), np.uint8))
