@@ -3,6 +3,7 @@ games (the project's own, or Gambit's when pygambit is installed), risk dominanc
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from typing import Literal
 
@@ -199,13 +200,14 @@ def _lemke_howson(row: np.ndarray, col: np.ndarray, dropped: int = 0) -> tuple[n
 def _gambit_equilibria(game: NormalFormGame, method: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """The equilibria Gambit's ``enummixed`` or ``lcp`` (one path) reports, in its order."""
     try:
-        import pygambit
+        # by name: pygambit is optional, so the type checker may not find it
+        pygambit = importlib.import_module("pygambit")
     except ImportError as error:
         raise ImportError(
             "backend='gambit' needs pygambit (Gambit, compiled from source on Linux): "
             "pip install 'rewarddesign[gambit]'; backend='native' needs nothing more"
         ) from error
-    gambit_game = pygambit.Game.from_arrays(game.payoffs[0], game.payoffs[1])  # pyright: ignore[reportAttributeAccessIssue]
+    gambit_game = pygambit.Game.from_arrays(game.payoffs[0], game.payoffs[1])
     if method == "enumerate":
         result = pygambit.nash.enummixed_solve(gambit_game, rational=False)
     else:
@@ -224,7 +226,7 @@ def _gambit_equilibria(game: NormalFormGame, method: str) -> list[tuple[np.ndarr
 def gambit_available() -> bool:
     """Whether pygambit (the ``gambit`` extra) can be imported, so ``backend="auto"`` uses Gambit."""
     try:
-        import pygambit  # noqa: F401
+        importlib.import_module("pygambit")
     except ImportError:
         return False
     return True
