@@ -141,10 +141,10 @@ def test_curve_matches_monte_carlo_rollouts():
     proxy = gold + np.random.default_rng(0).normal(size=gold.shape)
     curve = overoptimization_curve(mdp, proxy, gold, reference, [0.3])
     policy = curve.policies[0]
-    env = TabularEnv(mdp, gold, horizon=60)
-    episodes = rollout(TabularPolicy(policy, 1), env, n_episodes=600, seed=1, record_infos=False)
+    env = TabularEnv(mdp, gold, horizon=40)
+    episodes = rollout(TabularPolicy(policy, 1), env, n_episodes=400, seed=1, record_infos=False)
     kl_state = (policy * np.log(policy / reference)).sum(1)
-    discount = 0.8 ** np.arange(60)
+    discount = 0.8 ** np.arange(40)
     gold_mc = np.array([discount[: len(t)] @ t.rews for t in episodes])
     kl_mc = np.array([discount[: len(t)] @ kl_state[t.obs[:-1].astype(int)] for t in episodes])
     for estimate, exact in ((gold_mc, curve.gold_return[0]), (kl_mc, curve.kl[0])):
@@ -190,9 +190,9 @@ def test_best_of_n():
 def test_learned_proxies_and_ensemble_kinds():
     mdp, gold, reference = _problem(9, n_states=6, n_actions=3, gamma=0.9)
     reference = np.tile([0.7, 0.3, 0.0], (6, 1))  # action 2 never taken: never labelled
-    fragments = reference_fragments(mdp, gold, reference, 60, length=5, seed=0)
-    assert fragments.factors is not None and fragments.factors.shape == (60, 5, 18)
-    labels = preference_labels(fragments, 300, seed=0)
+    fragments = reference_fragments(mdp, gold, reference, 40, length=5, seed=0)
+    assert fragments.factors is not None and fragments.factors.shape == (40, 5, 18)
+    labels = preference_labels(fragments, 200, seed=0)
     small = first_pairs(labels, 100)
     np.testing.assert_array_equal(small.first, labels.first[:100])
     pretrain = fit_tabular_rewards(small, 6, 3, members=3, ensemble="pretrain", epochs=5, seed=0)
@@ -204,9 +204,9 @@ def test_learned_proxies_and_ensemble_kinds():
     proxy = ensemble_proxy(pretrain, "wco")
     np.testing.assert_array_equal(proxy, pretrain.min(0))
     heron = preference_labels(
-        fragments, 200, labels="heron", components=np.stack([gold, -gold]), ranking=[0, 1], seed=0
+        fragments, 100, labels="heron", components=np.stack([gold, -gold]), ranking=[0, 1], seed=0
     )
-    assert 0 < len(heron) <= 200
+    assert 0 < len(heron) <= 100
     distances = proxy_distances(mdp, pretrain, gold)
     assert set(distances) == {"STARC-VAL-L2", "EPIC", "DARD"} and distances["EPIC"].shape == (3,)
 
@@ -217,11 +217,11 @@ def test_constrained_composite_keeps_components_below_thresholds():
     bonus = np.zeros(30)
     bonus[rare] = 4.0
     components = np.stack([gold, bonus.reshape(10, 3)])
-    betas = np.geomspace(1e-2, 1e2, 6)
+    betas = np.geomspace(1e-2, 1e2, 4)
     free = constrained_composite(mdp, components, [1.0, 1.0], gold, reference, betas)
     assert np.all(free.multipliers == 0)
     threshold = np.array([np.inf, free.component_returns[0, 1]])  # the bonus may not grow past its value at beta 100
-    bound = constrained_composite(mdp, components, [1.0, 1.0], gold, reference, betas, threshold, steps=200)
+    bound = constrained_composite(mdp, components, [1.0, 1.0], gold, reference, betas, threshold, steps=120)
     assert bound.violation.max() < 5e-3
     assert np.all(bound.gold_return[-2:] >= free.gold_return[-2:] - 1e-9)
 
@@ -288,3 +288,13 @@ def test_kl_penalty_term_in_sb3_vec_env():
         KLPenaltyTerm(object(), beta=1.0)
     with pytest.raises(ValueError, match="beta"):
         KLPenaltyTerm(reference, beta=-1.0)
+
+
+@pytest.mark.parametrize("name", ["_solve", "_curves", "_mitigations", "_deep"])
+def test_docstring_examples(name: str):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"rewarddesign.overoptimization.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
