@@ -2,10 +2,11 @@
 
 Run (``make demo``; under 5 minutes on 2 cores)::
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/demo.py --workers 2 --out runs/demo
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/demo.py --workers 2
 
-The committed table and picture (``benchmarks/results/demo.md``, ``demo.png``) come from
-``--out benchmarks/results/demo``. Each section's runs go through
+which writes the run records under ``runs/demo/`` and the table and picture beside them
+(``runs/demo.md``, ``runs/demo.png``). The committed ones (``benchmarks/results/demo.md``,
+``demo.png``) come from ``--workers 1 --out benchmarks/results/demo``. Each section's runs go through
 ``rewarddesign.bench.run_experiment`` (one record per run, written the moment it finishes; a
 rerun skips finished runs), and every interval is the stratified-bootstrap 95% interval of the
 interquartile mean over seeds (``rewarddesign.bench.stats``, 2000 replicates, seed 0).
@@ -381,7 +382,7 @@ def plot(summary: dict[str, list[tuple[str, float, float, float]]], path: Path) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=RESULTS / "demo", help="run records (resumable)")
+    parser.add_argument("--out", type=Path, default=RESULTS.parent.parent / "runs" / "demo", help="run records")
     parser.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=list(SECTIONS))
     args = parser.parse_args()
     start = time.perf_counter()
