@@ -21,8 +21,8 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 
 from rewarddesign._validation import as_float_array, check_device, check_positive_int, check_real
-from rewarddesign.mdp import TabularMDP, check_mdp, value_iteration
-from rewarddesign.overoptimization._curves import curve_returns, normalize_gold
+from rewarddesign.mdp import TabularMDP, check_mdp
+from rewarddesign.overoptimization._curves import curve_returns, normalize_gold, optimal_return
 from rewarddesign.overoptimization._solve import (
     _check_gamma_below_one,
     _check_reference,
@@ -187,7 +187,7 @@ def constrained_composite(
         proxy_return=(returns @ weight).cpu().numpy(),
         gold_return=gold_returns[:, 0].cpu().numpy(),
         reference_gold=float(reference_gold[0, 0]),
-        optimal_gold=float(mdp.initial @ value_iteration(mdp, gold_np).v),
+        optimal_gold=optimal_return(model, model.tensor(gold_np), tol),
         violation=violation.cpu().numpy(),
         policies=policy.cpu().numpy(),
     )

@@ -178,36 +178,41 @@ def _iterate(
     shape: tuple[int, ...],
     tol: float,
     max_iterations: int,
+    state_axis: int = -1,
 ) -> tuple[torch.Tensor, int]:
-    """Iterate ``V <- backup(V)`` (values ``[B, S]``) until the MacQueen bounds (or the sup-norm bound) close."""
+    """Iterate ``V <- backup(V)`` until the MacQueen bounds (or the sup-norm bound) close.
+
+    Values are ``[B, S]`` (``state_axis=-1``) or ``[S, B]`` (``state_axis=0``).
+    """
     gamma = model.gamma
     values = torch.zeros(shape, dtype=torch.float64, device=model.device)
     if gamma == 0.0:
         return backup(values), 1
     factor = gamma / (1.0 - gamma)
+    live = ~model.terminal if state_axis == -1 else (~model.terminal)[:, None]
     best_width, stale = math.inf, 0
     for iteration in range(1, max_iterations + 1):
         new = backup(values)
         change = new - values
         if model.any_terminal:
-            width = factor * change.abs().amax(-1) * 2.0
+            width = factor * change.abs().amax(state_axis) * 2.0
             shift = torch.zeros_like(width)
         else:
-            low, high = change.amin(-1), change.amax(-1)
+            low, high = change.amin(state_axis), change.amax(state_axis)
             width = factor * (high - low)
             shift = factor * (low + high) / 2.0
-        scale = 1.0 + new.abs().amax(-1)
+        scale = 1.0 + new.abs().amax(state_axis)
         values = new
         ratio = float((width / scale).max())
         if ratio <= tol:
-            return values + shift[:, None] * (~model.terminal), iteration
+            return values + shift.unsqueeze(state_axis) * live, iteration
         # round-off floor: the bound stopped shrinking for many sweeps at a width near machine precision
         if ratio < best_width * 0.999:
             best_width, stale = ratio, 0
         else:
             stale += 1
         if stale > 50 and ratio < 1e-9:
-            return values + shift[:, None] * (~model.terminal), iteration
+            return values + shift.unsqueeze(state_axis) * live, iteration
     raise RuntimeError(
         f"soft value iteration did not converge within max_iterations={max_iterations} "
         f"(relative bound width {ratio:.3g} > tol {tol:g})"
@@ -419,16 +424,19 @@ def _evaluate(
         values = torch.zeros((batch, n_rewards, model.n_states), dtype=r_pi.dtype, device=r_pi.device)
         values[..., live] = solution.transpose(1, 2)
         return values
-    live = (~model.terminal)[None, :]
-    flat_r = r_pi.reshape(batch * n_rewards, model.n_states)
+    # values kept state-major, [S, B R]: the transition matrix multiplies them without a transpose
+    live = (~model.terminal)[:, None]
+    n_states, n_actions = model.n_states, model.n_actions
+    r_states = r_pi.reshape(batch * n_rewards, n_states).T.contiguous()  # [S, B R]
+    weights = policy.permute(1, 2, 0)[..., None]  # [S, A, B, 1]
 
     def backup(values: torch.Tensor) -> torch.Tensor:
-        following = (policy[:, None] * model.expect(values).reshape(batch, n_rewards, *policy.shape[1:])).sum(-1)
-        out = torch.add(flat_r, following.reshape(batch * n_rewards, -1), alpha=model.gamma)
+        following = (model.matrix @ values).reshape(n_states, n_actions, batch, n_rewards)
+        out = torch.add(r_states, (following * weights).sum(1).reshape(n_states, -1), alpha=model.gamma)
         return out * live if model.any_terminal else out
 
-    values, _ = _iterate(model, backup, (batch * n_rewards, model.n_states), tol, max_iterations)
-    return values.reshape(batch, n_rewards, model.n_states)
+    values, _ = _iterate(model, backup, (n_states, batch * n_rewards), tol, max_iterations, state_axis=0)
+    return values.T.reshape(batch, n_rewards, n_states)
 
 
 def _as_policies(mdp: TabularMDP, policy: ArrayLike, name: str = "policy") -> tuple[NDArray[np.float64], bool]:
