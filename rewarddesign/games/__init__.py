@@ -3,7 +3,7 @@
 - :class:`NormalFormGame` with payoffs ``[n_players, A_1, ..., A_n]``: expected payoffs, best
   responses, payoff covariances, NashConv; classic games as constructors.
 - Nash equilibria: :func:`zero_sum_nash` (linear program), :func:`nash_equilibria` (vertex
-  enumeration or Lemke-Howson through pygambit), and Harsanyi-Selten
+  enumeration or Lemke-Howson, the project's own or Gambit's when pygambit is installed), and Harsanyi-Selten
   :func:`risk_dominant_equilibrium` for 2 x 2 games.
 - Risk-averse equilibria (Slumbers et al., ICML 2023): :func:`risk_averse_best_response`,
   :func:`risk_averse_equilibrium` (a homotopy for two players, fictitious play for more) and
