@@ -66,7 +66,9 @@ range. An effect is shown when the IQM interval of the method lies wholly above 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -319,12 +321,19 @@ def scores(records: list[RunRecord], section: str, method: str, coverage_low: fl
     return np.array([r.metrics["score"] for r in rows])
 
 
-def write_report(records: list[RunRecord], out: Path, seconds: float, coverage_low: float) -> str:
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it."""
+    root = RESULTS.parent.parent
+    return str(path.resolve().relative_to(root)) if path.resolve().is_relative_to(root) else str(path)
+
+
+def write_report(records: list[RunRecord], out: Path, coverage_low: float) -> str:
     lines = [
         "# Demo: one effect per capability",
         "",
-        f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/demo.py` ({platform.machine()}, CPU; "
-        f"{seconds:.0f} s for the runs of this invocation). Protocol in the script's docstring. "
+        f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/demo.py --out {_shown(out)}` ({platform.machine()}, CPU; "
+        f"the {len(records)} runs' wall-clock times add up to {sum(r.seconds for r in records):.0f} s). "
+        "Protocol in the script's docstring. "
         f"{len(SEEDS)} seeds a row; IQM of the normalised score with its stratified-bootstrap 95% interval "
         f"({REPS} replicates); the baseline is each section's last row. Effect shown: the row's interval lies "
         "wholly above the baseline's.",
@@ -362,7 +371,7 @@ def plot(summary: dict[str, list[tuple[str, float, float, float]]], path: Path) 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5))
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7))
     for ax, (section, rows) in zip(axes.flat, summary.items()):
         names = [row[0] for row in rows]
         values = np.array([row[1] for row in rows])
@@ -372,7 +381,7 @@ def plot(summary: dict[str, list[tuple[str, float, float, float]]], path: Path) 
         ax.axvline(0.0, color="black", linewidth=0.8)
         ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
         ax.invert_yaxis()
-        ax.set_title(TITLES[section], fontsize=9)
+        ax.set_title(textwrap.fill(TITLES[section], 46), fontsize=9)
         ax.set_xlabel("normalised score (IQM, 95% CI)", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -387,9 +396,10 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     records = run_experiment(experiment(args.sections), args.out, workers=args.workers, device="cpu")
-    seconds = time.perf_counter() - start
+    cpu = sum(os.times()[:4])  # this process and its finished workers, user and system
     coverage_low = coverage_random_reference()
-    print(write_report(records, args.out, seconds, coverage_low))
+    print(write_report(records, args.out, coverage_low))
+    print(f"{time.perf_counter() - start:.0f} s wall clock, {cpu:.0f} s of CPU for this invocation")
     print(f"table: {args.out.parent / (args.out.name + '.md')}, picture: {args.out.parent / (args.out.name + '.png')}")
 
 
