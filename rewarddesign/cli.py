@@ -4,7 +4,7 @@
 
     rewarddesign train --env MountainCar-v0 --algo ppo --shaping mountaincar_energy --timesteps 100000 --seed 0
     rewarddesign bench --suite quick
-    rewarddesign bench --suite control --executor ray --ray-address auto
+    rewarddesign bench --suite control-full --executor ray --ray-address auto
     rewarddesign bench report benchmarks/results/control
     rewarddesign distance rewards.npz --env FrozenLake-v1 --metric starc-val-l2 --heatmap distances.png
     rewarddesign potentials
@@ -510,7 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="run a benchmark suite (resumable) and report it; `bench report DIR` reports a results directory",
     )
-    bench.add_argument("--suite", default="quick", help="quick, control, shaping, or a suite file (.toml, .json)")
+    bench.add_argument(
+        "--suite", default="quick", help="quick, control, control-full, shaping, or a suite file (.toml, .json)"
+    )
     bench.add_argument("--out", default=None, help="results directory (default benchmarks/results/SUITE)")
     bench.add_argument("--envs", nargs="+", default=None, help="only these env ids of the suite")
     bench.add_argument("--designs", nargs="+", default=None, help="only these designs of the suite")
