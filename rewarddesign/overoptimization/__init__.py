@@ -13,7 +13,8 @@ returns against the KL (with :func:`best_of_n_curve` and Gao et al.'s fits besid
 
 Mitigations: ensembles (:func:`ensemble_proxy`) and constrained composite rewards with learned
 Lagrange multipliers (:func:`constrained_composite`); predictors: :func:`proxy_distances`. For deep
-RL, :class:`KLPenaltyTerm` adds ``-beta (log pi - log ref)`` to each step's reward in any env form.
+RL, :class:`KLPenaltyTerm` adds ``-beta (log pi - log ref)`` to each step's reward in any env form and
+:class:`OveroptimizationCallback` logs the gold return, the proxy return and the KL over training.
 """
 
 from rewarddesign.overoptimization._curves import (
@@ -25,7 +26,12 @@ from rewarddesign.overoptimization._curves import (
     fit_gao,
     overoptimization_curve,
 )
-from rewarddesign.overoptimization._deep import KLPenaltyTerm, action_log_prob
+from rewarddesign.overoptimization._deep import (
+    KLPenaltyTerm,
+    OveroptimizationCallback,
+    TrainingPoint,
+    action_log_prob,
+)
 from rewarddesign.overoptimization._mitigations import (
     ConstrainedCurve,
     component_returns,
@@ -77,4 +83,6 @@ __all__ = [
     "proxy_distances",
     "KLPenaltyTerm",
     "action_log_prob",
+    "OveroptimizationCallback",
+    "TrainingPoint",
 ]
