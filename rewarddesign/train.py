@@ -126,7 +126,10 @@ def _algo_kwargs(algo_kwargs: dict[str, Any] | None, gamma: float) -> dict[str, 
 def register_dm_control() -> None:
     """Register dm-control's ``dm_control/...`` env ids (shimmy), rendering headless unless told otherwise."""
     os.environ.setdefault("MUJOCO_GL", "egl")  # before dm-control imports mujoco's GL
-    import shimmy  # noqa: F401
+    try:
+        import shimmy  # noqa: F401
+    except ImportError as error:
+        raise ImportError("dm-control tasks need shimmy and dm-control: pip install 'rewarddesign[control]'") from error
 
 
 def _register_namespace(env_id: str) -> None:

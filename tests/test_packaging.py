@@ -134,11 +134,7 @@ def _dm_control():
         ("ray", _ray_executor),
         ("gambit", _gambit),
         ("multiobjective", _mo_gymnasium),
-        pytest.param(
-            "control",
-            _dm_control,
-            marks=pytest.mark.xfail(strict=True, reason="register_dm_control imports shimmy without naming the extra"),
-        ),
+        ("control", _dm_control),
     ],
     ids=["minari", "torchrl", "ray", "gambit", "mo-gymnasium", "dm-control"],
 )

@@ -9,10 +9,12 @@ and columns; and a meta-solver picks the next meta-strategies from it:
 
 - ``"uniform"``: uniform over each population (fictitious self-play);
 - ``"nash"``: a Nash equilibrium of the meta-game (two agents). **Which one**, when there are
-  several: the first extreme equilibrium in the output of Gambit's vertex enumeration
+  several: the first extreme equilibrium in the output of the vertex enumeration
   (``nash_equilibria(game, "enumerate")``, Mangasarian's method: the vertices of the two
-  best-response polytopes are enumerated and the complementary pairs reported in that order) for
-  meta-games of up to 12 policies per agent, else the end of the first Lemke-Howson path. The
+  best-response polytopes are enumerated and the complementary pairs reported in order; Gambit's
+  order when the ``gambit`` extra is installed, else the project's own solver's, which gives the
+  same set ordered by the row player's support size) for meta-games of up to 12 policies per
+  agent, else the end of the first Lemke-Howson path. The
   order follows the payoffs and the policy indices, not welfare, payoff or risk dominance: it is
   an arbitrary but deterministic selection. (In the intersection benchmark's final meta-games,
   3 to 8 extreme equilibria, the one taken was the best by welfare in 5 of 20 seeds.)
