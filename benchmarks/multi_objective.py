@@ -237,8 +237,9 @@ def plot(records: list[RunRecord], path: Path) -> None:
                            label=learner if i == 0 else None)  # fmt: skip
             if mine:
                 mean = np.mean(mine, axis=0)
-                ax.plot(mean[:, pick[0]], mean[:, pick[1]], "-o", color=colours[learner], lw=2, ms=5)
-        ax.set_title(f"{task}: fronts per seed (points), mean over seeds (line)")
+                style = "-o" if TASKS[task].n_objectives == 2 else "D"  # a 3-D front's projection: no path
+                ax.plot(mean[:, pick[0]], mean[:, pick[1]], style, color=colours[learner], lw=2, ms=6)
+        ax.set_title(f"{task}: per seed (dots), mean over seeds (large)", fontsize=10)
         ax.set_xlabel(names[0])
         ax.set_ylabel(names[1])
         ax.legend()
