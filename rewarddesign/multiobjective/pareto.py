@@ -71,6 +71,11 @@ def pareto_mask(points: ArrayLike) -> NDArray[np.bool_]:
     keep = np.ones(n, dtype=bool)
     # sort lexicographically, best first: a point can be dominated or duplicated only by points before it
     order = np.lexsort(p.T[::-1] * -1)
+    if p.shape[1] == 2 and n:  # one sweep, O(n log n): kept where the second objective beats all before it
+        second = p[order, 1]
+        best_before = np.concatenate([[-np.inf], np.maximum.accumulate(second)[:-1]])
+        keep[order] = second > best_before
+        return keep
     kept: list[int] = []
     for i in order:
         row = p[i]
@@ -178,7 +183,8 @@ def hypervolume(points: ArrayLike, reference: ArrayLike) -> float:
         return 0.0
     if p.shape[1] == 1:
         return float(p[:, 0].max() - ref[0])
-    p = p[pareto_mask(p)]
+    if p.shape[1] > 3:  # the sweeps of 2 and 3 objectives skip dominated points themselves
+        p = p[pareto_mask(p)]
     return float(_wfg(p, ref))
 
 
