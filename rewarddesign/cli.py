@@ -31,6 +31,7 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # before anything imports MuJoCo's GL
 
@@ -52,7 +53,7 @@ from rewarddesign.bench import (
 )
 from rewarddesign.distances import distance_matrix
 from rewarddesign.mdp import TabularMDP, from_gymnasium
-from rewarddesign.offline.oppo import CONTEXTS
+from rewarddesign.offline.oppo import CONTEXTS, NormLoss, PolicyInputs, TieHandling
 from rewarddesign.rollouts import episode_returns, rollout
 from rewarddesign.shaping import POTENTIALS
 from rewarddesign.train import (
@@ -402,7 +403,12 @@ def _offline_train(args: argparse.Namespace) -> int:
         device=args.device,
         out=args.out,
         oppo_config=offline.OPPOConfig(
-            context_length=args.segment_length, context=args.context, z_star_norm=args.z_star_norm
+            context_length=args.segment_length,
+            context=args.context,
+            z_star_norm=args.z_star_norm,
+            norm=args.norm,
+            ties=args.ties,
+            policy_inputs=args.policy_inputs,
         ),
         dataset=args.dataset,
     )
@@ -555,7 +561,13 @@ def build_parser() -> argparse.ArgumentParser:
     offline_sub = offline_parser.add_subparsers(dest="offline_command", required=True)
     generate = offline_sub.add_parser("generate", help="make D4RL-style Minari datasets with SB3 SAC")
     generate.add_argument("--env", required=True, help="continuous-action Gymnasium env id, e.g. Hopper-v5")
-    generate.add_argument("--kinds", nargs="+", default=["random", "medium", "medium-replay", "medium-expert"])
+    generate.add_argument(
+        "--kinds",
+        nargs="+",
+        default=["random", "medium", "medium-replay", "medium-expert"],
+        help="dataset kinds: random, medium, medium-replay, expert, medium-expert, mixed (random + medium + expert "
+        "episodes)",
+    )
     generate.add_argument("--medium-steps", type=int, default=50_000, help="SAC steps to the medium policy (at most)")
     generate.add_argument(
         "--medium-score", type=float, default=None,
@@ -601,6 +613,26 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="oppo: hold the optimal context z* at this norm (1 is the contexts' sphere; default: free, the paper)",
+    )
+    otrain.add_argument(
+        "--norm",
+        default="squared",
+        choices=get_args(NormLoss),
+        help="oppo: the norm term on contexts, (|z| - 1)^2 (the paper's scripted-label code) or ReLU(|z| - 1) "
+        "(its human-label code)",
+    )
+    otrain.add_argument(
+        "--ties",
+        default="drop",
+        choices=get_args(TieHandling),
+        help="oppo: tied pairs left out (the paper's scripted-label code) or kept with a margin-0 triplet term",
+    )
+    otrain.add_argument(
+        "--policy-inputs",
+        default="states",
+        choices=get_args(PolicyInputs),
+        help="oppo: the policy reads the window's states, or also the previous actions and a timestep embedding "
+        "(the paper's decoder)",
     )
     otrain.add_argument("--eval-episodes", type=int, default=10)
     otrain.add_argument("--seed", type=int, default=0)

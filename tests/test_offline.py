@@ -577,3 +577,29 @@ def test_train_offline_oppo_resumes_from_its_checkpoint(tmp_path):
 def test_synthetic_gatherer_is_the_scripted_teacher():
     gatherer = make_gatherer("return")
     assert isinstance(gatherer, SyntheticGatherer) and gatherer.temperature == 0.0
+
+
+def test_cli_offline_train_passes_the_paper_options():
+    from rewarddesign.cli import build_parser
+
+    args = build_parser().parse_args(
+        [
+            "offline",
+            "train",
+            "--dataset",
+            "d",
+            "--algo",
+            "oppo",
+            "--out",
+            "o",
+            "--norm",
+            "relu",
+            "--ties",
+            "triplet",
+            "--policy-inputs",
+            "history",
+        ]
+    )
+    assert (args.norm, args.ties, args.policy_inputs) == ("relu", "triplet", "history")
+    defaults = build_parser().parse_args(["offline", "train", "--dataset", "d", "--algo", "oppo", "--out", "o"])
+    assert (defaults.norm, defaults.ties, defaults.policy_inputs) == ("squared", "drop", "states")
