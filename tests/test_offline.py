@@ -586,7 +586,6 @@ def test_cli_offline_train_passes_the_paper_options():
         [
             "offline",
             "train",
-            "--dataset",
             "d",
             "--algo",
             "oppo",
@@ -601,5 +600,5 @@ def test_cli_offline_train_passes_the_paper_options():
         ]
     )
     assert (args.norm, args.ties, args.policy_inputs) == ("relu", "triplet", "history")
-    defaults = build_parser().parse_args(["offline", "train", "--dataset", "d", "--algo", "oppo", "--out", "o"])
+    defaults = build_parser().parse_args(["offline", "train", "d", "--out", "o"])
     assert (defaults.norm, defaults.ties, defaults.policy_inputs) == ("squared", "drop", "states")
