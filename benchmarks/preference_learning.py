@@ -104,6 +104,8 @@ def run(seed: int, env: str, method: str, timesteps: int, device: str = "cpu") -
         learner = PreferenceLearning(
             lambda: with_reward_factors(gym.make(env)),
             gatherer,
+            reward_inputs="obs_act",
+            fragment_length=25,
             rounds=config.rounds,
             episodes_per_round=config.episodes_per_round,
             device=device,
@@ -137,7 +139,7 @@ def experiment(env: str, seeds: int, timesteps: int, methods: tuple[str, ...] = 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--env", default="Pendulum-v1", choices=sorted(ENVS))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1)

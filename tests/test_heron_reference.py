@@ -129,3 +129,13 @@ def test_preference_learning_reference_setting_keeps_equal_label_budgets():
     bradley_terry = PreferenceLearning(make, SyntheticGatherer(temperature=0.0), **kwargs).train(100, 60)
     assert heron.model.inputs == "obs_factors"  # type: ignore[union-attr]
     assert [r.labels for r in heron.history] == [r.labels for r in bradley_terry.history] == [15, 60]
+
+
+def test_heron_gatherers_default_to_the_reference_setting_others_to_fragments():
+    make = lambda: with_reward_factors(gym.make("Pendulum-v1"))  # noqa: E731
+    heron = PreferenceLearning(make, HERON_REFERENCE["Pendulum-v1"].gatherer((-1.0, -1.0, -1.0)), device="cpu")
+    assert (heron.reward_inputs, heron.fragment_length) == ("obs_factors", 1)
+    other = PreferenceLearning(make, SyntheticGatherer(), device="cpu")
+    assert (other.reward_inputs, other.fragment_length) == ("obs_act", 25)
+    with pytest.raises(ValueError, match="fragment_length"):
+        PreferenceLearning(make, SyntheticGatherer(), fragment_length=0, device="cpu")

@@ -224,6 +224,7 @@ def test_a_short_heron_run_on_pendulum_beats_the_untrained_policy():
     gatherer = HeronGatherer(ranking=[0, 1, 2], signs=[-1, -1, -1], sigmas=[0.1, 0.1, 0.1])
     learner = PreferenceLearning(
         lambda: with_reward_factors(gym.make("Pendulum-v1")), gatherer, rounds=4, episodes_per_round=8,
+        fragment_length=25, reward_inputs="obs_act",  # the fragment setting (HERON's default is single steps)
         device="cpu", seed=0,
         algo_kwargs={"learning_starts": 500, "learning_rate": 1e-3},  # RL Zoo's step size for Pendulum
     )  # fmt: skip

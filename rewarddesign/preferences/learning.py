@@ -153,10 +153,14 @@ class PreferenceLearning:
             :class:`~rewarddesign.preferences.gatherers.SyntheticGatherer`.
         reward_inputs: ``"obs_act"`` (the model sees observations and actions), ``"factors"`` or
             ``"obs_factors"`` (the observation the action was taken in and the step's factors, as
-            HERON's reference model on classic control).
+            HERON's reference model on classic control). None (the default): ``"obs_factors"`` with
+            a :class:`~rewarddesign.preferences.gatherers.HeronGatherer` (HERON's reference
+            setting, which did better than 25-step fragments on Pendulum: see the docs' preference
+            guide), ``"obs_act"`` with any other gatherer.
         algo: ``"sac"``, ``"ppo"``, ``"td3"`` or ``"a2c"``.
         fragment_length: Steps per fragment; 1 compares single transitions (every step of the
-            round's episodes is a fragment), as HERON's reference does.
+            round's episodes is a fragment), as HERON's reference does. None (the default): 1 with
+            a ``HeronGatherer``, 25 with any other gatherer.
         ensemble_size: 1 for one model, more for an ensemble aggregated by ``aggregate``; the
             members differ by seed (``seed + k``) and are trained on the same pairs.
         aggregate: ``"mean"``, ``"wco"``, ``"uwo"`` (mean minus the variance over members) or
@@ -196,9 +200,9 @@ class PreferenceLearning:
         env: str | Callable[[], gym.Env],
         gatherer: Gatherer,
         *,
-        reward_inputs: RewardInputs = "obs_act",
+        reward_inputs: RewardInputs | None = None,
         algo: Literal["sac", "ppo", "td3", "a2c"] = "sac",
-        fragment_length: int = 25,
+        fragment_length: int | None = None,
         ensemble_size: int = 1,
         aggregate: Aggregate = "mean",
         fragmenter: Fragmenter | None = None,
@@ -222,6 +226,12 @@ class PreferenceLearning:
             self.make_env = env
         else:
             raise TypeError(f"env must be an env id or a function that makes the env, got {type(env).__name__}")
+        heron = isinstance(gatherer, HeronGatherer)
+        if reward_inputs is None:
+            reward_inputs = "obs_factors" if heron else "obs_act"
+        if fragment_length is None:
+            fragment_length = 1 if heron else 25
+        fragment_length = check_positive_int(fragment_length, "fragment_length")
         if reward_inputs not in ("obs_act", "factors", "obs_factors"):
             raise ValueError(f'reward_inputs must be "obs_act", "factors" or "obs_factors", got {reward_inputs!r}')
         self.reward_lr = check_real(reward_lr, "reward_lr", low=0.0, low_open=True)
