@@ -38,10 +38,10 @@ layers: setup
 # One test process per core (pytest-xdist; tests marked with one xdist_group share a process); each
 # process runs torch on one thread (tests/conftest.py).
 test: lint
-	$(PY) -m pytest -q --numprocesses=auto --dist=loadgroup
+	$(PY) -m pytest -q --numprocesses=auto --dist=loadgroup --durations=15
 
 demo: setup
-	$(VENV)/bin/rewarddesign bench --suite quick --out runs/quick
+	OMP_NUM_THREADS=1 $(PY) benchmarks/demo.py --workers 2
 
 bench: setup
 	$(PY) benchmarks/shaping_overhead.py
@@ -60,6 +60,13 @@ bench: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/preference_learning.py --env Pendulum-v1 --workers 2
 	OMP_NUM_THREADS=1 $(PY) benchmarks/preference_learning.py --env MountainCarContinuous-v0 --workers 2
 	OMP_NUM_THREADS=1 $(PY) benchmarks/offline_preferences.py --workers 2
+	OMP_NUM_THREADS=1 $(PY) benchmarks/offline_preferences_mixed.py --workers 2
+	OMP_NUM_THREADS=1 $(PY) benchmarks/heron_classic_control.py --env Pendulum-v1
+	OMP_NUM_THREADS=1 $(PY) benchmarks/overoptimization.py
+	OMP_NUM_THREADS=1 $(PY) benchmarks/overoptimization.py --speed
+	OMP_NUM_THREADS=1 $(PY) benchmarks/overoptimization_deep.py
+	OMP_NUM_THREADS=1 $(PY) benchmarks/reward_machines.py --workers 2
+	OMP_NUM_THREADS=1 $(PY) benchmarks/multi_objective.py --seeds 10 --workers 2
 
 # On a machine with CUDA: the GPU checks and the Ant benchmark at full length (benchmarks/gpu_check.sh).
 gpu-check: setup
