@@ -6,7 +6,7 @@
   it finishes; the fingerprint covers the run function's and the design's source.
 - :mod:`~rewarddesign.bench.schema`: suites as data (:class:`Suite`, :class:`Design`,
   :class:`RunSpec`) with name checks; :mod:`~rewarddesign.bench.catalogue`: the built-in suites
-  (:data:`SUITES`: ``quick``, ``control``, ``shaping``); :mod:`~rewarddesign.bench.designs`:
+  (:data:`SUITES`: ``quick``, ``control``, ``control-full``, ``shaping``); :mod:`~rewarddesign.bench.designs`:
   design factories that build or train a reward model for a run (:data:`DESIGN_WRAPPERS`).
 - :mod:`~rewarddesign.bench.runner`: :func:`run_suite` trains each run of a suite with
   :func:`rewarddesign.train.train`, evaluates it on the *true* reward at fixed intervals, and
