@@ -70,7 +70,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from reward_machines import shortest_completion, steps_to
+from reward_machines import _ratio, shortest_completion, steps_to
 from stable_baselines3 import DQN, SAC
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
@@ -193,12 +193,6 @@ def _runs(experiment: Experiment) -> list[Any]:
 def _values(records: list[RunRecord], key: str, task: str, method: str) -> np.ndarray:
     mine = [r for r in records if r.params["task"] == task and r.params["method"] == method]
     return np.array([r.metrics[key] for r in sorted(mine, key=lambda r: r.seed)], dtype=float)
-
-
-def _ratio(x: np.ndarray, y: np.ndarray) -> stats.Estimate:
-    samples = stats.stratified_bootstrap([[x], [y]], lambda a, b: stats.iqm(a) / stats.iqm(b), reps=2000, rng=0)
-    low, high = np.percentile(samples, [2.5, 97.5])
-    return stats.Estimate(stats.iqm([x]) / stats.iqm([y]), float(low), float(high))
 
 
 def report(records: list[RunRecord]) -> list[str]:
