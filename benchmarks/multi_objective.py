@@ -9,7 +9,7 @@ Protocol (fixed before the first full run):
 - Tasks: ``deep-sea-treasure-v0`` (MO-Gymnasium; objectives treasure and time, 2-D) and the
   project's factor env ``Pendulum-v1`` as a vector reward (:class:`~rewarddesign.multiobjective.VectorReward`
   of ``rewarddesign.envs.with_reward_factors``: minus angle^2, minus velocity^2, minus torque^2;
-  3-D). Other MO-Gymnasium tasks of the issue (four-room, resource gathering, mountain car, a MuJoCo
+  3-D). Other MO-Gymnasium tasks worth running (four-room, resource gathering, mountain car, a MuJoCo
   task) do not fit the CPU budget at 10 seeds and are not run.
 - Learners, all PPO (Stable-Baselines3 through ``rewarddesign.train.train``), the same total
   steps ``T`` per seed: ``conditioned`` (one policy on
