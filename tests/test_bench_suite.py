@@ -15,6 +15,7 @@ import pytest
 
 from rewarddesign import bench, cli
 from rewarddesign.bench import Design, Suite, report, run_suite, stats
+from rewarddesign.bench.report import per_env_table
 
 TINY = Suite(
     name="tiny",
@@ -261,9 +262,11 @@ def test_the_bootstrap_is_stratified_and_its_interval_matches_the_enumerated_dis
 def test_report_writes_tables_aggregates_and_plots_and_the_cli_prints_them(tmp_path, monkeypatch, capsys):
     run_suite(dataclasses.replace(TINY, seeds=(0, 1)), tmp_path, progress=False, device="cpu")
     text = report(tmp_path, reps=200)
-    for name in ("README.md", "table.md", "aggregates.md", "curves.png", "profiles.png"):
+    for name in ("README.md", "table.md", "aggregates.md", "per_env.md", "curves.png", "profiles.png"):
         assert (tmp_path / name).exists()
     assert "| design | envs | runs | IQM | mean | median | optimality gap |" in text
+    assert "| env | design | runs | IQM [95% CI] |" in text and "| CartPole-v1 | upright | 2 | " in text
+    assert (tmp_path / "per_env.md").read_text().strip() in text
     assert "| design | shared envs | P(design > original) |" in text
     assert "| upright | 1 | " in text and "(lowest and highest final return here)" in text
     scores, references = bench.final_scores(bench.load_rows(tmp_path))
@@ -274,6 +277,24 @@ def test_report_writes_tables_aggregates_and_plots_and_the_cli_prints_them(tmp_p
     assert "P(design > original)" in capsys.readouterr().out
     with pytest.raises(ValueError, match="no run files"):
         report(tmp_path / "empty")
+
+
+def test_the_per_env_table_gives_each_env_and_design_its_iqm_and_interval():
+    scores = {
+        "original": {"b": np.array([1.0, 1.0, 1.0, 1.0]), "a": np.arange(1.0, 9.0)},
+        "upright": {"a": np.array([0.0, 0.0, 0.0, 4.0])},
+    }
+    lines = per_env_table(scores, reps=500).splitlines()
+    assert lines[0] == "| env | design | runs | IQM [95% CI] |"
+    assert [line.split(" | ")[:3] for line in lines[2:]] == [
+        ["| a", "original", "8"],
+        ["| a", "upright", "4"],
+        ["| b", "original", "4"],
+    ]
+    value, low, high = stats.interval_estimate([np.arange(1.0, 9.0)], stats.iqm, reps=500, rng=0)
+    assert value == 4.5 and lines[2] == f"| a | original | 8 | 4.500 [{low:.3f}, {high:.3f}] |"
+    assert lines[3].startswith("| a | upright | 4 | 0.000 [0.000, ")  # the middle half of 0, 0, 0, 4: two zeros
+    assert lines[4] == "| b | original | 4 | 1.000 [1.000, 1.000] |"  # a task every run solves: no spread
 
 
 def test_the_cli_runs_a_subset_of_a_suite_with_the_report(tmp_path, capsys):

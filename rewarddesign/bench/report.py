@@ -3,8 +3,10 @@
 :func:`report` reads a results directory (``runs/*.csv``) and writes ``table.md`` (per env and
 design: final true return, area under the curve, steps to solve), ``aggregates.md`` (across envs,
 on normalised scores: IQM, mean, median and optimality gap with stratified-bootstrap 95%
-intervals, and the probability that each design improves on the baseline), ``curves.png``
-(learning curves) and ``profiles.png`` (performance profiles). Scores are normalised per env by
+intervals, and the probability that each design improves on the baseline), ``per_env.md`` (per
+env and design: the interquartile mean of the normalised final score with its bootstrap 95%
+interval, so that a baseline's level can be read task by task), ``curves.png`` (learning curves)
+and ``profiles.png`` (performance profiles). Scores are normalised per env by
 the suite's reference scores where it has them, else by the lowest and highest final return
 found in the results for that env.
 """
@@ -30,6 +32,7 @@ __all__ = [
     "plot_curves",
     "final_scores",
     "aggregate_table",
+    "per_env_table",
     "plot_profiles",
     "report",
     "experiment_summary",
@@ -216,6 +219,20 @@ def aggregate_table(
     return "\n".join(lines)
 
 
+def per_env_table(scores: dict[str, dict[str, np.ndarray]], reps: int = 2000, seed: int = 0) -> str:
+    """Markdown: per env and design, the runs and the IQM of their normalised final scores with its 95% interval.
+
+    The interval is the stratified bootstrap's (:func:`rewarddesign.bench.stats.interval_estimate`)
+    on that env's runs alone, so a score of 1 (the high reference) can be checked task by task.
+    """
+    lines = ["| env | design | runs | IQM [95% CI] |", "|---|---|---|---|"]
+    cells = [(env, label, runs) for label, per_env in scores.items() for env, runs in per_env.items()]
+    for env, label, runs in sorted(cells, key=lambda cell: (cell[0], cell[1])):
+        value, low, high = stats.interval_estimate([runs], stats.iqm, reps=reps, rng=seed)
+        lines.append(f"| {env} | {label} | {runs.size} | {value:.3f} [{low:.3f}, {high:.3f}] |")
+    return "\n".join(lines)
+
+
 def plot_profiles(scores: dict[str, dict[str, np.ndarray]], path: str | Path, reps: int = 500, seed: int = 0) -> Path:
     """Performance profiles: the share of runs above each normalised score, with bootstrap 95% bands."""
     import matplotlib
@@ -284,6 +301,7 @@ def report(
     wanted = baseline if baseline is not None else "original"
     base = next((label for label in scores if label.split(" (")[0] == wanted), None)
     aggregates = aggregate_table(scores, base, reps=reps, seed=seed)
+    per_env = per_env_table(scores, reps=reps, seed=seed)
     ref_lines = [
         f"- {env}: {low:g} to {high:g}" + ("" if env in reference_scores else " (lowest and highest final return here)")
         for env, (low, high) in references.items()
@@ -302,6 +320,11 @@ def report(
             "",
             table,
             "",
+            "Normalised final score (0 and 1 at the references below): interquartile mean over seeds with its "
+            f"bootstrap 95% interval ({reps} replicates), per env.",
+            "",
+            per_env,
+            "",
             "## Across envs",
             "",
             "Normalised final scores (0 and 1 at the references below); interquartile mean, mean, median and "
@@ -318,6 +341,7 @@ def report(
     )
     (results_dir / "table.md").write_text(table + "\n")
     (results_dir / "aggregates.md").write_text(aggregates + "\n")
+    (results_dir / "per_env.md").write_text(per_env + "\n")
     (results_dir / "README.md").write_text(text + "\n")
     plot_curves(rows, results_dir / "curves.png", title=results_dir.name)
     plot_profiles(scores, results_dir / "profiles.png", seed=seed)
