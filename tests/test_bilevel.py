@@ -113,14 +113,14 @@ class ExactProblem:
 
 def test_hypergradient_matches_finite_differences_and_first_order_points_uphill():
     errors, cosines = [], []
-    for seed in range(20):
+    for seed in range(10):
         problem = ExactProblem(seed)
         exact = problem.finite_difference()
         implicit = problem.hypergradient(neumann_steps=300)
         first = problem.hypergradient(neumann_steps=0)
         errors.append(float((implicit - exact).norm() / exact.norm()))
         cosines.append(float(exact @ first / (exact.norm() * first.norm())))
-    assert sum(e < 0.05 for e in errors) >= 18, errors
+    assert sum(e < 0.05 for e in errors) >= 9, errors
     assert np.mean(np.array(cosines) > 0) >= 0.8, cosines
 
 

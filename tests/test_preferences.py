@@ -226,13 +226,15 @@ def test_a_short_heron_run_on_pendulum_beats_the_untrained_policy():
         lambda: with_reward_factors(gym.make("Pendulum-v1")), gatherer, rounds=4, episodes_per_round=8,
         fragment_length=25, reward_inputs="obs_act",  # the fragment setting (HERON's default is single steps)
         device="cpu", seed=0,
-        algo_kwargs={"learning_starts": 500, "learning_rate": 1e-3},  # RL Zoo's step size for Pendulum
+        # RL Zoo's step size for Pendulum; a (64, 64) network trains in a third of the default's time
+        algo_kwargs={"learning_starts": 500, "learning_rate": 1e-3, "policy_kwargs": {"net_arch": [64, 64]}},
     )  # fmt: skip
     learner.train(5000, 400)
     last = learner.history[-1]
     assert last.comparisons == 400 and len(learner.dataset) + len(learner.test_set) <= 400
-    # SAC on the learned reward does better than random actions (about -1100 to -1300): seeds 0-3 of
-    # this run ended at -505, -159, -166 and -131 on one thread; the margin asked here is far smaller
+    # SAC on the learned reward does better than random actions (about -1100 to -1300): seeds 0-2 of
+    # this run ended at -811, -229 and -122 on one thread (about 40 CPU-s each); the margin asked
+    # here is smaller
     assert last.true_return > learner.untrained_return + 200
     assert last.accuracy > 0.7
 
