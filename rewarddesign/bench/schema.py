@@ -92,7 +92,8 @@ class Suite:
         eval_freq: Evaluate on the true reward every this many steps.
         eval_episodes: Episodes per evaluation.
         n_envs: Parallel training envs.
-        gamma: The discount of the algorithm and the shaping.
+        gamma: The discount of the algorithm and the shaping: one number, or a mapping from env id
+            to number (every env of the suite given), for tasks whose time steps differ.
         solved_at: The true return that counts as solving the task: one number, or a mapping from
             env id to number (envs left out have no threshold).
         algo_kwargs: Further keyword arguments by algorithm name.
@@ -114,7 +115,7 @@ class Suite:
     eval_freq: int
     eval_episodes: int = 5
     n_envs: int = 1
-    gamma: float = 0.99
+    gamma: float | dict[str, float] = 0.99
     solved_at: float | dict[str, float] | None = None
     algo_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
     reference_scores: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -160,6 +161,14 @@ class Suite:
         for design in self.designs:
             if design.shaping is not None and design.shaping not in POTENTIALS:
                 raise _unknown("potential", design.shaping, sorted(POTENTIALS))
+        if isinstance(self.gamma, dict):
+            missing = [env_id for env_id in self.env_ids if env_id not in self.gamma]
+            extra = sorted(set(self.gamma) - set(self.env_ids))
+            if missing or extra:
+                raise ValueError(f"gamma by env must name each env of the suite: missing {missing}, unknown {extra}")
+        gammas = self.gamma.values() if isinstance(self.gamma, dict) else [self.gamma]
+        if not all(0.0 <= g <= 1.0 for g in gammas):
+            raise ValueError(f"gamma must lie in [0, 1], got {self.gamma}")
         if not self.seeds or min(self.timesteps, self.eval_freq, self.eval_episodes, self.n_envs) < 1:
             raise ValueError("a suite needs seeds and positive timesteps, eval_freq, eval_episodes and n_envs")
         return self
@@ -268,6 +277,12 @@ class RunSpec:
         return f"{self.suite.name}__{env}__{self.design.name}__{self.algo}__s{self.seed}"
 
     @property
+    def gamma(self) -> float:
+        """This run's discount: the suite's, or the suite's for this env."""
+        gamma = self.suite.gamma
+        return gamma[self.env_id] if isinstance(gamma, dict) else gamma  # as given: fingerprints stay put
+
+    @property
     def fingerprint(self) -> str:
         """A short hash of what changes this run's result: budget, schedule, the design's settings and
         the source of its potential or wrapper factory, and the algorithm's settings. A results
@@ -279,7 +294,7 @@ class RunSpec:
             "eval_freq": suite.eval_freq,
             "eval_episodes": suite.eval_episodes,
             "n_envs": suite.n_envs,
-            "gamma": suite.gamma,
+            "gamma": self.gamma,
             "algo_kwargs": suite.algo_kwargs.get(self.algo),
             "design": [design.shaping, [list(kv) for kv in design.env_kwargs], design.wrapper],
         }
