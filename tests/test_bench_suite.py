@@ -51,6 +51,24 @@ def test_unknown_names_are_refused_with_the_known_ones_listed():
     assert cli.main(["bench", "--suite", "tiny-not-there"]) == 2
 
 
+def test_a_discount_per_env_reaches_each_run_and_only_its_own_fingerprint():
+    two = dataclasses.replace(TINY, env_ids=("CartPole-v1", "Pendulum-v1"), designs=(Design("original"),))
+    by_env = dataclasses.replace(two, gamma={"CartPole-v1": 0.99, "Pendulum-v1": 0.9}).validate()
+    assert {spec.env_id: spec.gamma for spec in by_env.runs()} == {"CartPole-v1": 0.99, "Pendulum-v1": 0.9}
+    # a run keeps its fingerprint when its own discount is unchanged, whatever the other envs' are
+    same, other = (dataclasses.replace(two, gamma=g).runs() for g in (0.99, 0.9))
+    prints = {spec.env_id: spec.fingerprint for spec in by_env.runs()}
+    assert prints == {same[0].env_id: same[0].fingerprint, other[1].env_id: other[1].fingerprint}
+    with pytest.raises(ValueError, match=r"each env of the suite: missing \['Pendulum-v1'\]"):
+        dataclasses.replace(two, gamma={"CartPole-v1": 0.99}).validate()
+    with pytest.raises(ValueError, match=r"unknown \['Acrobot-v1'\]"):
+        dataclasses.replace(two, gamma={"CartPole-v1": 0.9, "Pendulum-v1": 0.9, "Acrobot-v1": 0.9}).validate()
+    with pytest.raises(ValueError, match="gamma must lie in"):
+        dataclasses.replace(two, gamma=1.5).validate()
+    loaded = bench.suite_from_dict({**dataclasses.asdict(by_env), "designs": ["original"]})
+    assert loaded.gamma == {"CartPole-v1": 0.99, "Pendulum-v1": 0.9}
+
+
 def test_the_control_full_suite_covers_mujoco_and_dm_control_with_a_posture_potential():
     suite = bench.SUITES["control-full"].validate()
     assert {spec.design.name for spec in suite.runs()} == {"original", "posture"}

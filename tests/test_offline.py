@@ -113,7 +113,7 @@ def test_generate_datasets_makes_every_kind(tmp_path):
         root=tmp_path,
         device="cpu",
         ref_scores=(-1500.0, -150.0),
-        algo_kwargs={"learning_starts": 100},
+        algo_kwargs={"learning_starts": 100, "train_freq": 10, "policy_kwargs": {"net_arch": [32, 32]}},  # cheap
     )
     assert (
         ids["medium-replay"] == dataset_id("Pendulum-v1", "medium-replay") == "rewarddesign/pendulum/medium-replay-v0"

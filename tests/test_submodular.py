@@ -274,7 +274,7 @@ def test_subpo_gradient_is_unbiased_on_a_two_step_toy(policy):
         for p in agent.network.parameters():
             p.normal_(0, 0.7, generator=generator)  # a non-uniform policy, so the gradient is not trivial
     exact = exact_gradient(agent, f, transitions)
-    estimates = np.stack([agent.gradient([agent.rollout() for _ in range(8)]).detach().numpy() for _ in range(600)])
+    estimates = np.stack([agent.gradient([agent.rollout() for _ in range(8)]).detach().numpy() for _ in range(300)])
     mean, error = estimates.mean(0), estimates.std(0) / np.sqrt(len(estimates))
     assert np.abs(exact).max() > 0.05
     np.testing.assert_array_less(np.abs(mean - exact), 4.5 * error + 1e-4)
