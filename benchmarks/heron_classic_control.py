@@ -42,6 +42,15 @@ Protocol (fixed before the first full run)
   each): ground truth 79 s, HERON 97 s of wall time, about 100 CPU-seconds per seed for the three
   trained learners, 17 CPU-minutes for the ten seeds. The pilot's seed-0 scores (ground truth -122,
   HERON -469) were seen before this protocol was committed; nothing was changed after them.
+- MountainCarContinuous-v0 pilot (seed 0, ``--pilot --learners ground_truth heron``, the
+  configured budget above, run after the Pendulum results): neither learner reached the goal in
+  its 10 evaluation episodes (final true return: ground truth -0.002, HERON -0.16; 177 s and
+  215 s of wall time on a loaded machine). Both settle on the do-nothing policy, as TD3 with
+  Gaussian noise 0.1 does on this task without a progress signal. Note on the reference: its
+  "goal" factor is gym 0.x's ``done`` flag, which is also set when the 999-step time limit ends an
+  episode, so the reference's top level rewards the last step of every episode as well; the
+  project's factor is the goal alone. Not run at full length (no target can be met by a learner
+  that never sees the goal; the CPU went to other benchmarks).
 - Agent: SB3 TD3 (the reference's DDPG plus twin critics and target smoothing) at a reduced budget:
   6,000 steps, the first 1,000 uniformly random, networks 64x64, batch 128, learning rate 1e-3,
   Gaussian exploration noise 0.1 of the action range, gamma 0.99, tau 0.005, policy delay 2.
