@@ -429,6 +429,19 @@ def report(records: list[RunRecord], command: str) -> list[str]:
                 f"  - {method}: ratio IQM({method}) / IQM(plain) of steps to 90% = {ratio.format(3)}; "
                 f"P({method} faster) = {p[0]:.2f} [{p[1]:.2f}, {p[2]:.2f}]; {verdict}."
             )
+    done = {r.key for r in records}
+    missing: dict[tuple[str, str], list[int]] = {}
+    for r in _runs(experiment()):
+        if r.key not in done:
+            missing.setdefault((r.params["task"], r.params["method"]), []).append(r.seed)
+    if missing:
+        lines += [
+            "",
+            "Runs of the protocol not run (the CPU budget and the time available ran out before them; the protocol "
+            "is unchanged and a rerun of the command completes them): "
+            + "; ".join(f"{task} {method} seeds {', '.join(map(str, s))}" for (task, method), s in missing.items())
+            + ".",
+        ]
     lines += ["", "Per seed (steps to 90%; final score):", ""]
     for task in TASKS:
         for method in methods(task):
