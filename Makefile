@@ -66,7 +66,7 @@ bench: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/overoptimization.py --speed
 	OMP_NUM_THREADS=1 $(PY) benchmarks/overoptimization_deep.py
 	OMP_NUM_THREADS=1 $(PY) benchmarks/reward_machines.py --workers 2
-	OMP_NUM_THREADS=1 $(PY) benchmarks/reward_machines_deep.py
+	OMP_NUM_THREADS=1 $(PY) benchmarks/reward_machines_deep.py --workers 2
 	OMP_NUM_THREADS=1 $(PY) benchmarks/multi_objective.py --seeds 10 --workers 2
 
 # On a machine with CUDA: the GPU checks and the Ant benchmark at full length (benchmarks/gpu_check.sh).
