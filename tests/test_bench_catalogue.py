@@ -16,7 +16,10 @@ def test_the_control_suite_runs_ppo_at_rl_zoo_settings_on_tasks_with_published_l
     suite = bench.SUITES["control"].validate()
     assert suite.env_ids == ("Pendulum-v1", "InvertedPendulum-v5")
     assert suite.algos == ("ppo",) and suite.seeds == tuple(range(10))
-    assert (suite.timesteps, suite.n_envs, suite.gamma) == (100_000, 4, 0.9)
+    assert (suite.timesteps, suite.n_envs) == (100_000, 4)
+    # RL Zoo's 0.9 on Pendulum; 0.99 on InvertedPendulum (protocol v2: at 0.9 runs collapsed late)
+    assert suite.gamma == {"Pendulum-v1": 0.9, "InvertedPendulum-v5": 0.99}
+    assert {spec.env_id: spec.gamma for spec in suite.runs()} == suite.gamma
     assert suite.algo_kwargs == {"ppo": CONTROL_PPO} and CONTROL_PPO["learning_rate"] == 1e-3
     assert set(suite.reference_scores) == set(suite.env_ids)
     for env_id, (low, high) in suite.reference_scores.items():

@@ -152,13 +152,22 @@ def test_the_summary_of_an_experiment_and_the_cli_report_of_its_directory(tmp_pa
 
 
 @pytest.mark.xdist_group("ray")  # under pytest -n, the Ray tests share one process (one local instance)
-def test_an_experiment_runs_through_a_local_ray_instance(tmp_path):
+def test_an_experiment_and_a_suite_run_through_one_local_ray_instance(tmp_path):
     pytest.importorskip("ray")
-    from rewarddesign.bench import RayExecutor
+    from rewarddesign.bench import Design, RayExecutor, Suite, run_suite
 
-    executor = RayExecutor(num_cpus=1)
+    suite = Suite(
+        name="tiny", env_ids=("CartPole-v1",), designs=(Design("original"), Design("upright", "cartpole_upright")),
+        algos=("ppo",), seeds=(0,), timesteps=256, eval_freq=128, eval_episodes=2,
+        algo_kwargs={"ppo": {"n_steps": 128, "batch_size": 64, "n_epochs": 1}},
+    )  # fmt: skip
+    executor = RayExecutor(num_cpus=1)  # one instance for both: a sweep leaves a given executor open
     try:
-        records = run_experiment(tiny(seeds=(0,)), tmp_path, progress=False, executor=executor)
+        assert executor.name.startswith("ray")
+        records = run_experiment(tiny(seeds=(0,)), tmp_path / "experiment", progress=False, executor=executor)
+        rows = run_suite(suite, tmp_path / "suite", progress=False, device="cpu", executor=executor)
     finally:
         executor.close()
     assert [r.metrics["score"] for r in records] == [1.0, 10.0]
+    assert len(list((tmp_path / "suite" / "runs").glob("*.csv"))) == 2
+    assert {r["design"] for r in rows} == {"original", "upright"} and {r["step"] for r in rows} == {0, 128, 256}

@@ -184,9 +184,12 @@ class Suite:
             for name in asked or []:
                 if name not in known:
                     raise _unknown(f"{kind} of suite {self.name!r}:", name, known)
+        env_ids = tuple(e for e in self.env_ids if envs is None or e in envs)
+        gamma = {e: g for e, g in self.gamma.items() if e in env_ids} if isinstance(self.gamma, dict) else self.gamma
         return replace(
             self,
-            env_ids=tuple(e for e in self.env_ids if envs is None or e in envs),
+            env_ids=env_ids,
+            gamma=gamma,
             designs=tuple(d for d in self.designs if designs is None or d.name in designs),
             seeds=tuple(seeds) if seeds is not None else self.seeds,
         )
