@@ -10,7 +10,7 @@ LINTED := rewarddesign envs tests benchmarks docs/griffe_extensions.py
 # Linux; the games use the project's own solvers without it, and its tests skip).
 EXTRAS := dev,docs,control,games,offline,ray,multiobjective
 
-.PHONY: setup lint layers test demo bench gpu-check docs package clean
+.PHONY: setup lint layers test test-slow demo bench gpu-check docs package clean
 
 setup: $(STAMP)
 
@@ -36,9 +36,14 @@ layers: setup
 	$(VENV)/bin/lint-imports --no-cache
 
 # One test process per core (pytest-xdist; tests marked with one xdist_group share a process); each
-# process runs torch on one thread (tests/conftest.py).
+# process runs torch on one thread (tests/conftest.py). `make test` leaves out the tests marked slow
+# (about 3 minutes on 2 cores: Ray instances, signals to sweeps, benchmark scripts, each in child
+# processes); `make test-slow` runs them, and .ci/run runs both.
 test: lint
-	$(PY) -m pytest -q --numprocesses=auto --dist=loadgroup --durations=15
+	$(PY) -m pytest -q --numprocesses=auto --dist=loadgroup -m "not slow" --durations=15
+
+test-slow: setup
+	$(PY) -m pytest -q --numprocesses=auto --dist=loadgroup -m slow --durations=10
 
 demo: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/demo.py --workers 2

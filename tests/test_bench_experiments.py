@@ -151,6 +151,7 @@ def test_the_summary_of_an_experiment_and_the_cli_report_of_its_directory(tmp_pa
     assert capsys.readouterr().out.strip().splitlines()[3].startswith("| 10.0 | score | 4 | 11.500 [")
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("ray")  # under pytest -n, the Ray tests share one process (one local instance)
 def test_an_experiment_and_a_suite_run_through_one_local_ray_instance(tmp_path):
     pytest.importorskip("ray")

@@ -181,6 +181,7 @@ run_suite(suite, sys.argv[1], progress=False, device="cpu")
 """
 
 
+@pytest.mark.slow
 def test_a_sweep_killed_midway_resumes_without_losing_or_repeating_a_run(tmp_path):
     script = tmp_path / "sweep.py"
     script.write_text(textwrap.dedent(SWEEP))
