@@ -65,6 +65,7 @@ import tempfile
 import time
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -338,6 +339,13 @@ def write_report(records: list[RunRecord], timings: dict[str, float], args: argp
     plot(records)
 
 
+def iqm_band(ax: Any, x: np.ndarray, curves: np.ndarray, colour: str, label: str, alpha: float = 0.15) -> None:
+    """Draw on ``ax`` the IQM over runs of ``curves [runs, points]`` against ``x``, with the interquartile band."""
+    middle = np.array([stats.iqm([curves[:, i]]) for i in range(curves.shape[1])])
+    ax.plot(x, middle, color=colour, label=label)
+    ax.fill_between(x, np.percentile(curves, 25, axis=0), np.percentile(curves, 75, axis=0), color=colour, alpha=alpha)
+
+
 def plot(records: list[RunRecord]) -> None:
     """IQM of the normalised return against steps, per task and learner."""
     import matplotlib
@@ -350,12 +358,7 @@ def plot(records: list[RunRecord]) -> None:
         for method, colour in zip(METHODS, ("C7", "C0", "C2", "C3"), strict=True):
             runs = [r for r in records if r.params["task"] == task and r.params["method"] == method]
             curves = np.array([r.curves["normalised"] for r in runs])
-            x = np.array(runs[0].data["eval_steps"])
-            middle = np.array([stats.iqm([curves[:, i]]) for i in range(curves.shape[1])])
-            ax.plot(x, middle, color=colour, label=method)
-            ax.fill_between(
-                x, np.percentile(curves, 25, axis=0), np.percentile(curves, 75, axis=0), color=colour, alpha=0.15
-            )
+            iqm_band(ax, np.array(runs[0].data["eval_steps"]), curves, colour, method)
         ax.axhline(0.9, color="k", ls=":", lw=1)
         ax.set_title(task)
         ax.set_xlabel("steps")

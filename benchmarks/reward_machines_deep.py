@@ -117,7 +117,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from reward_machines import _ratio, shortest_completion, steps_to
+from reward_machines import _ratio, iqm_band, shortest_completion, steps_to
 from stable_baselines3 import DQN, SAC
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
@@ -476,12 +476,8 @@ def _plot(records: list[RunRecord]) -> None:
             if not runs:
                 continue
             curves = np.array([r.curves["score"] for r in runs])
-            x = np.array(runs[0].data["eval_steps"])
-            middle = np.array([stats.iqm([curves[:, i]]) for i in range(curves.shape[1])])
-            ax.plot(x, middle, color=colour, label=f"{method} ({len(runs)} seeds)")
-            ax.fill_between(
-                x, np.percentile(curves, 25, axis=0), np.percentile(curves, 75, axis=0), color=colour, alpha=0.12
-            )
+            label = f"{method} ({len(runs)} seeds)"
+            iqm_band(ax, np.array(runs[0].data["eval_steps"]), curves, colour, label, alpha=0.12)
         ax.axhline(0.9, color="k", ls=":", lw=1)
         ax.set_title(task, fontsize=9)
         ax.set_xlabel("env steps")
