@@ -21,6 +21,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rewarddesign._validation import check_gamma
 from rewarddesign.bench.designs import DESIGN_WRAPPERS
 from rewarddesign.bench.fingerprint import settings_digest, source_digest
 from rewarddesign.bench.store import check_name
@@ -166,9 +167,9 @@ class Suite:
             extra = sorted(set(self.gamma) - set(self.env_ids))
             if missing or extra:
                 raise ValueError(f"gamma by env must name each env of the suite: missing {missing}, unknown {extra}")
-        gammas = self.gamma.values() if isinstance(self.gamma, dict) else [self.gamma]
-        if not all(0.0 <= g <= 1.0 for g in gammas):
-            raise ValueError(f"gamma must lie in [0, 1], got {self.gamma}")
+        gammas = self.gamma.items() if isinstance(self.gamma, dict) else [(None, self.gamma)]
+        for env_id, gamma in gammas:
+            check_gamma(gamma, "gamma" if env_id is None else f"gamma of {env_id}", allow_zero=True)
         if not self.seeds or min(self.timesteps, self.eval_freq, self.eval_episodes, self.n_envs) < 1:
             raise ValueError("a suite needs seeds and positive timesteps, eval_freq, eval_episodes and n_envs")
         return self
