@@ -62,7 +62,7 @@ class Config:
 
 
 # SAC settings of MountainCarContinuous follow the RL Baselines3 Zoo (gSDE for exploration).
-_MOUNTAIN_CAR_SAC = {
+MOUNTAIN_CAR_SAC = {
     "learning_rate": 3e-4,
     "buffer_size": 50_000,
     "batch_size": 512,
@@ -78,7 +78,7 @@ _MOUNTAIN_CAR_SAC = {
 
 ENVS: dict[str, Config] = {
     "Pendulum-v1": Config(6_000, 400, 4, 8, (0, 1, 2), {"learning_starts": 500}),
-    "MountainCarContinuous-v0": Config(20_000, 400, 5, 4, (0, 1), _MOUNTAIN_CAR_SAC),
+    "MountainCarContinuous-v0": Config(20_000, 400, 5, 4, (0, 1), MOUNTAIN_CAR_SAC),
     "HalfCheetah-v5": Config(25_000, 1_000, 5, 4, (0, 1), {"learning_starts": 2_000}),
 }
 

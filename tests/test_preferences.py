@@ -239,6 +239,27 @@ def test_a_short_heron_run_on_pendulum_beats_the_untrained_policy():
     assert last.accuracy > 0.7
 
 
+def test_the_rounds_roll_out_random_actions_until_the_agent_learns(monkeypatch):
+    from rewarddesign.preferences import learning as module
+
+    policies = []
+    real = module.rollout
+
+    def recording(policy, *args, **kwargs):
+        if not kwargs.get("deterministic"):  # the rounds' label episodes, not the evaluations
+            policies.append(policy)
+        return real(policy, *args, **kwargs)
+
+    monkeypatch.setattr(module, "rollout", recording)
+    learner = module.PreferenceLearning(
+        "Pendulum-v1", SyntheticGatherer(seed=0), algo="td3", rounds=4, episodes_per_round=1, device="cpu", seed=0,
+        algo_kwargs={"learning_starts": 100, "policy_kwargs": {"net_arch": [8]}},
+    )  # fmt: skip
+    learner.train(200, 40)  # 50 steps a round: the agent starts learning after the second round
+    assert [p is None for p in policies] == [True, True, False, False]
+    assert policies[2] is learner.agent
+
+
 def test_the_loop_reads_the_factors_from_the_env_it_is_given():
     from rewarddesign.envs import with_reward_factors
     from rewarddesign.preferences.learning import PreferenceLearning

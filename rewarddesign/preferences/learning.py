@@ -1,7 +1,9 @@
 """The preference-learning loop: alternate agent training on the learned reward with gathering labels.
 
 Each round, the current policy is rolled out on the env by :func:`rewarddesign.rollouts.rollout`
-(with the reward factors the env publishes, if any: :func:`rewarddesign.factors.factor_spec`), the
+(with the reward factors the env publishes, if any: :func:`rewarddesign.factors.factor_spec`;
+uniformly random actions in the first round and, for an off-policy agent, in every round before
+its ``learning_starts``, as the agent itself acts then), the
 episodes are cut into fragments (:meth:`Fragments.from_trajectories`), pairs are chosen (at random,
 or by the ensemble's disagreement), a gatherer labels them, the reward model is retrained on all
 labels so far, and the SB3 agent trains on the learned reward (the env's own reward kept in the
@@ -338,7 +340,10 @@ class PreferenceLearning:
         comparisons = 0
         for r in range(self.rounds):
             n_pairs = initial if r == 0 else later
-            policy = None if r == 0 else self.agent
+            # Random actions until the agent learns (SB3's off-policy agents act uniformly at random
+            # for their first learning_starts steps).
+            acting = r > 0 and self.agent.num_timesteps >= getattr(self.agent, "learning_starts", 0)
+            policy = self.agent if acting else None
             fragments, returns = self._gather(max(n_pairs, 1), policy)
             if r == 0:
                 self.untrained_return = float(np.mean(returns))
