@@ -58,6 +58,33 @@ reference's budget. Everything not named here is as in v1.
   167 s of wall time; nothing was changed after it. Expected cost: about 160 CPU-s per trained
   run, 80 CPU-minutes for the 30.
 
+Protocol v2, stage B: MountainCarContinuous with an agent that finds the goal (fixed after the pilots below)
+------------------------------------------------------------------------------------------------------------
+Why: at the reference's agent and budget (``MountainCarContinuous-v0``: TD3, Gaussian noise 0.1,
+15,000 steps) the ground truth never reaches the goal (v1's pilot below), so the benchmark cannot
+discriminate; the rules change the agent's budget or exploration, not the method. Pilots of the
+ground truth alone (seed 0, TD3 64x64, lr 1e-3, batch 128, Ornstein-Uhlenbeck noise 0.5 as RL Zoo's
+TD3 uses on this task): 15,000 steps with 5,000 random: -20.9 (pushes without reaching the goal);
+seed 1: -0.45; 15,000 steps with 100 random: -0.002; none reached the goal. SAC with RL Zoo's gSDE
+settings reaches it in 20,000 steps on 5 of 5 seeds (mean 92; the project's preference benchmark,
+``benchmarks/results/preference_learning_MountainCarContinuous-v0.md``).
+
+- Setting ``MountainCarContinuous-v0:sac``: SB3 SAC with RL Zoo's MountainCarContinuous settings
+  (gSDE, ``log_std_init`` -3.67, 64x64, lr 3e-4, batch 512, buffer 50,000, ``ent_coef`` 0.1, 32
+  gradient steps every 32 env steps, gamma 0.9999, tau 0.01, no random steps), 20,000 steps.
+- Preference learners: 10 rounds of 2,000 steps, 1 episode a round (the current policy, sampling:
+  gSDE's exploration), 1,000 labels a round (10,000 in all), undecided pairs redrawn; reward model
+  MLP(256, 256) on (observation, factors), Adam 1e-3 (the reference's on this task), 5 epochs a round.
+- Learners ``random``, ``ground_truth`` (= the hand-weighted sum with the true weights
+  ``(100, 0.1)``), ``heron``; seeds 0-9 (Bradley-Terry left out: CPU). Score: the final
+  deterministic policy's true return over 10 episodes; success: share of them reaching the goal.
+- Discrimination: the ground truth's mean interval above the random policy's. Targets: v1's two,
+  and HERON solves the task (mean success at least 0.9, the issue's "must solve").
+- Pilot (seed 0, ``--pilot --learners heron``, seen before this stage was written): HERON -0.23,
+  success 0 (it stands still), 288 s of wall time. Expected: the target "HERON solves" not met
+  (the reference's factors have no progress term; the compared transitions of a round seldom
+  include the goal step). Run anyway, as fixed here; about 90 CPU-minutes.
+
 Protocol v1 (fixed before its first full run)
 ---------------------------------------------
 - Task: Pendulum-v1, seeds 0-9. MountainCarContinuous-v0 is configured at the reference's budget
