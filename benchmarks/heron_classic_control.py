@@ -141,7 +141,7 @@ import copy
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -176,7 +176,7 @@ class Config:
     reward_lr: float
     reward_hidden_sizes: tuple[int, ...]
     reward_epochs: int
-    algo: str = "td3"
+    algo: Literal["td3", "sac"] = "td3"
     sac_kwargs: tuple[tuple[str, Any], ...] = ()  # SAC's settings in full (algo "sac"); the fields above unused
 
 

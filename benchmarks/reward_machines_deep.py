@@ -57,7 +57,8 @@ Methods (same networks, same number of gradient steps per env step):
   disjoint), the real transition only;
 - ``CRM+shaping``: both; each counterfactual row gets the same potential difference
   ``gamma * (0 if it ends else phi(u')) - phi(u)`` for its own machine states (the real row thus
-  equals the shaped real transition).
+  equals the shaped real transition; ``rewarddesign.machines.machine_shaping``, which applies
+  both; the benchmark defined this wrapper itself until it moved to the library unchanged).
 
 Every DQN task runs all four methods; SAC runs ``plain`` and ``CRM`` only: the four methods on the
 three tasks at these budgets would need about 95 core-minutes, over the 90 of the full run (SAC's
@@ -110,7 +111,6 @@ settings above (SAC evaluated every 500 steps). Its budgets were too small: DQN 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -131,9 +131,10 @@ from rewarddesign.machines import (
     MachinePotential,
     RewardMachine,
     RewardMachineWrapper,
+    ShapedCounterfactuals,
     from_ltlf,
+    machine_shaping,
 )
-from rewarddesign.shaping import PotentialShaping
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "reward_machines_deep"
@@ -228,29 +229,6 @@ def label_sets(env: gym.Env) -> list[frozenset[str]]:
     return sorted(set(base.state_labels), key=sorted)  # type: ignore[attr-defined]
 
 
-class ShapedCounterfactuals(gym.Wrapper):
-    """Adds the potential difference of a machine potential to every counterfactual row of a step.
-
-    Wraps ``PotentialShaping(RewardMachineWrapper(..., counterfactual=True), potential, gamma)``:
-    row ``k`` (machine state ``u_k`` to ``u_k'``) gets ``gamma * (0 if it ends else phi(u_k')) -
-    phi(u_k)``, as the shaping wrapper gives the real transition, so that CRM learns the shaped
-    reward from every row.
-    """
-
-    def __init__(self, env: gym.Env, potential: MachinePotential, gamma: float) -> None:
-        super().__init__(env)
-        self.potential, self.gamma = potential, gamma
-
-    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        rows = info.get("counterfactual")
-        if rows is not None:
-            after = np.where(rows.terminated, 0.0, self.potential.batch(rows.next_obs))
-            shaped = rows.rewards + self.gamma * after - self.potential.batch(rows.obs)
-            info["counterfactual"] = dataclasses.replace(rows, rewards=shaped)
-        return obs, reward, bool(terminated), bool(truncated), info
-
-
 def training_env(task: str, method: str, machine: RewardMachine) -> gym.Env:
     """The env a learner trains on: the world, the machine and, for the shaping methods, the shaping."""
     settings = TASKS[task]
@@ -259,9 +237,8 @@ def training_env(task: str, method: str, machine: RewardMachine) -> gym.Env:
     env: gym.Env = RewardMachineWrapper(base, machine, observation="flat", counterfactual=crm)
     if shaping:
         potential = MachinePotential(machine, settings["gamma"], label_sets(base))
-        env = PotentialShaping(env, potential, gamma=settings["gamma"])
-        if crm:
-            env = ShapedCounterfactuals(env, potential, settings["gamma"])
+        # PotentialShaping, and each counterfactual row shaped the same way (without rows: no change)
+        env = machine_shaping(env, potential, settings["gamma"])
     return env
 
 
@@ -356,6 +333,7 @@ def experiment() -> Experiment:
         machine_of,
         label_sets,
         ShapedCounterfactuals,
+        machine_shaping,
         training_env,
         _Evaluate,
         shortest_completion,

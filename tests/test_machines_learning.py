@@ -22,6 +22,7 @@ from rewarddesign.machines import (
     from_ltlf,
     greedy_return,
     machine_potential,
+    machine_shaping,
     machine_values,
     machine_wrapper,
     product_mdp,
@@ -222,6 +223,27 @@ def test_counterfactuals_enumerated_for_a_small_machine() -> None:
     np.testing.assert_array_equal(cf.next_obs[:, 1:], [[0, 0, 0, 1], [0, 0, 0, 1]])
     np.testing.assert_array_equal(cf.rewards, [0.0, 0.0])
     np.testing.assert_array_equal(cf.terminated, [True, True])
+
+
+def test_machine_shaping_shapes_every_counterfactual_row() -> None:
+    phi = MachinePotential(SMALL, values=[-2.0, -1.0, 0.0, 0.0])  # 2 and 3 terminal
+    env = machine_shaping(RewardMachineWrapper(Line(), SMALL, observation="flat", counterfactual=True), phi, 0.5)
+    env.reset(seed=0)
+    _, reward, *_, info = env.step(1)  # x = 1: a; real 0 -> 1: 0 + 0.5 * -1 - (-2) = 1.5
+    assert reward == pytest.approx(1.5)
+    np.testing.assert_allclose(info["counterfactual"].rewards, [1.5, 0.5 * -1.0 + 1.0])  # from 1: stays in 1
+    env.step(1)  # x = 2: no label
+    _, reward, terminated, _, info = env.step(1)  # x = 3: b; real 1 -> 2 (terminal): 1 + 0 - (-1) = 2
+    cf = info["counterfactual"]
+    assert terminated and reward == pytest.approx(2.0)
+    np.testing.assert_allclose(cf.rewards, [0.5 * -2.0 + 2.0, 2.0])  # from 0: stays in 0; from 1: the real row
+    # without rows (counterfactual=False) the wrapper is plain potential shaping
+    plain = machine_shaping(RewardMachineWrapper(Line(), SMALL, observation="flat"), phi, 0.5)
+    plain.reset(seed=0)
+    _, reward, *_, info = plain.step(1)
+    assert reward == pytest.approx(1.5) and "counterfactual" not in info
+    with pytest.raises(TypeError, match="MachinePotential"):
+        machine_shaping(RewardMachineWrapper(Line(), SMALL), lambda obs, t=0: 0.0, 0.5)  # type: ignore[arg-type]
 
 
 def test_counterfactual_replay_buffer_contents() -> None:

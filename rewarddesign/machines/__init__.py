@@ -13,7 +13,8 @@ Write a task as a machine over labels, or as an LTLf formula, wrap an env, and t
 - CRM: :func:`q_learning` (tabular, with ``crm=`` and ``shaping=``) and the SB3 replay buffers
   :class:`CounterfactualReplayBuffer` / :class:`CounterfactualDictReplayBuffer`.
 - Automatic shaping: :func:`machine_values`, :func:`machine_potential`, :class:`MachinePotential`
-  (for :class:`~rewarddesign.shaping.PotentialShaping`).
+  (for :class:`~rewarddesign.shaping.PotentialShaping`), and :func:`machine_shaping`, which shapes
+  the CRM rows too (:class:`ShapedCounterfactuals`).
 - :func:`product_mdp`: the exact product of a tabular MDP and a machine.
 """
 
@@ -27,7 +28,13 @@ from rewarddesign.machines.crm import (
 from rewarddesign.machines.formula import Formula, label_sets, parse_formula, parse_ltlf
 from rewarddesign.machines.ltlf import from_ltlf, holds_at_end, progress, simplify, to_nnf
 from rewarddesign.machines.machine import Edge, RewardMachine, State
-from rewarddesign.machines.potential import MachinePotential, machine_potential, machine_values
+from rewarddesign.machines.potential import (
+    MachinePotential,
+    ShapedCounterfactuals,
+    machine_potential,
+    machine_shaping,
+    machine_values,
+)
 from rewarddesign.machines.product import ProductMDP, product_mdp
 from rewarddesign.machines.wrappers import (
     Counterfactuals,
@@ -67,6 +74,8 @@ __all__ = [
     "machine_values",
     "machine_potential",
     "MachinePotential",
+    "ShapedCounterfactuals",
+    "machine_shaping",
     "ProductMDP",
     "product_mdp",
 ]

@@ -16,6 +16,12 @@ observations of :class:`~rewarddesign.machines.RewardMachineWrapper`::
     env = RewardMachineWrapper(task, rm)
     env = PotentialShaping(env, MachinePotential(rm, gamma=0.9), gamma=0.9)
 
+With counterfactual experience (CRM) the rows a step adds for the other machine states need the
+same shaping; :func:`machine_shaping` applies both (:class:`ShapedCounterfactuals` shapes the rows)::
+
+    env = RewardMachineWrapper(task, rm, counterfactual=True)
+    env = machine_shaping(env, MachinePotential(rm, gamma=0.9), gamma=0.9)
+
 Example:
     >>> from rewarddesign.machines import from_ltlf
     >>> rm = from_ltlf("a & X b")  # a now, b at the next step
@@ -25,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,8 +42,9 @@ from numpy.typing import NDArray
 from rewarddesign._validation import check_gamma
 from rewarddesign.machines.machine import RewardMachine
 from rewarddesign.shaping.potentials import Potential
+from rewarddesign.shaping.wrappers import PotentialShaping
 
-__all__ = ["machine_values", "machine_potential", "MachinePotential"]
+__all__ = ["machine_values", "machine_potential", "MachinePotential", "ShapedCounterfactuals", "machine_shaping"]
 
 
 def _check_machine(machine: Any) -> RewardMachine:
@@ -164,3 +172,49 @@ class MachinePotential(Potential):
 
     def __repr__(self) -> str:
         return f"MachinePotential(states={self._n})"
+
+
+class ShapedCounterfactuals(gym.Wrapper):
+    """Shapes the counterfactual rows of each step with a machine potential, as the real step is shaped.
+
+    Wraps an env whose steps carry CRM rows in ``info["counterfactual"]``
+    (:class:`~rewarddesign.machines.RewardMachineWrapper` with ``counterfactual=True``, usually
+    already inside :class:`~rewarddesign.shaping.PotentialShaping`): row ``k``, from machine state
+    ``u_k`` to ``u_k'``, gets ``gamma * (0 if the row ends else phi(u_k')) - phi(u_k)`` added to its
+    reward, so a CRM replay buffer learns the shaped reward from every row and the row of the real
+    machine state equals the shaped real step. Steps without rows pass unchanged.
+
+    Args:
+        env: The env whose steps carry the rows.
+        potential: The machine potential of the shaping.
+        gamma: The shaping's discount (the agent's).
+    """
+
+    def __init__(self, env: gym.Env, potential: MachinePotential, gamma: float) -> None:
+        super().__init__(env)
+        if not isinstance(potential, MachinePotential):
+            raise TypeError(f"potential must be a MachinePotential, got {type(potential).__name__}")
+        self.potential, self.gamma = potential, check_gamma(gamma)
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        rows = info.get("counterfactual")
+        if rows is not None:
+            after = np.where(rows.terminated, 0.0, self.potential.batch(rows.next_obs))
+            shaped = rows.rewards + self.gamma * after - self.potential.batch(rows.obs)
+            info["counterfactual"] = dataclasses.replace(rows, rewards=shaped)
+        return obs, reward, bool(terminated), bool(truncated), info
+
+
+def machine_shaping(env: gym.Env, potential: MachinePotential, gamma: float) -> gym.Env:
+    """The machine's automatic shaping on a machine-wrapped env, its CRM rows included.
+
+    ``PotentialShaping(env, potential, gamma)``, then :class:`ShapedCounterfactuals` so that the
+    counterfactual rows (when the wrapper emits them) are shaped the same way.
+
+    Args:
+        env: A :class:`~rewarddesign.machines.RewardMachineWrapper` (or an env around one).
+        potential: The machine potential (:class:`MachinePotential`).
+        gamma: The agent's discount.
+    """
+    return ShapedCounterfactuals(PotentialShaping(env, potential, gamma=gamma), potential, gamma)
