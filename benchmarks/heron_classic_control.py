@@ -58,6 +58,17 @@ reference's budget. Everything not named here is as in v1.
   167 s of wall time; nothing was changed after it. Expected cost: about 160 CPU-s per trained
   run, 80 CPU-minutes for the 30.
 
+Protocol v2, stage A2: the reference's ensemble baseline (fixed before its run, after stage A started)
+-------------------------------------------------------------------------------------------------------
+The reference compares HERON with "ensembles": one agent per factor, each trained on that factor
+alone (with its sign: Pendulum ``-f_k``), acting by the average of the members' actions (its
+first variant; the ``alpha^k``-weighted one is not run). Learner ``policy_ensemble``: the setting
+``Pendulum-v1:reference``, each member the stage's TD3 at the stage's budget (50,000 steps, 25,000
+random), same seed; the score is the averaged policy's true return over the same 10 evaluation
+episodes. Seeds 0-9, run after stage A and B's runs with what CPU is left (about 450 CPU-s a
+seed); the seeds that finish before the deadline are reported, and the count says how many.
+No target: P(HERON > ensemble) and the ensemble's IQM are reported.
+
 Protocol v2, stage B: MountainCarContinuous with an agent that finds the goal (fixed after the pilots below)
 ------------------------------------------------------------------------------------------------------------
 Why: at the reference's agent and budget (``MountainCarContinuous-v0``: TD3, Gaussian noise 0.1,
@@ -156,7 +167,7 @@ from rewarddesign.rollouts import episode_returns, rollout
 from rewarddesign.train import evaluate, train
 
 RESULTS = Path(__file__).resolve().parent / "results"
-LEARNERS = ("random", "ground_truth", "hand_weighted", "heron", "bradley_terry", "heron_fragments")
+LEARNERS = ("random", "ground_truth", "hand_weighted", "heron", "bradley_terry", "heron_fragments", "policy_ensemble")
 PROTOCOL = ("random", "ground_truth", "heron", "bradley_terry")  # the learners of the committed protocol
 
 
@@ -221,6 +232,8 @@ def run(seed: int, env: str, learner: str, device: str = "cpu") -> RunOutput:
     if learner == "random":
         returns = episode_returns(rollout(None, probe, n_episodes=10, seed=10_000 + seed))
         return RunOutput(_metrics(returns), data={"device": "cpu"})
+    if learner == "policy_ensemble":
+        return _policy_ensemble(seed, env, device)
     if learner in ("heron", "bradley_terry", "heron_fragments"):
         gatherer = reference.gatherer(signs) if learner != "bradley_terry" else SyntheticGatherer(0.0, seed=seed)
         fragments = learner == "heron_fragments"
@@ -265,6 +278,38 @@ def run(seed: int, env: str, learner: str, device: str = "cpu") -> RunOutput:
     returns = evaluate(model, task, n_episodes=10, seed=10_000 + seed).returns
     data["device"] = str(model.device)
     return RunOutput(_metrics(returns), curves={"true_return": curve}, data=data)
+
+
+def _policy_ensemble(seed: int, env: str, device: str) -> RunOutput:
+    """The reference's ensemble baseline: one agent per factor, trained on that factor alone, actions averaged."""
+    config, task = CONFIGS[env], env_id(env)
+    n_factors = len(REWARD_FACTORS[task].signs)
+    members, curves = [], []
+    for k in range(n_factors):
+        weights = [1.0 if j == k else 0.0 for j in range(n_factors)]  # the factor alone, its sign applied
+        result = train(
+            task,
+            config.algo,
+            config.timesteps,
+            seed=seed,
+            device=device,
+            wrappers=[lambda e, w=weights: FactorWeightedReward(with_reward_factors(e), w)],
+            eval_freq=config.timesteps // config.rounds,
+            eval_episodes=5,
+            algo_kwargs=_agent_kwargs(config, gym.make(task)),
+        )
+        members.append(result.model)
+        curves.append([[step, mean] for step, mean, _, _ in result.evaluations])  # true return of member k alone
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        return np.mean([m.predict(obs, deterministic=True)[0] for m in members], axis=0)
+
+    returns = episode_returns(rollout(act, gym.make(task), n_episodes=10, seed=10_000 + seed))
+    return RunOutput(
+        _metrics(returns),
+        curves={f"member_{k}_true_return": c for k, c in enumerate(curves)},
+        data={"device": str(members[0].device)},
+    )
 
 
 def _metrics(returns: np.ndarray) -> dict[str, float]:
@@ -317,6 +362,7 @@ NAMES = {
     "heron": "HERON, reference setting",
     "bradley_terry": "Bradley-Terry, equal labels",
     "heron_fragments": "HERON, fragment setting",
+    "policy_ensemble": "policy ensemble (one agent per factor, actions averaged)",
 }
 
 
@@ -396,7 +442,7 @@ def report(env: str, records: list[RunRecord]) -> None:
             f"- HERON solves the task (mean success >= 0.9): {success['heron'].mean():.2f}: "
             f"**{'met' if verdicts['solves'] else 'not met'}**."
         )
-    for other in ("bradley_terry", "heron_fragments"):
+    for other in ("bradley_terry", "heron_fragments", "policy_ensemble"):
         if {"heron", other} <= set(summary):
             lines.append(f"- {improvement('heron', other)} (reported, no target).")
     lines.append("")
