@@ -164,7 +164,7 @@ from rewarddesign.envs.reward_factors import HERON_REFERENCE, REWARD_FACTORS, wi
 from rewarddesign.factors import FactorWeightedReward
 from rewarddesign.preferences import PreferenceLearning, SyntheticGatherer
 from rewarddesign.rollouts import episode_returns, rollout
-from rewarddesign.train import evaluate, train
+from rewarddesign.train import TrainResult, evaluate, train
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LEARNERS = ("random", "ground_truth", "hand_weighted", "heron", "bradley_terry", "heron_fragments", "policy_ensemble")
@@ -258,21 +258,7 @@ def run(seed: int, env: str, learner: str, device: str = "cpu") -> RunOutput:
         curve = [[row.timesteps, row.true_return] for row in learning.history]
         data["history"] = [asdict(row) for row in learning.history]
     else:
-        weights = reference.true_weights
-        wrappers = (
-            [lambda e: FactorWeightedReward(with_reward_factors(e), weights)] if learner == "hand_weighted" else []
-        )
-        result = train(
-            task,
-            config.algo,
-            config.timesteps,
-            seed=seed,
-            device=device,
-            wrappers=wrappers,
-            eval_freq=config.timesteps // config.rounds,
-            eval_episodes=5,
-            algo_kwargs=agent_kwargs,
-        )
+        result = _train(env, seed, device, reference.true_weights if learner == "hand_weighted" else None)
         model = result.model
         curve = [[step, mean] for step, mean, _, _ in result.evaluations]
     returns = evaluate(model, task, n_episodes=10, seed=10_000 + seed).returns
@@ -280,24 +266,31 @@ def run(seed: int, env: str, learner: str, device: str = "cpu") -> RunOutput:
     return RunOutput(_metrics(returns), curves={"true_return": curve}, data=data)
 
 
+def _train(env: str, seed: int, device: str, weights: Any = None) -> TrainResult:
+    """The setting's agent on the env reward, or on the factors weighted by ``weights`` (signs applied)."""
+    config, task = CONFIGS[env], env_id(env)
+    wrappers = [] if weights is None else [lambda e: FactorWeightedReward(with_reward_factors(e), weights)]
+    return train(
+        task,
+        config.algo,
+        config.timesteps,
+        seed=seed,
+        device=device,
+        wrappers=wrappers,
+        eval_freq=config.timesteps // config.rounds,
+        eval_episodes=5,
+        algo_kwargs=_agent_kwargs(config, gym.make(task)),
+    )
+
+
 def _policy_ensemble(seed: int, env: str, device: str) -> RunOutput:
     """The reference's ensemble baseline: one agent per factor, trained on that factor alone, actions averaged."""
-    config, task = CONFIGS[env], env_id(env)
+    task = env_id(env)
     n_factors = len(REWARD_FACTORS[task].signs)
     members, curves = [], []
     for k in range(n_factors):
         weights = [1.0 if j == k else 0.0 for j in range(n_factors)]  # the factor alone, its sign applied
-        result = train(
-            task,
-            config.algo,
-            config.timesteps,
-            seed=seed,
-            device=device,
-            wrappers=[lambda e, w=weights: FactorWeightedReward(with_reward_factors(e), w)],
-            eval_freq=config.timesteps // config.rounds,
-            eval_episodes=5,
-            algo_kwargs=_agent_kwargs(config, gym.make(task)),
-        )
+        result = _train(env, seed, device, weights)
         members.append(result.model)
         curves.append([[step, mean] for step, mean, _, _ in result.evaluations])  # true return of member k alone
 
@@ -326,7 +319,7 @@ def experiment(env: str, seeds: int, learners: tuple[str, ...] = LEARNERS) -> Ex
         run,
         grid,
         tuple(range(seeds)),
-        definition=(CONFIGS[env], HERON_REFERENCE[env_id(env)], _agent_kwargs, _metrics),
+        definition=(CONFIGS[env], HERON_REFERENCE[env_id(env)], _agent_kwargs, _train, _policy_ensemble, _metrics),
     )
 
 
