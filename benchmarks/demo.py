@@ -76,6 +76,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from scipy import stats as scipy_stats
+from submodular_coverage import coverage_agent
 
 import rewarddesign.envs  # noqa: F401  (registers the rewarddesign/ env ids)
 from rewarddesign.bench import Experiment, RunOutput, RunRecord, run_experiment, stats
@@ -87,7 +88,6 @@ from rewarddesign.mdp import TabularEnv, from_gymnasium, policy_return, random_m
 from rewarddesign.preferences import Fragments, RewardModel, SyntheticGatherer, random_pairs, train_reward_model
 from rewarddesign.rollouts import rollout
 from rewarddesign.shaping import PotentialShaping, get_potential
-from rewarddesign.submodular import SubPO
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEEDS = tuple(range(10))
@@ -181,18 +181,7 @@ def coverage_random_reference(episodes: int = 640, seed: int = 0) -> float:
 
 def run_submodular(seed: int, method: str) -> RunOutput:
     task = _coverage_task()
-    agent = SubPO(
-        task.base,
-        task.objective,
-        task.horizon,
-        credit="marginal" if method == "marginal" else "modular",
-        hidden_sizes=(),
-        natural=True,
-        max_kl=0.05,
-        episodes_per_update=32,
-        seed=seed,
-        device="cpu",
-    )
+    agent = coverage_agent(task, "marginal" if method == "marginal" else "modular", seed)
     agent.learn(40)
     raw = float(np.mean([e.value for e in agent.rollouts(64)]))
     return RunOutput({"raw": raw}, {"F": list(agent.log.mean_value)})
@@ -306,7 +295,7 @@ def experiment(sections: list[str]) -> Experiment:
         run,
         grid,
         SEEDS,
-        definition=(_normalised, q_learning, _coverage_task, *RUNNERS.values()),
+        definition=(_normalised, q_learning, _coverage_task, coverage_agent, *RUNNERS.values()),
     )
 
 

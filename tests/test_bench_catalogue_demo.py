@@ -14,6 +14,7 @@ DEMO = Path(__file__).resolve().parent.parent / "benchmarks" / "demo.py"
 
 @pytest.fixture(scope="module")
 def demo():
+    sys.path.insert(0, str(DEMO.parent))  # as when the script runs: it imports its sibling scripts
     spec = importlib.util.spec_from_file_location("demo", DEMO)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
