@@ -270,16 +270,18 @@ def _train(env: str, seed: int, device: str, weights: Any = None) -> TrainResult
     """The setting's agent on the env reward, or on the factors weighted by ``weights`` (signs applied)."""
     config, task = CONFIGS[env], env_id(env)
     wrappers = [] if weights is None else [lambda e: FactorWeightedReward(with_reward_factors(e), weights)]
+    kwargs = _agent_kwargs(config, gym.make(task))
     return train(
         task,
         config.algo,
         config.timesteps,
+        gamma=kwargs.pop("gamma", 0.99),  # train takes the discount itself
         seed=seed,
         device=device,
         wrappers=wrappers,
         eval_freq=config.timesteps // config.rounds,
         eval_episodes=5,
-        algo_kwargs=_agent_kwargs(config, gym.make(task)),
+        algo_kwargs=kwargs,
     )
 
 
