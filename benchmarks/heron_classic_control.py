@@ -168,7 +168,13 @@ from rewarddesign.train import TrainResult, evaluate, train
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LEARNERS = ("random", "ground_truth", "hand_weighted", "heron", "bradley_terry", "heron_fragments", "policy_ensemble")
-PROTOCOL = ("random", "ground_truth", "heron", "bradley_terry")  # the learners of the committed protocol
+#: The learners of each setting's committed protocol (stage 2 of v1 and stage A2 of v2 included).
+PROTOCOL: dict[str, tuple[str, ...]] = {
+    "Pendulum-v1": ("random", "ground_truth", "heron", "bradley_terry", "heron_fragments"),
+    "Pendulum-v1:reference": ("random", "ground_truth", "heron", "bradley_terry", "policy_ensemble"),
+    "MountainCarContinuous-v0": ("ground_truth", "heron"),  # the pilot only
+    "MountainCarContinuous-v0:sac": ("random", "ground_truth", "heron"),
+}
 
 
 @dataclass(frozen=True)
@@ -330,24 +336,24 @@ def main() -> None:
     parser.add_argument("--env", default="Pendulum-v1", choices=sorted(CONFIGS))
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=1, help="runs in parallel (one process each)")
-    parser.add_argument("--learners", nargs="+", default=list(PROTOCOL), choices=LEARNERS)
+    parser.add_argument("--learners", nargs="+", choices=LEARNERS, help="default: the setting's protocol")
     parser.add_argument("--pilot", action="store_true", help="seed 0 of the given learners into a temporary directory")
     parser.add_argument("--report-only", action="store_true", help="tabulate the finished runs, train nothing")
     args = parser.parse_args()
+    learners = tuple(args.learners or PROTOCOL[args.env])
     if args.pilot:
         with tempfile.TemporaryDirectory() as out:
-            records = run_experiment(experiment(args.env, 1, tuple(args.learners)), out, progress=False, device="cpu")
+            records = run_experiment(experiment(args.env, 1, learners), out, progress=False, device="cpu")
         for r in records:
             print(f"pilot {r.key}: {r.seconds:.0f} s, {r.metrics}")
         return
-    full = experiment(args.env, args.seeds, tuple(args.learners))
     out = RESULTS / "heron_classic_control" / args.env.replace(":", "_")
-    if args.report_only:
-        paths = [out / "runs" / f"{run.key}.json" for run in full.runs()]
-        records = [RunRecord.read(path) for path in paths if path.exists()]
-    else:
-        records = run_experiment(full, out, workers=args.workers, device="cpu")
-    report(args.env, records)
+    if not args.report_only:
+        run_experiment(experiment(args.env, args.seeds, learners), out, workers=args.workers, device="cpu")
+    # the report covers every finished run of the protocol's learners and of those asked for
+    shown = tuple(k for k in LEARNERS if k in PROTOCOL[args.env] or k in learners)
+    paths = [out / "runs" / f"{run.key}.json" for run in experiment(args.env, args.seeds, shown).runs()]
+    report(args.env, [RunRecord.read(path) for path in paths if path.exists()])
 
 
 NAMES = {
