@@ -68,6 +68,8 @@ random), same seed; the score is the averaged policy's true return over the same
 episodes. Seeds 0-9, run after stage A and B's runs with what CPU is left (about 450 CPU-s a
 seed); the seeds that finish before the deadline are reported, and the count says how many.
 No target: P(HERON > ensemble) and the ensemble's IQM are reported.
+Run log: seeds 0-3 finished (about 410-470 s each) before the run was stopped by SIGINT for the
+deadline; the same command resumes seeds 4-9.
 
 Protocol v2, stage B: MountainCarContinuous with an agent that finds the goal (fixed after the pilots below)
 ------------------------------------------------------------------------------------------------------------
